@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# make test: builds release and ASan+UBSan variants, then runs the unit, fuzz-replay and
+# end-to-end suites against each. Exits non-zero on the first failing suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suites() { # $1 = build dir, rest = make args
+  local dir=$1; shift
+  echo "== build ($dir)"
+  make --no-print-directory -j"$jobs" "$@" all "$dir/unit-tests" >/dev/null
+  echo "== unit ($dir)"
+  "$dir/unit-tests" --jobs "$jobs"
+  echo "== fuzz replay ($dir)"
+  make --no-print-directory "$@" fuzz-replay
+  if [ -d tests/e2e ] && ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
+    echo "== e2e ($dir)"
+    scripts/e2e.sh "$dir"
+  fi
+}
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+run_suites build
+run_suites build/san SAN=1
+echo "== all tests passed"

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT
+ * config.yaml, as LiteLLM reads it: model_list, litellm_settings, router_settings,
+ * general_settings, environment_variables. Loaded once into plain structs; `os.environ/NAME`
+ * is resolved wherever a string may stand. Keys sluice does not know are warned about once.
+ * Errors name file:line:column and the key. The loaded cfg_t is immutable and owned by the
+ * caller of cfg_load (workers read it without locks). */
+#ifndef SLUICE_CONFIG_CONFIG_H
+#define SLUICE_CONFIG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct {
+    char *name;
+    char *value;
+} cfg_kv_t;
+
+/* One model_list entry: a deployment of the model group `model_name`. */
+typedef struct {
+    char *model_name;     /* public name clients send; may contain '*' */
+    char *model;          /* litellm_params.model as written: "openai/gpt-4o", "openai/*", "*" */
+    char *provider;       /* "openai", "groq", ... (text before the first '/'; "" when none) */
+    char *provider_model; /* the rest: "gpt-4o" (may contain '/', may be "*") */
+    char *api_key;        /* NULL when unset */
+    char *api_base;       /* NULL when unset */
+    char *api_version;
+    char *organization;
+    double timeout_s;        /* litellm_params.timeout; 0 when unset */
+    double stream_timeout_s; /* litellm_params.stream_timeout; 0 when unset */
+    int max_retries;         /* -1 when unset */
+    long long rpm, tpm;      /* 0 when unset */
+    double weight;           /* 0 when unset */
+    cfg_kv_t *extra_headers; /* litellm_params.extra_headers, in file order */
+    size_t num_extra_headers;
+    /* model_info */
+    char *id;   /* model_info.id, or a stable hash of litellm_params when absent (hex) */
+    char *mode; /* NULL when unset */
+    double input_cost_per_token, output_cost_per_token; /* -1 when unset */
+    bool wildcard; /* model_name contains '*' */
+    int line;      /* line of the entry in the file, for messages */
+} cfg_deployment_t;
+
+typedef struct {
+    char *path;
+    cfg_deployment_t *deployments;
+    size_t num_deployments;
+
+    /* general_settings */
+    char *master_key;          /* general_settings.master_key, else $LITELLM_MASTER_KEY; NULL */
+    double max_request_size_mb; /* default 32 */
+    char *database_url;        /* NULL when unset */
+
+    /* litellm_settings */
+    int num_retries;           /* -1 when unset */
+    double request_timeout_s;  /* default 6000 */
+    bool drop_params;
+    bool json_logs;
+    bool set_verbose;
+
+    /* router_settings (override litellm_settings where both exist) */
+    int router_num_retries;    /* -1 when unset */
+    double router_timeout_s;   /* 0 when unset */
+    double router_stream_timeout_s; /* 0 when unset */
+    char *routing_strategy;    /* default "simple-shuffle" */
+} cfg_t;
+
+/* Problems found while loading, each formatted "file:line:col: key: message". */
+typedef struct {
+    char **errors;
+    size_t num_errors;
+    char **warnings;
+    size_t num_warnings;
+} cfg_diag_t;
+
+/* Loads and validates `path`. Sets the variables of environment_variables into the process
+ * environment (before resolving os.environ/ references). Returns NULL when there is any error;
+ * diag (may be NULL) receives every error and warning. The caller frees with cfg_free. */
+cfg_t *cfg_load(const char *path, cfg_diag_t *diag);
+
+/* Same, from a string (tests, fuzzing); `name` is used in messages. */
+cfg_t *cfg_load_string(const char *name, const char *text, size_t len, cfg_diag_t *diag);
+
+void cfg_free(cfg_t *cfg);
+void cfg_diag_free(cfg_diag_t *diag);
+
+/* `sluice --check FILE`: prints every problem to `out`; returns the number of errors. */
+int cfg_check(const char *path, FILE *out);
+
+#endif

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+#include "core/buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int buf_reserve(buf_t *b, size_t extra)
+{
+    if (b->cap - b->n >= extra)
+        return 0;
+    size_t want = b->n + extra;
+    if (want < b->n)
+        return -1;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < want) {
+        if (cap > ((size_t)-1) / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+int buf_append(buf_t *b, const void *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (buf_reserve(b, n) != 0)
+        return -1;
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
+int buf_append_cstr(buf_t *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    char tmp[256];
+    int len = vsnprintf(tmp, sizeof tmp, fmt, ap2);
+    va_end(ap2);
+    if (len < 0)
+        return -1;
+    if ((size_t)len < sizeof tmp)
+        return buf_append(b, tmp, (size_t)len);
+    if (buf_reserve(b, (size_t)len + 1) != 0)
+        return -1;
+    vsnprintf(b->p + b->n, (size_t)len + 1, fmt, ap);
+    b->n += (size_t)len;
+    return 0;
+}
+
+int buf_printf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int buf_append_json_string(buf_t *b, str_t s)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf_reserve(b, s.n + 2) != 0)
+        return -1;
+    b->p[b->n++] = '"';
+    size_t run = 0; /* start of the current run of bytes that need no escaping */
+    for (size_t i = 0; i < s.n; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        if (buf_append(b, s.p + run, i - run) != 0)
+            return -1;
+        char esc[6] = {'\\', 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        if (buf_append(b, esc, n) != 0)
+            return -1;
+        run = i + 1;
+    }
+    if (buf_append(b, s.p + run, s.n - run) != 0)
+        return -1;
+    return buf_append(b, "\"", 1);
+}
+
+void buf_consume(buf_t *b, size_t n)
+{
+    if (n >= b->n) {
+        b->n = 0;
+        return;
+    }
+    memmove(b->p, b->p + n, b->n - n);
+    b->n -= n;
+}
+
+void buf_free(buf_t *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+const char *buf_cstr(buf_t *b)
+{
+    if (buf_reserve(b, 1) != 0)
+        return NULL;
+    b->p[b->n] = '\0';
+    return b->p;
+}

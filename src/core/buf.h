@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ * buf_t: a growable byte buffer. Growth failures are reported, never fatal, because
+ * buffers holding client bytes are sized by the client. Callers enforce their own caps. */
+#ifndef SLUICE_CORE_BUF_H
+#define SLUICE_CORE_BUF_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "core/str.h"
+
+typedef struct {
+    char *p;
+    size_t n;
+    size_t cap;
+} buf_t;
+
+/* Makes room for `extra` more bytes. 0, or -1 when memory runs out (buffer unchanged). */
+int buf_reserve(buf_t *b, size_t extra);
+int buf_append(buf_t *b, const void *p, size_t n);
+static inline int buf_append_str(buf_t *b, str_t s)
+{
+    return buf_append(b, s.p, s.n);
+}
+int buf_append_cstr(buf_t *b, const char *s);
+int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+/* Appends `s` as a JSON string literal, quotes included. */
+int buf_append_json_string(buf_t *b, str_t s);
+/* Drops the first n bytes, moving the rest to the front. */
+void buf_consume(buf_t *b, size_t n);
+/* Frees the storage; the buffer is empty and reusable afterwards. */
+void buf_free(buf_t *b);
+/* Returns a NUL-terminated view (appends a NUL that is not counted in n); NULL on OOM. */
+const char *buf_cstr(buf_t *b);
+
+#endif
