@@ -19,7 +19,7 @@ typedef struct {
 /* One model_list entry: a deployment of the model group `model_name`. */
 typedef struct {
     char *model_name;     /* public name clients send; may contain '*' */
-    char *model;          /* litellm_params.model as written: "openai/gpt-4o", "openai/*", "*" */
+    char *model;          /* litellm_params.model as written: "openai/gpt-4o", "openai/<x>" patterns, "<star>" */
     char *provider;       /* "openai", "groq", ... (text before the first '/'; "" when none) */
     char *provider_model; /* the rest: "gpt-4o" (may contain '/', may be "*") */
     char *api_key;        /* NULL when unset */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT
+ * The data plane's front door: matches the route, answers health and model listings from
+ * memory, authenticates, and hands LLM calls to the proxy. Unknown routes get FastAPI's 404 body
+ * as LiteLLM sends it. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "auth/auth.h"
+#include "core/buf.h"
+#include "core/log.h"
+
+typedef enum {
+    R_NONE,
+    R_CHAT,
+    R_COMPLETIONS,
+    R_EMBEDDINGS,
+    R_MODELS,
+    R_LIVENESS,
+    R_READINESS,
+} route_id_t;
+
+typedef struct {
+    const char *path;
+    route_id_t id;
+    const char *method; /* the one method served */
+    bool public;        /* no key needed */
+} api_route_t;
+
+static const api_route_t routes[] = {
+    {"/v1/chat/completions", R_CHAT, "POST", false},
+    {"/chat/completions", R_CHAT, "POST", false},
+    {"/v1/completions", R_COMPLETIONS, "POST", false},
+    {"/completions", R_COMPLETIONS, "POST", false},
+    {"/v1/embeddings", R_EMBEDDINGS, "POST", false},
+    {"/embeddings", R_EMBEDDINGS, "POST", false},
+    {"/v1/models", R_MODELS, "GET", false},
+    {"/models", R_MODELS, "GET", false},
+    {"/health/liveliness", R_LIVENESS, "GET", true},
+    {"/health/liveness", R_LIVENESS, "GET", true},
+    {"/health/readiness", R_READINESS, "GET", true},
+};
+
+void api_send_error(http_req_t *req, int status, const char *type, const char *param,
+                    const char *message)
+{
+    buf_t b = {0};
+    buf_append_cstr(&b, "{\"error\":{\"message\":");
+    buf_append_json_string(&b, str_cstr(message));
+    buf_append_cstr(&b, ",\"type\":");
+    buf_append_json_string(&b, str_cstr(type));
+    buf_append_cstr(&b, ",\"param\":");
+    if (param)
+        buf_append_json_string(&b, str_cstr(param));
+    else
+        buf_append_cstr(&b, "null");
+    buf_printf(&b, ",\"code\":\"%d\"}}", status);
+    http_resp_send(req, status, "application/json", b.p, b.n);
+    buf_free(&b);
+}
+
+void api_call_id(api_worker_t *w, char out[37])
+{
+    uint64_t a = route_rng_next(&w->rng), b = route_rng_next(&w->rng);
+    /* RFC 4122 version 4, variant 10 */
+    a = (a & 0xffffffffffff0fffull) | 0x4000ull;
+    b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
+    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
+             (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
+             (unsigned long long)(b & 0xffffffffffffull));
+}
+
+static void send_json(http_req_t *req, int status, const char *body, size_t n)
+{
+    http_resp_send(req, status, "application/json", body, n);
+}
+
+static void handle_models(http_req_t *req, api_worker_t *w)
+{
+    size_t count;
+    const char *const *names = route_model_names(w->ctx->routes, &count);
+    buf_t b = {0};
+    buf_append_cstr(&b, "{\"data\":[");
+    for (size_t i = 0; i < count; i++) {
+        if (i)
+            buf_append(&b, ",", 1);
+        buf_append_cstr(&b, "{\"id\":");
+        buf_append_json_string(&b, str_cstr(names[i]));
+        buf_append_cstr(&b, ",\"object\":\"model\",\"created\":1677610602,\"owned_by\":\"openai\"}");
+    }
+    buf_append_cstr(&b, "],\"object\":\"list\"}");
+    send_json(req, 200, b.p, b.n);
+    buf_free(&b);
+}
+
+static void handle_readiness(http_req_t *req, api_worker_t *w)
+{
+    char body[512];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    char stamp[64];
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    int n = snprintf(body, sizeof body,
+                     "{\"status\":\"healthy\",\"db\":\"Not connected\",\"cache\":null,"
+                     "\"litellm_version\":\"%s\",\"success_callbacks\":[],"
+                     "\"last_updated\":\"%s\"}",
+                     SLUICE_VERSION, stamp);
+    send_json(req, 200, body, (size_t)n);
+}
+
+void api_handle(http_req_t *req)
+{
+    api_worker_t *w = req->server_data;
+    const api_route_t *r = NULL;
+    str_t path = req->head.path;
+    while (path.n > 1 && path.p[path.n - 1] == '/')
+        path.n--; /* "/v1/models/" is "/v1/models" */
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (str_eq_cstr(path, routes[i].path)) {
+            r = &routes[i];
+            break;
+        }
+    if (!r) {
+        static const char body[] = "{\"detail\":\"Not Found\"}";
+        send_json(req, 404, body, sizeof body - 1);
+        return;
+    }
+    bool head_ok = str_eq_cstr(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0;
+    if (!str_eq_cstr(req->head.method, r->method) && !head_ok) {
+        static const char body[] = "{\"detail\":\"Method Not Allowed\"}";
+        http_resp_header_cstr(req, "allow", r->method);
+        send_json(req, 405, body, sizeof body - 1);
+        return;
+    }
+    if (r->id == R_LIVENESS) {
+        static const char body[] = "\"I'm alive!\"";
+        send_json(req, 200, body, sizeof body - 1);
+        return;
+    }
+    if (r->id == R_READINESS) {
+        handle_readiness(req, w);
+        return;
+    }
+    auth_identity_t who;
+    auth_status_t st = auth_check(w->ctx->master_key, &req->head, &who);
+    if (st != AUTH_OK) {
+        api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
+        return;
+    }
+    switch (r->id) {
+    case R_CHAT:
+        api_proxy_openai(req, API_CHAT);
+        return;
+    case R_COMPLETIONS:
+        api_proxy_openai(req, API_COMPLETIONS);
+        return;
+    case R_EMBEDDINGS:
+        api_proxy_openai(req, API_EMBEDDINGS);
+        return;
+    case R_MODELS:
+        handle_models(req, w);
+        return;
+    default:
+        send_json(req, 404, "{\"detail\":\"Not Found\"}", 22);
+    }
+}

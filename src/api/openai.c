@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT
+ * The OpenAI-compatible pass-through: /chat/completions, /completions, /embeddings. The body is
+ * validated and scanned, never parsed into a document; only the `model` value is replaced, and
+ * the pieces go upstream without a copy. Streams are written to the client chunk by chunk.
+ * Retries (connect errors, 429, 5xx) happen only while nothing has reached the client. */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/buf.h"
+#include "core/jscan.h"
+#include "core/log.h"
+
+#define MAX_RESPONSE_BYTES (256u * 1024 * 1024)
+
+typedef struct {
+    http_req_t *req;
+    api_worker_t *w;
+    api_kind_t kind;
+    const route_group_t *group;
+    str_t model;      /* the client's model name, decoded */
+    str_t model_raw;  /* its raw JSON value in the body */
+    bool stream;
+    route_target_t target;
+    up_req_t *up;
+    int attempt;      /* 0 for the first try */
+    int max_retries;
+    int status;       /* upstream status of the current attempt */
+    bool started;     /* the client has our response head */
+    buf_t body;       /* buffered upstream body (non-stream answers and errors) */
+    str_t content_type;
+    buf_t extra_headers; /* llm_provider-* lines from upstream: "name\0value\0" pairs */
+    uint64_t up_start_ns, up_head_ns;
+    uint64_t up_total_ns; /* time spent waiting on providers, all attempts */
+    char call_id[37];
+    char error[256];
+} proxy_t;
+
+static const char *path_suffix(api_kind_t kind)
+{
+    switch (kind) {
+    case API_CHAT:
+        return "/chat/completions";
+    case API_COMPLETIONS:
+        return "/completions";
+    default:
+        return "/embeddings";
+    }
+}
+
+static void proxy_start_attempt(proxy_t *p);
+
+/* Frees what the proxy holds outside the arena. The request itself is finished by the caller. */
+static void proxy_release(proxy_t *p)
+{
+    if (p->up) {
+        up_cancel(p->up);
+        p->up = NULL;
+    }
+    buf_free(&p->body);
+    buf_free(&p->extra_headers);
+}
+
+static void proxy_on_abort(http_req_t *req)
+{
+    proxy_t *p = req->user;
+    log_debug("%s: client went away; cancelling the provider call", p->call_id);
+    proxy_release(p);
+}
+
+static const char *exception_class(int status, int result)
+{
+    if (result == UP_ERR_TIMEOUT)
+        return "Timeout";
+    if (result != UP_OK)
+        return "APIConnectionError";
+    switch (status) {
+    case 400:
+        return "BadRequestError";
+    case 401:
+        return "AuthenticationError";
+    case 403:
+        return "PermissionDeniedError";
+    case 404:
+        return "NotFoundError";
+    case 408:
+        return "Timeout";
+    case 409:
+        return "ConflictError";
+    case 422:
+        return "UnprocessableEntityError";
+    case 429:
+        return "RateLimitError";
+    case 503:
+        return "ServiceUnavailableError";
+    default:
+        return status >= 500 ? "InternalServerError" : "BadRequestError";
+    }
+}
+
+/* "OpenAI", "Groq", "Together_ai": how LiteLLM names a provider in exception text. */
+static void provider_label(const prov_info_t *prov, char *out, size_t n)
+{
+    const char *name = prov ? prov->name : "openai";
+    if (strcmp(name, "openai") == 0 || strcmp(name, "text-completion-openai") == 0) {
+        snprintf(out, n, "OpenAI");
+        return;
+    }
+    snprintf(out, n, "%s", name);
+    out[0] = (char)toupper((unsigned char)out[0]);
+}
+
+static void add_common_headers(proxy_t *p)
+{
+    http_req_t *req = p->req;
+    http_resp_header_cstr(req, "x-litellm-call-id", p->call_id);
+    if (p->target.dep) {
+        http_resp_header_cstr(req, "x-litellm-model-id", p->target.dep->cfg->id);
+        const char *group = p->group->wildcard ? NULL : p->group->name;
+        if (group)
+            http_resp_header_cstr(req, "x-litellm-model-group", group);
+        else
+            http_resp_header(req, STR_LIT("x-litellm-model-group"), p->model);
+        if (p->target.api_base)
+            http_resp_header_cstr(req, "x-litellm-model-api-base", p->target.api_base);
+    }
+    http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
+    char num[32];
+    snprintf(num, sizeof num, "%d", p->attempt);
+    http_resp_header_cstr(req, "x-litellm-attempted-retries", num);
+    uint64_t now = uv_hrtime();
+    double total_ms = (double)(now - req->start_ns) / 1e6;
+    uint64_t upstream = p->up_total_ns;
+    if (p->up_start_ns && p->up_head_ns > p->up_start_ns && p->stream)
+        upstream += p->up_head_ns - p->up_start_ns; /* streaming: provider time so far */
+    double overhead_ms = (double)(now - req->start_ns - MIN(upstream, now - req->start_ns)) / 1e6;
+    snprintf(num, sizeof num, "%.3f", total_ms);
+    http_resp_header_cstr(req, "x-litellm-response-duration-ms", num);
+    snprintf(num, sizeof num, "%.3f", overhead_ms);
+    http_resp_header_cstr(req, "x-litellm-overhead-duration-ms", num);
+    /* the provider's own headers, prefixed as LiteLLM re-emits them */
+    const char *h = p->extra_headers.p, *end = h + p->extra_headers.n;
+    while (h && h < end) {
+        const char *name = h;
+        const char *value = name + strlen(name) + 1;
+        char line[128];
+        snprintf(line, sizeof line, "llm_provider-%s", name);
+        http_resp_header_cstr(req, line, value);
+        h = value + strlen(value) + 1;
+    }
+}
+
+/* Sends the error for a failed call in LiteLLM's shape, keeping the provider's status. */
+static void proxy_send_upstream_error(proxy_t *p, int result, const char *message)
+{
+    char label[64];
+    provider_label(p->target.prov, label, sizeof label);
+    int status = p->status;
+    const char *type = NULL, *param = NULL;
+    char *upstream_msg = NULL;
+    cJSON *doc = NULL;
+    if (result == UP_OK) {
+        doc = cJSON_ParseWithLength(p->body.p ? p->body.p : "", p->body.n);
+        cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+        cJSON *m = cJSON_GetObjectItemCaseSensitive(err, "message");
+        if (cJSON_IsString(m))
+            upstream_msg = m->valuestring;
+        else if (cJSON_IsString(err))
+            upstream_msg = err->valuestring;
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(err, "type");
+        if (cJSON_IsString(t))
+            type = t->valuestring;
+        cJSON *pr = cJSON_GetObjectItemCaseSensitive(err, "param");
+        if (cJSON_IsString(pr))
+            param = pr->valuestring;
+        if (!upstream_msg && p->body.n) {
+            buf_append(&p->body, "", 1);
+            upstream_msg = p->body.p;
+            if (p->body.n > 1000)
+                p->body.p[1000] = 0;
+        }
+    } else {
+        status = result == UP_ERR_TIMEOUT ? 504 : 500;
+    }
+    if (!type)
+        type = status == 429 ? "throttling_error"
+               : status == 401 ? "auth_error"
+               : status >= 500 ? "internal_server_error"
+                               : "invalid_request_error";
+    const char *cls = exception_class(status, result);
+    buf_t msg = {0};
+    if (result == UP_OK)
+        buf_printf(&msg, "litellm.%s: %s: %sException - %s", cls, cls, label,
+                   upstream_msg ? upstream_msg : "no error message");
+    else if (result == UP_ERR_TIMEOUT)
+        buf_printf(&msg,
+                   "litellm.Timeout: %sException - Request timed out. (%s). "
+                   "model_group=%s, deployment=%s",
+                   label, message, p->group->name, p->target.dep->cfg->id);
+    else
+        buf_printf(&msg,
+                   "litellm.APIConnectionError: APIConnectionError: %sException - Connection "
+                   "error (%s). model_group=%s, deployment=%s, api_base=%s",
+                   label, message, p->group->name, p->target.dep->cfg->id,
+                   p->target.api_base ? p->target.api_base : "");
+    if (p->attempt > 0)
+        buf_printf(&msg, " LiteLLM Retried: %d times", p->attempt);
+    buf_append(&msg, "", 1);
+    add_common_headers(p);
+    http_req_t *req = p->req;
+    proxy_release(p);
+    api_send_error(req, status, type, param, msg.p);
+    buf_free(&msg);
+    cJSON_Delete(doc);
+}
+
+static bool retryable(int result, int status)
+{
+    if (result == UP_ERR_CONNECT || result == UP_ERR_TIMEOUT || result == UP_ERR_IO)
+        return true;
+    return result == UP_OK && (status == 429 || status >= 500);
+}
+
+static void on_up_head(void *arg, int status, const up_header_t *headers, size_t n)
+{
+    proxy_t *p = arg;
+    p->status = status;
+    p->up_head_ns = uv_hrtime();
+    p->content_type = STR_NULL;
+    p->extra_headers.n = 0;
+    for (size_t i = 0; i < n; i++) {
+        str_t name = headers[i].name;
+        if (str_case_eq(name, STR_LIT("content-type"))) {
+            p->content_type = arena_str_copy(&p->req->arena, headers[i].value);
+            continue;
+        }
+        if (str_case_eq(name, STR_LIT("content-length")) ||
+            str_case_eq(name, STR_LIT("transfer-encoding")) ||
+            str_case_eq(name, STR_LIT("connection")) || str_case_eq(name, STR_LIT("keep-alive")) ||
+            str_case_eq(name, STR_LIT("date")) || str_case_eq(name, STR_LIT("set-cookie")) ||
+            name.n > 100 || headers[i].value.n > 4000)
+            continue;
+        buf_append_str(&p->extra_headers, name);
+        buf_append(&p->extra_headers, "", 1);
+        buf_append_str(&p->extra_headers, headers[i].value);
+        buf_append(&p->extra_headers, "", 1);
+    }
+    if (status >= 200 && status < 300 && p->stream) {
+        /* stream: the client gets our head now and every chunk as it comes */
+        add_common_headers(p);
+        http_resp_header_cstr(p->req, "cache-control", "no-cache");
+        char ct[128];
+        snprintf(ct, sizeof ct, "%.*s", p->content_type.p ? (int)p->content_type.n : 17,
+                 p->content_type.p ? p->content_type.p : "text/event-stream");
+        http_resp_stream_start(p->req, 200, ct);
+        p->started = true;
+    }
+}
+
+static void on_up_data(void *arg, const char *data, size_t n)
+{
+    proxy_t *p = arg;
+    if (p->started) {
+        if (http_resp_stream_write(p->req, data, n) < 0) {
+            /* the client is gone but we heard it here first: stop the provider too */
+            http_req_t *req = p->req;
+            proxy_release(p);
+            http_req_drop(req);
+        }
+        return;
+    }
+    if (p->body.n + n > MAX_RESPONSE_BYTES)
+        return; /* a runaway answer: keep what fits, the JSON will fail to parse downstream */
+    buf_append(&p->body, data, n);
+}
+
+static void on_up_done(void *arg, int result, const char *message)
+{
+    proxy_t *p = arg;
+    http_req_t *req = p->req;
+    p->up = NULL;
+    uint64_t now = uv_hrtime();
+    p->up_total_ns += now - p->up_start_ns;
+    p->up_start_ns = 0;
+    if (p->started) {
+        if (result != UP_OK) {
+            /* mid-stream failure: LiteLLM ends the stream with an error event, status stays 200 */
+            buf_t ev = {0};
+            buf_append_cstr(&ev, "data: {\"error\":{\"message\":");
+            char text[512];
+            snprintf(text, sizeof text, "litellm.APIConnectionError: stream from %s ended: %s",
+                     p->target.dep->cfg->id, message);
+            buf_append_json_string(&ev, str_cstr(text));
+            buf_append_cstr(&ev, ",\"type\":\"internal_server_error\",\"param\":null,"
+                                 "\"code\":\"500\"}}\n\n");
+            http_resp_stream_write(req, ev.p, ev.n);
+            buf_free(&ev);
+        }
+        proxy_release(p);
+        http_resp_stream_end(req);
+        return;
+    }
+    if (retryable(result, p->status) && p->attempt < p->max_retries) {
+        log_debug("%s: attempt %d on %s failed (%s%s%d); retrying", p->call_id, p->attempt + 1,
+                  p->target.dep->cfg->id, result != UP_OK ? message : "", result != UP_OK ? " " : "status ",
+                  p->status);
+        p->attempt++;
+        p->body.n = 0;
+        proxy_start_attempt(p);
+        return;
+    }
+    if (result != UP_OK || p->status >= 300) {
+        log_info("%s: %s call to %s failed: %s (status %d)", p->call_id, p->group->name,
+                 p->target.dep->cfg->id, result != UP_OK ? message : "provider error", p->status);
+        proxy_send_upstream_error(p, result, message);
+        return;
+    }
+    add_common_headers(p);
+    char ct[128];
+    snprintf(ct, sizeof ct, "%.*s", p->content_type.p ? (int)p->content_type.n : 16,
+             p->content_type.p ? p->content_type.p : "application/json");
+    buf_t body = p->body;
+    p->body = (buf_t){0};
+    proxy_release(p);
+    http_resp_send(req, p->status, ct, body.p, body.n);
+    buf_free(&body);
+}
+
+static void proxy_start_attempt(proxy_t *p)
+{
+    http_req_t *req = p->req;
+    const char *err = NULL;
+    const route_deployment_t *avoid = p->attempt ? p->target.dep : NULL;
+    if (route_pick(p->group, p->model, &p->w->rng, avoid, &req->arena, &p->target, &err) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "No deployments available for selected model=%.*s: %s",
+                 STR_FMT(p->model), err);
+        proxy_release(p);
+        api_send_error(req, 429, "None", NULL, msg);
+        return;
+    }
+    const route_deployment_t *d = p->target.dep;
+    char *url = arena_printf(&req->arena, "%s%s", p->target.api_base, path_suffix(p->kind));
+    /* the new model value as a JSON string literal */
+    buf_t lit = {0};
+    buf_append_json_string(&lit, p->target.upstream_model);
+    str_t model_json = arena_str_copy(&req->arena, str_make(lit.p, lit.n));
+    buf_free(&lit);
+    up_spec_t spec = {
+        .method = "POST",
+        .url = url,
+        .headers = p->target.headers,
+        .timeout_ms = d->timeout_ms,
+        .idle_timeout_ms = p->stream ? d->stream_timeout_ms : 0,
+    };
+    spec.num_body = jscan_splice_iov(req->body.p, req->body.n, p->model_raw, model_json, spec.body);
+    static const up_callbacks_t cb = {on_up_head, on_up_data, on_up_done};
+    p->status = 0;
+    p->up_start_ns = uv_hrtime();
+    p->up = up_start(p->w->up, &spec, &cb, p);
+    if (!p->up) {
+        proxy_release(p);
+        api_send_error(req, 500, "internal_server_error", NULL,
+                       "litellm.APIConnectionError: could not start the provider call");
+    }
+}
+
+void api_proxy_openai(http_req_t *req, api_kind_t kind)
+{
+    api_worker_t *w = req->server_data;
+    jscan_field_t f[2] = {{STR_LIT("model"), STR_NULL}, {STR_LIT("stream"), STR_NULL}};
+    size_t err_off = 0;
+    if (req->body.n == 0 || jscan_find(req->body.p, req->body.n, f, 2, &err_off) != 0) {
+        char msg[160];
+        if (req->body.n == 0)
+            snprintf(msg, sizeof msg, "Invalid request body: the body is empty; expected a JSON "
+                                      "object");
+        else
+            snprintf(msg, sizeof msg,
+                     "Invalid request body: not a JSON object (error at byte %zu)", err_off);
+        api_send_error(req, 400, "invalid_request_error", NULL, msg);
+        return;
+    }
+    proxy_t *p = arena_alloc(&req->arena, sizeof *p);
+    if (!p) {
+        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    p->req = req;
+    p->w = w;
+    p->kind = kind;
+    api_call_id(w, p->call_id);
+    http_resp_header_cstr(req, "x-litellm-call-id", p->call_id);
+    str_t model = STR_NULL;
+    if (f[0].value.p && f[0].value.n >= 2 && f[0].value.p[0] == '"') {
+        buf_t dec = {0};
+        if (jscan_string_decode(f[0].value, &dec) == 0)
+            model = arena_str_copy(&req->arena, str_make(dec.p ? dec.p : "", dec.n));
+        buf_free(&dec);
+    }
+    if (!model.p || !model.n) {
+        api_send_error(req, 400, "invalid_request_error", "model",
+                       "Invalid model name passed in model=None. Call `/v1/models` to view "
+                       "available models for your key.");
+        return;
+    }
+    p->group = route_find_group(w->ctx->routes, model);
+    if (!p->group) {
+        char *msg = arena_printf(&req->arena,
+                                 "Invalid model name passed in model=%.*s. Call `/v1/models` to "
+                                 "view available models for your key.",
+                                 STR_FMT(model));
+        api_send_error(req, 400, "invalid_request_error", "model", msg);
+        return;
+    }
+    req->resp_head.n = 0; /* the call id goes again with the full header set */
+    p->model = model;
+    p->model_raw = f[0].value;
+    p->stream = kind != API_EMBEDDINGS && f[1].value.p && jscan_is_true(f[1].value);
+    p->max_retries = p->group->deployments[0]->num_retries;
+    req->user = p;
+    req->on_abort = proxy_on_abort;
+    proxy_start_attempt(p);
+}
