@@ -6,10 +6,10 @@
 static str_t strip_scheme(str_t v)
 {
     v = str_trim(v);
-    if (str_case_has_prefix(v, STR_LIT("Bearer ")))
-        v = str_skip(v, 7);
-    else if (str_case_has_prefix(v, STR_LIT("Basic ")))
+    if (str_case_has_prefix(v, STR_LIT("Bearer")) && (v.n == 6 || v.p[6] == ' '))
         v = str_skip(v, 6);
+    else if (str_case_has_prefix(v, STR_LIT("Basic")) && (v.n == 5 || v.p[5] == ' '))
+        v = str_skip(v, 5);
     return str_trim(v);
 }
 

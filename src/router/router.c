@@ -339,20 +339,21 @@ static str_t substitute(arena_t *a, const char *tmpl, const str_t *caps, int nca
 int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
                arena_t *arena, route_target_t *out, const char **err)
 {
+    /* a retry avoids the deployment that just failed when the group has another */
+    bool skip = avoid && g->num_deployments > 1;
+    double total = g->total_weight - (skip ? avoid->weight : 0);
+    if (skip && total <= 0)
+        skip = false, total = g->total_weight;
+    double r = (double)(route_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * total;
     const route_deployment_t *d = NULL;
-    for (int attempt = 0; attempt < 4 && !d; attempt++) {
-        double r = (double)(route_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) *
-                   g->total_weight;
-        const route_deployment_t *pick = g->deployments[g->num_deployments - 1];
-        for (size_t i = 0; i < g->num_deployments; i++) {
-            if (r < g->deployments[i]->weight) {
-                pick = g->deployments[i];
-                break;
-            }
-            r -= g->deployments[i]->weight;
-        }
-        if (pick != avoid || g->num_deployments == 1 || attempt == 3)
-            d = pick;
+    for (size_t i = 0; i < g->num_deployments; i++) {
+        const route_deployment_t *cand = g->deployments[i];
+        if (skip && cand == avoid)
+            continue;
+        d = cand;
+        if (r < cand->weight)
+            break;
+        r -= cand->weight;
     }
     out->group = g;
     out->dep = d;
