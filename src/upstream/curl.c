@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * libcurl multi_socket_action bound to a libuv loop: curl tells us which sockets to watch and
- * when to wake it; we tell it when a socket is ready. Easy handles are recycled, so the steady
- * state allocates nothing but curl's own per-transfer state. */
+ * The libcurl back end (used behind proxies, or with SLUICE_UPSTREAM=curl): multi_socket_action
+ * bound to a libuv loop: curl tells us which sockets to watch and when to wake it; we tell it when
+ * a socket is ready. Easy handles are recycled, so the steady state allocates nothing but curl's
+ * own per-transfer state. */
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,35 +12,36 @@
 #include "core/buf.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "upstream/upstream.h"
+#include "upstream/internal.h"
 
-typedef struct up_socket up_socket_t;
+typedef struct upc_socket upc_socket_t;
 
-struct up_client {
+struct upc_client {
     uv_loop_t *loop;
     CURLM *multi;
     uv_timer_t timer;
-    up_req_t *free_reqs; /* recycled requests, each with its easy handle */
-    up_req_t *live;      /* requests in the multi handle */
-    up_req_t *doomed;    /* cancelled inside a curl callback; removed once curl returns */
-    up_socket_t *sockets; /* sockets curl asked us to watch */
+    upc_req_t *free_reqs;  /* recycled requests, each with its easy handle */
+    upc_req_t *live;       /* requests in the multi handle */
+    upc_req_t *doomed;     /* cancelled inside a curl callback; removed once curl returns */
+    upc_socket_t *sockets; /* sockets curl asked us to watch */
     size_t active;
-    int in_curl;   /* depth of curl_multi_socket_action calls: no removal inside */
+    int in_curl; /* depth of curl_multi_socket_action calls: no removal inside */
     bool closing;
 };
 
-struct up_req {
-    up_client_t *client;
+struct upc_req {
+    unsigned char backend; /* UP_BACKEND_CURL: up_cancel dispatches on it */
+    upc_client_t *client;
     CURL *easy;
-    up_req_t *next_free;
-    up_req_t *prev_live, *next_live;
-    up_req_t *next_doomed;
+    upc_req_t *next_free;
+    upc_req_t *prev_live, *next_live;
+    upc_req_t *next_doomed;
     struct curl_slist *headers;
     up_callbacks_t cb;
     void *arg;
     str_t body[4];
     size_t num_body, body_index, body_off;
-    buf_t head;  /* raw header lines of the current response block */
+    buf_t head; /* raw header lines of the current response block */
     int status;
     bool head_done;
     bool cancelled;
@@ -47,18 +49,18 @@ struct up_req {
     char error[CURL_ERROR_SIZE];
 };
 
-struct up_socket {
+struct upc_socket {
     uv_poll_t poll;
     curl_socket_t fd;
-    up_client_t *client;
-    up_socket_t *prev, *next;
+    upc_client_t *client;
+    upc_socket_t *prev, *next;
 };
 
-static void client_check_done(up_client_t *c);
+static void client_check_done(upc_client_t *c);
 
 /* ---- driving curl from the loop ---------------------------------------------------------- */
 
-static void client_socket_action(up_client_t *c, curl_socket_t fd, int events)
+static void client_socket_action(upc_client_t *c, curl_socket_t fd, int events)
 {
     int running;
     c->in_curl++;
@@ -69,7 +71,7 @@ static void client_socket_action(up_client_t *c, curl_socket_t fd, int events)
 
 static void on_poll(uv_poll_t *p, int status, int events)
 {
-    up_socket_t *s = p->data;
+    upc_socket_t *s = p->data;
     int flags = 0;
     if (status < 0)
         flags = CURL_CSELECT_ERR;
@@ -87,7 +89,7 @@ static void on_timer(uv_timer_t *t)
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
 {
-    up_client_t *c = userp;
+    upc_client_t *c = userp;
     if (timeout_ms < 0)
         uv_timer_stop(&c->timer);
     else
@@ -102,8 +104,8 @@ static void on_socket_closed(uv_handle_t *h)
 
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
-    up_client_t *c = userp;
-    up_socket_t *s = socketp;
+    upc_client_t *c = userp;
+    upc_socket_t *s = socketp;
     if (what == CURL_POLL_REMOVE) {
         if (s) {
             if (s->prev)
@@ -163,7 +165,7 @@ static int parse_status_line(const char *p, size_t n)
     return status;
 }
 
-static void req_deliver_head(up_req_t *r)
+static void req_deliver_head(upc_req_t *r)
 {
     up_header_t headers[UP_MAX_HEADERS];
     size_t count = 0;
@@ -190,7 +192,7 @@ static void req_deliver_head(up_req_t *r)
 
 static size_t curl_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 {
-    up_req_t *r = userp;
+    upc_req_t *r = userp;
     size_t n = size * nmemb;
     if (r->cancelled)
         return 0;
@@ -210,7 +212,7 @@ static size_t curl_header_cb(char *p, size_t size, size_t nmemb, void *userp)
 
 static size_t curl_write_cb(char *p, size_t size, size_t nmemb, void *userp)
 {
-    up_req_t *r = userp;
+    upc_req_t *r = userp;
     size_t n = size * nmemb;
     if (r->cancelled)
         return 0;
@@ -223,7 +225,7 @@ static size_t curl_write_cb(char *p, size_t size, size_t nmemb, void *userp)
 
 static size_t curl_read_cb(char *out, size_t size, size_t nmemb, void *userp)
 {
-    up_req_t *r = userp;
+    upc_req_t *r = userp;
     size_t room = size * nmemb, done = 0;
     while (room > 0 && r->body_index < r->num_body) {
         str_t piece = r->body[r->body_index];
@@ -242,9 +244,9 @@ static size_t curl_read_cb(char *out, size_t size, size_t nmemb, void *userp)
 
 /* ---- request life ------------------------------------------------------------------------ */
 
-static void req_recycle(up_req_t *r)
+static void req_recycle(upc_req_t *r)
 {
-    up_client_t *c = r->client;
+    upc_client_t *c = r->client;
     if (r->in_multi) {
         curl_multi_remove_handle(c->multi, r->easy);
         r->in_multi = false;
@@ -294,12 +296,12 @@ static int map_result(CURLcode rc)
     }
 }
 
-static void client_check_done(up_client_t *c)
+static void client_check_done(upc_client_t *c)
 {
     if (c->in_curl)
         return;
     while (c->doomed) {
-        up_req_t *r = c->doomed;
+        upc_req_t *r = c->doomed;
         c->doomed = r->next_doomed;
         req_recycle(r);
     }
@@ -308,7 +310,7 @@ static void client_check_done(up_client_t *c)
     while ((msg = curl_multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
-        up_req_t *r = NULL;
+        upc_req_t *r = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
         CURLcode rc = msg->data.result;
         bool cancelled = r->cancelled;
@@ -316,7 +318,8 @@ static void client_check_done(up_client_t *c)
         void *arg = r->arg;
         char message[CURL_ERROR_SIZE + 64];
         if (rc != CURLE_OK)
-            snprintf(message, sizeof message, "%s", r->error[0] ? r->error : curl_easy_strerror(rc));
+            snprintf(message, sizeof message, "%s",
+                     r->error[0] ? r->error : curl_easy_strerror(rc));
         else
             message[0] = 0;
         bool had_head = r->head_done;
@@ -335,11 +338,11 @@ static void client_check_done(up_client_t *c)
     }
 }
 
-up_req_t *up_start(up_client_t *c, const up_spec_t *spec, const up_callbacks_t *cb, void *arg)
+upc_req_t *upc_start(upc_client_t *c, const up_spec_t *spec, const up_callbacks_t *cb, void *arg)
 {
     if (c->closing)
         return NULL;
-    up_req_t *r = c->free_reqs;
+    upc_req_t *r = c->free_reqs;
     if (r) {
         c->free_reqs = r->next_free;
         curl_easy_reset(r->easy);
@@ -354,6 +357,7 @@ up_req_t *up_start(up_client_t *c, const up_spec_t *spec, const up_callbacks_t *
             return NULL;
         }
     }
+    r->backend = UP_BACKEND_CURL;
     r->cb = *cb;
     r->arg = arg;
     r->status = 0;
@@ -422,13 +426,13 @@ up_req_t *up_start(up_client_t *c, const up_spec_t *spec, const up_callbacks_t *
     return r;
 }
 
-void up_cancel(up_req_t *r)
+void upc_cancel(upc_req_t *r)
 {
     if (!r || r->cancelled)
         return;
     r->cancelled = true;
     /* curl forbids removing a handle from inside its callbacks: then it goes once curl returns */
-    up_client_t *c = r->client;
+    upc_client_t *c = r->client;
     if (c->in_curl) {
         r->next_doomed = c->doomed;
         c->doomed = r;
@@ -437,14 +441,14 @@ void up_cancel(up_req_t *r)
     }
 }
 
-size_t up_client_active(const up_client_t *c)
+size_t upc_client_active(const upc_client_t *c)
 {
     return c->active;
 }
 
-up_client_t *up_client_new(uv_loop_t *loop)
+upc_client_t *upc_client_new(uv_loop_t *loop)
 {
-    up_client_t *c = xcalloc(1, sizeof *c);
+    upc_client_t *c = xcalloc(1, sizeof *c);
     c->loop = loop;
     c->multi = curl_multi_init();
     if (!c->multi) {
@@ -468,7 +472,7 @@ static void on_client_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
-void up_client_free(up_client_t *c)
+void upc_client_free(upc_client_t *c)
 {
     if (!c)
         return;
@@ -479,7 +483,7 @@ void up_client_free(up_client_t *c)
         req_recycle(c->live);
     }
     while (c->free_reqs) {
-        up_req_t *r = c->free_reqs;
+        upc_req_t *r = c->free_reqs;
         c->free_reqs = r->next_free;
         curl_easy_cleanup(r->easy);
         buf_free(&r->head);
@@ -487,7 +491,7 @@ void up_client_free(up_client_t *c)
     }
     curl_multi_cleanup(c->multi);
     /* sockets curl did not say goodbye to */
-    for (up_socket_t *s = c->sockets; s; s = s->next) {
+    for (upc_socket_t *s = c->sockets; s; s = s->next) {
         uv_poll_stop(&s->poll);
         uv_close((uv_handle_t *)&s->poll, on_socket_closed);
     }
