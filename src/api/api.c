@@ -64,11 +64,18 @@ void api_call_id(api_worker_t *w, char out[37])
 {
     uint64_t a = route_rng_next(&w->rng), b = route_rng_next(&w->rng);
     /* RFC 4122 version 4, variant 10 */
-    a = (a & 0xffffffffffff0fffull) | 0x4000ull;
+    a = (a & 0xffffffffffff0fffull) | 0x4000ull; /* byte 6 high nibble: version 4 */
     b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
-    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
-             (unsigned)((a >> 16) & 0xffff), (unsigned)(a & 0xffff), (unsigned)(b >> 48),
-             (unsigned long long)(b & 0xffffffffffffull));
+    static const char hex[] = "0123456789abcdef";
+    int k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        unsigned byte = (unsigned)((i < 8 ? a >> (56 - 8 * i) : b >> (56 - 8 * (i - 8))) & 0xff);
+        out[k++] = hex[byte >> 4];
+        out[k++] = hex[byte & 15];
+    }
+    out[k] = 0;
 }
 
 static void send_json(http_req_t *req, int status, const char *body, size_t n)

@@ -129,27 +129,32 @@ static void add_common_headers(proxy_t *p)
     }
     http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
     char num[32];
-    snprintf(num, sizeof num, "%d", p->attempt);
-    http_resp_header_cstr(req, "x-litellm-attempted-retries", num);
+    buf_t nb = {num, 0, sizeof num}; /* fixed storage: these numbers never need more */
+    buf_append_u64(&nb, (unsigned)p->attempt);
+    http_resp_header(req, STR_LIT("x-litellm-attempted-retries"), str_make(num, nb.n));
     uint64_t now = uv_hrtime();
-    double total_ms = (double)(now - req->start_ns) / 1e6;
+    uint64_t total = now - req->start_ns;
     uint64_t upstream = p->up_total_ns;
     if (p->up_start_ns && p->up_head_ns > p->up_start_ns && p->stream)
         upstream += p->up_head_ns - p->up_start_ns; /* streaming: provider time so far */
-    double overhead_ms = (double)(now - req->start_ns - MIN(upstream, now - req->start_ns)) / 1e6;
-    snprintf(num, sizeof num, "%.3f", total_ms);
-    http_resp_header_cstr(req, "x-litellm-response-duration-ms", num);
-    snprintf(num, sizeof num, "%.3f", overhead_ms);
-    http_resp_header_cstr(req, "x-litellm-overhead-duration-ms", num);
+    nb.n = 0;
+    buf_append_ms(&nb, total);
+    http_resp_header(req, STR_LIT("x-litellm-response-duration-ms"), str_make(num, nb.n));
+    nb.n = 0;
+    buf_append_ms(&nb, total - MIN(upstream, total));
+    http_resp_header(req, STR_LIT("x-litellm-overhead-duration-ms"), str_make(num, nb.n));
     /* the provider's own headers, prefixed as LiteLLM re-emits them */
     const char *h = p->extra_headers.p, *end = h + p->extra_headers.n;
     while (h && h < end) {
-        const char *name = h;
-        const char *value = name + strlen(name) + 1;
-        char line[128];
-        snprintf(line, sizeof line, "llm_provider-%s", name);
-        http_resp_header_cstr(req, line, value);
-        h = value + strlen(value) + 1;
+        size_t nlen = strlen(h);
+        const char *value = h + nlen + 1;
+        size_t vlen = strlen(value);
+        char name[128];
+        memcpy(name, "llm_provider-", 13);
+        memcpy(name + 13, h, MIN(nlen, sizeof name - 13));
+        http_resp_header(req, str_make(name, 13 + MIN(nlen, sizeof name - 13)),
+                         str_make(value, vlen));
+        h = value + vlen + 1;
     }
 }
 

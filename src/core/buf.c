@@ -133,3 +133,24 @@ const char *buf_cstr(buf_t *b)
     b->p[b->n] = '\0';
     return b->p;
 }
+
+int buf_append_u64(buf_t *b, unsigned long long v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+int buf_append_ms(buf_t *b, unsigned long long ns)
+{
+    unsigned long long us = (ns + 500) / 1000;
+    if (buf_append_u64(b, us / 1000) < 0)
+        return -1;
+    char frac[4] = {'.', (char)('0' + us % 1000 / 100), (char)('0' + us % 100 / 10),
+                    (char)('0' + us % 10)};
+    return buf_append(b, frac, 4);
+}

@@ -27,6 +27,12 @@ int buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 
 int buf_vprintf(buf_t *b, const char *fmt, va_list ap);
 /* Appends `s` as a JSON string literal, quotes included. */
 int buf_append_json_string(buf_t *b, str_t s);
+/* Appends a decimal number without printf. */
+int buf_append_u64(buf_t *b, unsigned long long v);
+
+/* Appends nanoseconds as milliseconds with three decimals ("12.345"), without printf. */
+int buf_append_ms(buf_t *b, unsigned long long ns);
+
 /* Drops the first n bytes, moving the rest to the front. */
 void buf_consume(buf_t *b, size_t n);
 /* Frees the storage; the buffer is empty and reusable afterwards. */

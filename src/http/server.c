@@ -263,12 +263,25 @@ static void resp_build_head(http_req_t *req, buf_t *out, int status, const char 
     bool closing = c->close_after || !req->head.keep_alive || c->srv->shutting_down;
     if (closing)
         c->close_after = true;
-    buf_printf(out, "HTTP/1.1 %d %s\r\ndate: %s\r\n", status, http_status_text(status),
-               http_date_now());
-    if (content_type)
-        buf_printf(out, "content-type: %s\r\n", content_type);
-    if (content_length >= 0)
-        buf_printf(out, "content-length: %lld\r\n", content_length);
+    /* no printf here: this runs for every response */
+    buf_reserve(out, 256 + req->resp_head.n);
+    buf_append(out, "HTTP/1.1 ", 9);
+    buf_append_u64(out, (unsigned)status);
+    buf_append(out, " ", 1);
+    buf_append_cstr(out, http_status_text(status));
+    buf_append(out, "\r\ndate: ", 8);
+    buf_append_cstr(out, http_date_now());
+    buf_append(out, "\r\n", 2);
+    if (content_type) {
+        buf_append(out, "content-type: ", 14);
+        buf_append_cstr(out, content_type);
+        buf_append(out, "\r\n", 2);
+    }
+    if (content_length >= 0) {
+        buf_append(out, "content-length: ", 16);
+        buf_append_u64(out, (unsigned long long)content_length);
+        buf_append(out, "\r\n", 2);
+    }
     else if (req->head.minor_version >= 1)
         buf_append_cstr(out, "transfer-encoding: chunked\r\n");
     else

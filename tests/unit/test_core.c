@@ -49,3 +49,19 @@ Test(core, arena_alignment_and_reset)
     arena_reset(&a);
     cr_expect_null(a.head);
 }
+
+Test(core, buf_numbers)
+{
+    buf_t b = {0};
+    buf_append_u64(&b, 0);
+    buf_append(&b, " ", 1);
+    buf_append_u64(&b, 18446744073709551615ull);
+    buf_append(&b, " ", 1);
+    buf_append_ms(&b, 1234567);
+    buf_append(&b, " ", 1);
+    buf_append_ms(&b, 999);
+    buf_append(&b, " ", 1);
+    buf_append_ms(&b, 45000000000ull);
+    cr_expect_str_eq(buf_cstr(&b), "0 18446744073709551615 1.235 0.001 45000.000");
+    buf_free(&b);
+}
