@@ -18,9 +18,10 @@ typedef struct {
 
 /* One model_list entry: a deployment of the model group `model_name`. */
 typedef struct {
-    char *model_name;     /* public name clients send; may contain '*' */
-    char *model;          /* litellm_params.model as written: "openai/gpt-4o", "openai/<x>" patterns, "<star>" */
-    char *provider;       /* "openai", "groq", ... (text before the first '/'; "" when none) */
+    char *model_name; /* public name clients send; may contain '*' */
+    char *model;      /* litellm_params.model as written: "openai/gpt-4o", "openai/<x>" patterns,
+                         "<star>" */
+    char *provider;   /* "openai", "groq", ... (text before the first '/'; "" when none) */
     char *provider_model; /* the rest: "gpt-4o" (may contain '/', may be "*") */
     char *api_key;        /* NULL when unset */
     char *api_base;       /* NULL when unset */
@@ -37,8 +38,8 @@ typedef struct {
     char *id;   /* model_info.id, or a stable hash of litellm_params when absent (hex) */
     char *mode; /* NULL when unset */
     double input_cost_per_token, output_cost_per_token; /* -1 when unset */
-    bool wildcard; /* model_name contains '*' */
-    int line;      /* line of the entry in the file, for messages */
+    bool wildcard;                                      /* model_name contains '*' */
+    int line; /* line of the entry in the file, for messages */
 } cfg_deployment_t;
 
 typedef struct {
@@ -47,22 +48,22 @@ typedef struct {
     size_t num_deployments;
 
     /* general_settings */
-    char *master_key;          /* general_settings.master_key, else $LITELLM_MASTER_KEY; NULL */
+    char *master_key;           /* general_settings.master_key, else $LITELLM_MASTER_KEY; NULL */
     double max_request_size_mb; /* default 32 */
-    char *database_url;        /* NULL when unset */
+    char *database_url;         /* NULL when unset */
 
     /* litellm_settings */
-    int num_retries;           /* -1 when unset */
-    double request_timeout_s;  /* default 6000 */
+    int num_retries;          /* -1 when unset */
+    double request_timeout_s; /* default 6000 */
     bool drop_params;
     bool json_logs;
     bool set_verbose;
 
     /* router_settings (override litellm_settings where both exist) */
-    int router_num_retries;    /* -1 when unset */
-    double router_timeout_s;   /* 0 when unset */
+    int router_num_retries;         /* -1 when unset */
+    double router_timeout_s;        /* 0 when unset */
     double router_stream_timeout_s; /* 0 when unset */
-    char *routing_strategy;    /* default "simple-shuffle" */
+    char *routing_strategy;         /* default "simple-shuffle" */
 } cfg_t;
 
 /* Problems found while loading, each formatted "file:line:col: key: message". */

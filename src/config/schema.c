@@ -1,0 +1,1052 @@
+/* SPDX-License-Identifier: MIT
+ * What config.yaml may contain: one table per section (key, type, where it is stored, default)
+ * and the walker that applies them. Supporting a new key is adding a row; keys LiteLLM has and
+ * sluice does not use yet are rows too, so they are told apart from typos. */
+#include "config/internal.h"
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/common.h"
+
+typedef enum {
+    CFG_F_STR,         /* char *, os.environ/ resolved */
+    CFG_F_NUM,         /* double >= 0 */
+    CFG_F_INT,         /* int >= 0 */
+    CFG_F_COUNT,       /* long long >= 0 */
+    CFG_F_BOOL,        /* bool */
+    CFG_F_STRMAP,      /* cfg_kv_t * at offset, size_t count at count_offset */
+    CFG_F_SECTION,     /* a nested mapping stored into the same struct */
+    CFG_F_CUSTOM,      /* handled by `custom` */
+    CFG_F_ACCEPT,      /* a LiteLLM key sluice ignores silently (passed through later) */
+    CFG_F_UNSUPPORTED, /* a LiteLLM key sluice does not implement: warned once */
+    CFG_F_SKIP,        /* handled before the walk (environment_variables) */
+} cfg_field_type_t;
+
+#define CFG_REQUIRED 1u
+
+typedef struct cfg_section cfg_section_t;
+typedef struct cfg_field cfg_field_t;
+
+struct cfg_field {
+    const char *name;
+    cfg_field_type_t type;
+    size_t offset;       /* into the struct the section fills */
+    size_t count_offset; /* CFG_F_STRMAP */
+    const char *def;     /* default, as the text it would have in the file */
+    const char *env;     /* CFG_F_STR: environment variable used when the key is absent */
+    unsigned flags;
+    const char *const *choices; /* CFG_F_STR: the allowed values, NULL-terminated */
+    const cfg_section_t *section;
+    void (*custom)(cfg_ctx_t *c, yaml_node_t *value, const char *path, void *base);
+    /* after a value was stored: extra checks that only warn */
+    void (*check)(cfg_ctx_t *c, yaml_node_t *value, const char *path, void *base);
+};
+
+struct cfg_section {
+    const cfg_field_t *fields;
+    size_t num_fields;
+    bool free_form; /* unknown keys are expected (model_info extras): no warning */
+};
+
+#define CFG_SECTION_OF(table, free)                                                                \
+    {                                                                                              \
+        table, COUNTOF(table), free                                                                \
+    }
+
+/* A deployment while it is loaded: the public struct plus what only loading needs. */
+typedef struct {
+    cfg_deployment_t d;
+    char *custom_llm_provider;
+    double params_input_cost, params_output_cost; /* litellm_params pricing, -1 when unset */
+    char **organizations;                         /* litellm_params.organization given as a list */
+    size_t num_organizations;
+    yaml_node_t *params; /* the litellm_params mapping, hashed into the default id */
+} cfg_load_deployment_t;
+
+#define DEP(member) offsetof(cfg_load_deployment_t, member)
+#define CFG(member) offsetof(cfg_t, member)
+
+#define ROW(n, t, off, ...)                                                                        \
+    {                                                                                              \
+        .name = (n), .type = (t), .offset = (off), __VA_ARGS__                                     \
+    }
+#define ACCEPT(n)                                                                                  \
+    {                                                                                              \
+        .name = (n), .type = CFG_F_ACCEPT                                                          \
+    }
+#define LATER(n)                                                                                   \
+    {                                                                                              \
+        .name = (n), .type = CFG_F_UNSUPPORTED                                                     \
+    }
+
+static void cfg_store_model_list(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_litellm_params(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_organization(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_check_master_key(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+
+/* ---- the tables -------------------------------------------------------------------------- */
+
+/* litellm.md §1.2. Keys sluice reads have a type; the rest are accepted silently because
+ * LiteLLM accepts them on every deployment (and passes completion defaults to the provider). */
+static const cfg_field_t cfg_litellm_params_fields[] = {
+    ROW("model", CFG_F_STR, DEP(d.model), .flags = CFG_REQUIRED),
+    ROW("api_key", CFG_F_STR, DEP(d.api_key)),
+    ROW("api_base", CFG_F_STR, DEP(d.api_base)),
+    ROW("api_version", CFG_F_STR, DEP(d.api_version)),
+    ROW("organization", CFG_F_CUSTOM, 0, .custom = cfg_store_organization),
+    ROW("custom_llm_provider", CFG_F_STR, DEP(custom_llm_provider)),
+    ROW("timeout", CFG_F_NUM, DEP(d.timeout_s)),
+    ROW("stream_timeout", CFG_F_NUM, DEP(d.stream_timeout_s)),
+    ROW("max_retries", CFG_F_INT, DEP(d.max_retries), .def = "-1"),
+    ROW("rpm", CFG_F_COUNT, DEP(d.rpm)),
+    ROW("tpm", CFG_F_COUNT, DEP(d.tpm)),
+    ROW("weight", CFG_F_NUM, DEP(d.weight)),
+    ROW("extra_headers", CFG_F_STRMAP, DEP(d.extra_headers),
+        .count_offset = DEP(d.num_extra_headers)),
+    ROW("input_cost_per_token", CFG_F_NUM, DEP(params_input_cost), .def = "-1"),
+    ROW("output_cost_per_token", CFG_F_NUM, DEP(params_output_cost), .def = "-1"),
+    /* credentials and provider specifics */
+    ACCEPT("litellm_credential_name"),
+    ACCEPT("azure_ad_token"),
+    ACCEPT("tenant_id"),
+    ACCEPT("client_id"),
+    ACCEPT("client_secret"),
+    ACCEPT("azure_username"),
+    ACCEPT("azure_password"),
+    ACCEPT("azure_scope"),
+    ACCEPT("region_name"),
+    ACCEPT("configurable_clientside_auth_params"),
+    ACCEPT("vertex_project"),
+    ACCEPT("vertex_location"),
+    ACCEPT("vertex_credentials"),
+    ACCEPT("vertex_ai_project"),
+    ACCEPT("vertex_ai_location"),
+    ACCEPT("aws_access_key_id"),
+    ACCEPT("aws_secret_access_key"),
+    ACCEPT("aws_session_token"),
+    ACCEPT("aws_region_name"),
+    ACCEPT("aws_session_name"),
+    ACCEPT("aws_profile_name"),
+    ACCEPT("aws_role_name"),
+    ACCEPT("aws_web_identity_token"),
+    ACCEPT("aws_sts_endpoint"),
+    ACCEPT("aws_external_id"),
+    ACCEPT("aws_bedrock_runtime_endpoint"),
+    ACCEPT("aws_bedrock_project_id"),
+    ACCEPT("s3_bucket_name"),
+    ACCEPT("s3_region_name"),
+    ACCEPT("aws_batch_role_arn"),
+    ACCEPT("s3_output_bucket_name"),
+    ACCEPT("bedrock_tags"),
+    ACCEPT("watsonx_region_name"),
+    ACCEPT("gcs_bucket_name"),
+    /* routing and limits */
+    ACCEPT("itpm"),
+    ACCEPT("otpm"),
+    ACCEPT("order"),
+    ACCEPT("max_parallel_requests"),
+    ACCEPT("tags"),
+    ACCEPT("tag_regex"),
+    ACCEPT("cooldown_time"),
+    ACCEPT("max_budget"),
+    ACCEPT("budget_duration"),
+    ACCEPT("default_api_key_tpm_limit"),
+    ACCEPT("default_api_key_rpm_limit"),
+    ACCEPT("num_retries"),
+    ACCEPT("keepalive_seconds"),
+    /* behaviour */
+    ACCEPT("drop_params"),
+    ACCEPT("additional_drop_params"),
+    ACCEPT("use_in_pass_through"),
+    ACCEPT("use_litellm_proxy"),
+    ACCEPT("use_chat_completions_api"),
+    ACCEPT("merge_reasoning_content_in_choices"),
+    ACCEPT("mock_response"),
+    ACCEPT("max_file_size_mb"),
+    /* pricing beyond per-token */
+    ACCEPT("input_cost_per_second"),
+    ACCEPT("output_cost_per_second"),
+    ACCEPT("input_cost_per_character"),
+    ACCEPT("output_cost_per_character"),
+    ACCEPT("cache_creation_input_token_cost"),
+    ACCEPT("cache_read_input_token_cost"),
+    /* completion defaults merged into every request */
+    ACCEPT("temperature"),
+    ACCEPT("top_p"),
+    ACCEPT("n"),
+    ACCEPT("stop"),
+    ACCEPT("max_tokens"),
+    ACCEPT("max_completion_tokens"),
+    ACCEPT("presence_penalty"),
+    ACCEPT("frequency_penalty"),
+    ACCEPT("logit_bias"),
+    ACCEPT("user"),
+    ACCEPT("response_format"),
+    ACCEPT("seed"),
+    ACCEPT("tools"),
+    ACCEPT("tool_choice"),
+    ACCEPT("parallel_tool_calls"),
+    ACCEPT("logprobs"),
+    ACCEPT("top_logprobs"),
+    ACCEPT("reasoning_effort"),
+    ACCEPT("thinking"),
+    ACCEPT("extra_body"),
+};
+
+/* model_info is free-form in LiteLLM (extra="allow"): unknown keys are not warned about. */
+static const cfg_field_t cfg_model_info_fields[] = {
+    ROW("id", CFG_F_STR, DEP(d.id)),
+    ROW("mode", CFG_F_STR, DEP(d.mode)),
+    ROW("input_cost_per_token", CFG_F_NUM, DEP(d.input_cost_per_token), .def = "-1"),
+    ROW("output_cost_per_token", CFG_F_NUM, DEP(d.output_cost_per_token), .def = "-1"),
+};
+
+static const cfg_section_t cfg_litellm_params_section =
+    CFG_SECTION_OF(cfg_litellm_params_fields, false);
+static const cfg_section_t cfg_model_info_section = CFG_SECTION_OF(cfg_model_info_fields, true);
+
+static const cfg_field_t cfg_deployment_fields[] = {
+    ROW("model_name", CFG_F_STR, DEP(d.model_name), .flags = CFG_REQUIRED),
+    ROW("litellm_params", CFG_F_CUSTOM, 0, .flags = CFG_REQUIRED,
+        .section = &cfg_litellm_params_section, .custom = cfg_store_litellm_params),
+    ROW("model_info", CFG_F_SECTION, 0, .section = &cfg_model_info_section),
+};
+static const cfg_section_t cfg_deployment_section = CFG_SECTION_OF(cfg_deployment_fields, false);
+
+/* litellm.md §1.4. LiteLLM sets any key here as a module attribute, so nothing is an error;
+ * known keys sluice does not implement get a "not supported yet" warning. */
+static const cfg_field_t cfg_litellm_settings_fields[] = {
+    ROW("num_retries", CFG_F_INT, CFG(num_retries), .def = "-1"),
+    ROW("request_timeout", CFG_F_NUM, CFG(request_timeout_s), .def = "6000"),
+    ROW("drop_params", CFG_F_BOOL, CFG(drop_params)),
+    ROW("json_logs", CFG_F_BOOL, CFG(json_logs)),
+    ROW("set_verbose", CFG_F_BOOL, CFG(set_verbose)),
+    LATER("modify_params"),
+    LATER("force_ipv4"),
+    LATER("fallbacks"),
+    LATER("default_fallbacks"),
+    LATER("context_window_fallbacks"),
+    LATER("content_policy_fallbacks"),
+    LATER("allowed_fails"),
+    LATER("cooldown_time"),
+    LATER("cache"),
+    LATER("cache_params"),
+    LATER("enable_redis_auth_cache"),
+    LATER("success_callback"),
+    LATER("failure_callback"),
+    LATER("callbacks"),
+    LATER("service_callbacks"),
+    LATER("turn_off_message_logging"),
+    LATER("redact_user_api_key_info"),
+    LATER("max_budget"),
+    LATER("budget_duration"),
+    LATER("cost_discount_config"),
+    LATER("cost_margin_config"),
+    LATER("default_team_params"),
+    LATER("key_generation_settings"),
+    LATER("enable_json_schema_validation"),
+    LATER("enable_key_alias_format_validation"),
+    LATER("require_auth_for_metrics_endpoint"),
+    LATER("network_mock"),
+    LATER("enable_caching_on_provider_specific_optional_params"),
+    LATER("ssl_verify"),
+    LATER("ssl_certificate"),
+    LATER("route_all_chat_openai_to_responses"),
+    LATER("use_chat_completions_url_for_anthropic_messages"),
+    LATER("budget_exceeded_error_message"),
+    LATER("expose_router_debug_in_errors"),
+};
+
+/* litellm.md §1.5 (the code literal "lar1" included, so LiteLLM configs using it load) */
+static const char *const cfg_routing_strategies[] = {
+    "simple-shuffle",
+    "least-busy",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "latency-based-routing",
+    "cost-based-routing",
+    "lar1",
+    NULL,
+};
+
+static const cfg_field_t cfg_router_settings_fields[] = {
+    ROW("routing_strategy", CFG_F_STR, CFG(routing_strategy), .def = "simple-shuffle",
+        .choices = cfg_routing_strategies),
+    ROW("num_retries", CFG_F_INT, CFG(router_num_retries), .def = "-1"),
+    ROW("timeout", CFG_F_NUM, CFG(router_timeout_s)),
+    ROW("stream_timeout", CFG_F_NUM, CFG(router_stream_timeout_s)),
+    LATER("routing_strategy_args"),
+    LATER("redis_host"),
+    LATER("redis_port"),
+    LATER("redis_password"),
+    LATER("redis_db"),
+    LATER("redis_url"),
+    LATER("cache_kwargs"),
+    LATER("cache_responses"),
+    LATER("caching_groups"),
+    LATER("retry_after"),
+    LATER("retry_policy"),
+    LATER("model_group_retry_policy"),
+    LATER("allowed_fails"),
+    LATER("allowed_fails_policy"),
+    LATER("cooldown_time"),
+    LATER("disable_cooldowns"),
+    LATER("fallbacks"),
+    LATER("default_fallbacks"),
+    LATER("context_window_fallbacks"),
+    LATER("content_policy_fallbacks"),
+    LATER("max_fallbacks"),
+    LATER("enable_pre_call_checks"),
+    LATER("optional_pre_call_checks"),
+    LATER("deployment_affinity_ttl_seconds"),
+    LATER("model_group_affinity_config"),
+    LATER("model_group_alias"),
+    LATER("default_max_parallel_requests"),
+    LATER("default_litellm_params"),
+    LATER("enable_tag_filtering"),
+    LATER("tag_filtering_match_any"),
+    LATER("provider_budget_config"),
+    LATER("client_ttl"),
+    LATER("ignore_invalid_deployments"),
+    LATER("enable_health_check_routing"),
+    LATER("health_check_staleness_threshold"),
+    LATER("health_check_ignore_transient_errors"),
+    LATER("polling_interval"),
+    LATER("default_priority"),
+    LATER("search_tools"),
+};
+
+/* litellm.md §1.6 */
+static const cfg_field_t cfg_general_settings_fields[] = {
+    ROW("master_key", CFG_F_STR, CFG(master_key), .env = "LITELLM_MASTER_KEY",
+        .check = cfg_check_master_key),
+    ROW("max_request_size_mb", CFG_F_NUM, CFG(max_request_size_mb), .def = "32"),
+    ROW("database_url", CFG_F_STR, CFG(database_url), .env = "DATABASE_URL"),
+    LATER("database_connection_pool_limit"),
+    LATER("database_connection_timeout"),
+    LATER("database_connection_pool_timeout"),
+    LATER("allow_requests_on_db_unavailable"),
+    LATER("store_model_in_db"),
+    LATER("supported_db_objects"),
+    LATER("disable_prisma_schema_update"),
+    LATER("custom_auth"),
+    LATER("custom_auth_run_common_checks"),
+    LATER("litellm_key_header_name"),
+    LATER("enable_jwt_auth"),
+    LATER("litellm_jwtauth"),
+    LATER("enable_oauth2_auth"),
+    LATER("user_api_key_cache_ttl"),
+    LATER("allowed_ips"),
+    LATER("use_x_forwarded_for"),
+    LATER("allowed_routes"),
+    LATER("public_routes"),
+    LATER("admin_only_routes"),
+    LATER("enforce_user_param"),
+    LATER("enforced_params"),
+    LATER("reject_clientside_metadata_tags"),
+    LATER("allow_client_side_credentials"),
+    LATER("max_response_size_mb"),
+    LATER("infer_model_from_keys"),
+    LATER("default_team_disabled"),
+    LATER("ui_access_mode"),
+    LATER("control_plane_url"),
+    LATER("encryption_algorithm"),
+    LATER("proxy_batch_write_at"),
+    LATER("disable_spend_logs"),
+    LATER("disable_spend_updates"),
+    LATER("disable_error_logs"),
+    LATER("store_prompts_in_spend_logs"),
+    LATER("maximum_spend_logs_retention_period"),
+    LATER("maximum_spend_logs_retention_interval"),
+    LATER("maximum_spend_logs_cleanup_cron"),
+    LATER("use_redis_transaction_buffer"),
+    LATER("disable_reset_budget"),
+    LATER("proxy_budget_rescheduler_min_time"),
+    LATER("proxy_budget_rescheduler_max_time"),
+    LATER("proxy_batch_polling_interval"),
+    LATER("disable_adding_master_key_hash_to_db"),
+    LATER("token_rate_limit_type"),
+    LATER("max_parallel_requests"),
+    LATER("global_max_parallel_requests"),
+    LATER("background_health_checks"),
+    LATER("health_check_interval"),
+    LATER("health_check_details"),
+    LATER("use_shared_health_check"),
+    LATER("health_check_concurrency"),
+    LATER("alerting"),
+    LATER("alerting_threshold"),
+    LATER("alert_types"),
+    LATER("alert_to_webhook_url"),
+    LATER("forward_client_headers_to_llm_api"),
+    LATER("forward_openai_org_id"),
+    LATER("forward_llm_provider_auth_headers"),
+    LATER("include_call_id_in_error_body"),
+    LATER("always_include_stream_usage"),
+    LATER("completion_model"),
+    LATER("embedding_model"),
+    LATER("image_generation_model"),
+    LATER("moderation_model"),
+    LATER("pass_through_endpoints"),
+    LATER("use_client_credentials_pass_through_routes"),
+    LATER("user_header_name"),
+    LATER("user_header_mappings"),
+    LATER("search_tools"),
+};
+
+static const cfg_section_t cfg_litellm_settings_section =
+    CFG_SECTION_OF(cfg_litellm_settings_fields, false);
+static const cfg_section_t cfg_router_settings_section =
+    CFG_SECTION_OF(cfg_router_settings_fields, false);
+static const cfg_section_t cfg_general_settings_section =
+    CFG_SECTION_OF(cfg_general_settings_fields, false);
+
+/* litellm.md §1 */
+static const cfg_field_t cfg_top_fields[] = {
+    ROW("model_list", CFG_F_CUSTOM, 0, .custom = cfg_store_model_list),
+    ROW("litellm_settings", CFG_F_SECTION, 0, .section = &cfg_litellm_settings_section),
+    ROW("router_settings", CFG_F_SECTION, 0, .section = &cfg_router_settings_section),
+    ROW("general_settings", CFG_F_SECTION, 0, .section = &cfg_general_settings_section),
+    ROW("environment_variables", CFG_F_SKIP, 0),
+    LATER("credential_list"),
+    LATER("include"),
+    LATER("guardrails"),
+    LATER("mcp_servers"),
+    LATER("worker_registry"),
+    LATER("assistant_settings"),
+    LATER("search_tools"),
+    LATER("pass_through_endpoints"),
+    LATER("callback_settings"),
+    LATER("files_settings"),
+    LATER("finetune_settings"),
+    LATER("vector_store_registry"),
+};
+static const cfg_section_t cfg_top_section = CFG_SECTION_OF(cfg_top_fields, false);
+
+/* ---- defaults and storing values --------------------------------------------------------- */
+
+static void cfg_set_default(const cfg_field_t *f, void *base)
+{
+    char *slot = (char *)base + f->offset;
+    if (f->type == CFG_F_SECTION) {
+        for (size_t i = 0; i < f->section->num_fields; i++)
+            cfg_set_default(&f->section->fields[i], base);
+        return;
+    }
+    if (f->type == CFG_F_CUSTOM && f->section) {
+        for (size_t i = 0; i < f->section->num_fields; i++)
+            cfg_set_default(&f->section->fields[i], base);
+        return;
+    }
+    if (!f->def)
+        return;
+    switch (f->type) {
+    case CFG_F_STR:
+        *(char **)slot = xstrdup(f->def);
+        break;
+    case CFG_F_NUM:
+        *(double *)slot = strtod(f->def, NULL);
+        break;
+    case CFG_F_INT:
+        *(int *)slot = (int)strtol(f->def, NULL, 10);
+        break;
+    case CFG_F_COUNT:
+        *(long long *)slot = strtoll(f->def, NULL, 10);
+        break;
+    case CFG_F_BOOL:
+        *(bool *)slot = strcmp(f->def, "true") == 0;
+        break;
+    default:
+        break;
+    }
+}
+
+static void cfg_section_defaults(const cfg_section_t *s, void *base)
+{
+    for (size_t i = 0; i < s->num_fields; i++)
+        cfg_set_default(&s->fields[i], base);
+}
+
+/* Environment fallbacks for keys that stayed unset (general_settings.master_key and
+ * $LITELLM_MASTER_KEY); they apply whether or not the section was written. */
+static void cfg_section_env_fallbacks(cfg_ctx_t *c, const cfg_section_t *s, void *base)
+{
+    for (size_t i = 0; i < s->num_fields; i++) {
+        const cfg_field_t *f = &s->fields[i];
+        if (f->type == CFG_F_SECTION)
+            cfg_section_env_fallbacks(c, f->section, base);
+        if (f->type != CFG_F_STR || !f->env)
+            continue;
+        char **slot = (char **)((char *)base + f->offset);
+        const char *v = *slot ? NULL : cfg_env_get(c, f->env);
+        if (v)
+            *slot = xstrdup(v);
+    }
+}
+
+/* Reads a number for a numeric field; 1 stored in *out, 0 unset, -1 error reported. */
+static int cfg_number_value(cfg_ctx_t *c, yaml_node_t *v, const char *path, bool whole, double max,
+                            double *out)
+{
+    const char *expected = whole ? "a whole number" : "a number";
+    cfg_text_t t;
+    int r = cfg_resolve_scalar(c, v, path, expected, &t);
+    if (r <= 0)
+        return r;
+    char got[80];
+    if (cfg_parse_number(&t, out) < 0) {
+        if (t.env)
+            cfg_report(c, true, &v->start_mark, path, "expected %s in $%s, got %s", expected, t.env,
+                       cfg_text_describe(&t, got, sizeof(got)));
+        else
+            cfg_report(c, true, &v->start_mark, path, "expected %s, got %s", expected,
+                       cfg_text_describe(&t, got, sizeof(got)));
+        return -1;
+    }
+    if (*out < 0) {
+        cfg_report(c, true, &v->start_mark, path, "must not be negative, got %s",
+                   cfg_text_describe(&t, got, sizeof(got)));
+        return -1;
+    }
+    if (*out > max) {
+        cfg_report(c, true, &v->start_mark, path, "too large, got %s",
+                   cfg_text_describe(&t, got, sizeof(got)));
+        return -1;
+    }
+    /* in range, so the cast is defined */
+    if (whole && *out != (double)(long long)*out) {
+        cfg_report(c, true, &v->start_mark, path, "expected %s, got %s", expected,
+                   cfg_text_describe(&t, got, sizeof(got)));
+        return -1;
+    }
+    return 1;
+}
+
+static bool cfg_in_choices(const char *const *choices, const cfg_text_t *t)
+{
+    for (; *choices; choices++)
+        if (strlen(*choices) == t->n && memcmp(*choices, t->p, t->n) == 0)
+            return true;
+    return false;
+}
+
+static void cfg_store_string(cfg_ctx_t *c, const cfg_field_t *f, yaml_node_t *v, const char *path,
+                             char **slot)
+{
+    cfg_text_t t;
+    if (cfg_resolve_scalar(c, v, path, "a string", &t) <= 0)
+        return;
+    if (f->choices && !cfg_in_choices(f->choices, &t)) {
+        char allowed[512] = "", got[80];
+        size_t o = 0;
+        for (const char *const *ch = f->choices; *ch && o < sizeof(allowed); ch++)
+            o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s%s",
+                                  ch == f->choices ? "" : ", ", *ch);
+        cfg_report(c, true, &v->start_mark, path, "%s is not one of: %s",
+                   cfg_text_describe(&t, got, sizeof(got)), allowed);
+        return;
+    }
+    free(*slot);
+    *slot = xstrndup(t.p, t.n);
+}
+
+static void cfg_store_strmap(cfg_ctx_t *c, const cfg_field_t *f, yaml_node_t *v, const char *path,
+                             void *base)
+{
+    char got[80];
+    if (cfg_node_is_null(v))
+        return;
+    if (v->type != YAML_MAPPING_NODE) {
+        cfg_report(c, true, &v->start_mark, path, "expected a mapping of names to strings, got %s",
+                   cfg_node_describe(v, got, sizeof(got)));
+        return;
+    }
+    cfg_pairs_t pairs;
+    if (cfg_map_pairs(c, v, path, &pairs) < 0)
+        return;
+    cfg_kv_t **slot = (cfg_kv_t **)((char *)base + f->offset);
+    size_t *count = (size_t *)((char *)base + f->count_offset);
+    cfg_kv_t *kv = xcalloc(pairs.n, sizeof(*kv));
+    size_t n = 0;
+    for (size_t i = 0; i < pairs.n; i++) {
+        char kpath[CFG_PATH_MAX];
+        cfg_path_key(kpath, path, pairs.items[i].key);
+        cfg_text_t name, value;
+        if (pairs.items[i].key->type != YAML_SCALAR_NODE || cfg_node_is_null(pairs.items[i].key)) {
+            cfg_report(c, true, &pairs.items[i].key->start_mark, path,
+                       "names here must be strings");
+            continue;
+        }
+        name = (cfg_text_t){(const char *)pairs.items[i].key->data.scalar.value,
+                            pairs.items[i].key->data.scalar.length, NULL, false};
+        if (cfg_resolve_scalar(c, pairs.items[i].value, kpath, "a string", &value) <= 0)
+            continue;
+        kv[n].name = xstrndup(name.p, name.n);
+        kv[n].value = xstrndup(value.p, value.n);
+        n++;
+    }
+    for (size_t i = 0; i < *count; i++) {
+        free((*slot)[i].name);
+        free((*slot)[i].value);
+    }
+    free(*slot);
+    *slot = kv;
+    *count = n;
+    cfg_pairs_free(&pairs);
+}
+
+static void cfg_walk_section(cfg_ctx_t *c, yaml_node_t *node, const char *path,
+                             const cfg_section_t *s, void *base);
+
+static void cfg_store(cfg_ctx_t *c, const cfg_field_t *f, yaml_node_t *v, const char *path,
+                      void *base)
+{
+    char *slot = (char *)base + f->offset;
+    double num;
+    int r;
+    switch (f->type) {
+    case CFG_F_STR:
+        cfg_store_string(c, f, v, path, (char **)slot);
+        break;
+    case CFG_F_NUM:
+        if (cfg_number_value(c, v, path, false, 1e300, &num) > 0)
+            *(double *)slot = num;
+        break;
+    case CFG_F_INT:
+        if (cfg_number_value(c, v, path, true, INT_MAX, &num) > 0)
+            *(int *)slot = (int)num;
+        break;
+    case CFG_F_COUNT:
+        if (cfg_number_value(c, v, path, true, 9007199254740992.0, &num) > 0)
+            *(long long *)slot = (long long)num;
+        break;
+    case CFG_F_BOOL: {
+        cfg_text_t t;
+        bool b;
+        char got[80];
+        if ((r = cfg_resolve_scalar(c, v, path, "true or false", &t)) <= 0)
+            break;
+        if (cfg_parse_bool(&t, &b) < 0) {
+            cfg_report(c, true, &v->start_mark, path, "expected true or false, got %s",
+                       cfg_text_describe(&t, got, sizeof(got)));
+            break;
+        }
+        *(bool *)slot = b;
+        break;
+    }
+    case CFG_F_STRMAP:
+        cfg_store_strmap(c, f, v, path, base);
+        break;
+    case CFG_F_SECTION:
+        cfg_walk_section(c, v, path, f->section, base);
+        break;
+    case CFG_F_CUSTOM:
+        f->custom(c, v, path, base);
+        break;
+    case CFG_F_UNSUPPORTED: /* warned by the walker, which has the key's position */
+    case CFG_F_ACCEPT:
+    case CFG_F_SKIP:
+        break;
+    }
+    if (f->check)
+        f->check(c, v, path, base);
+}
+
+/* Applies section `s` to the mapping `node` (null counts as empty, so required keys are still
+ * reported). */
+static void cfg_walk_section(cfg_ctx_t *c, yaml_node_t *node, const char *path,
+                             const cfg_section_t *s, void *base)
+{
+    char got[80], kpath[CFG_PATH_MAX];
+    cfg_pairs_t pairs = {0};
+    if (!cfg_node_is_null(node)) {
+        if (node->type != YAML_MAPPING_NODE) {
+            cfg_report(c, true, &node->start_mark, path, "expected a mapping, got %s",
+                       cfg_node_describe(node, got, sizeof(got)));
+            return;
+        }
+        if (cfg_map_pairs(c, node, path, &pairs) < 0)
+            return;
+    }
+    enum { CFG_UNSEEN, CFG_SEEN, CFG_SEEN_BAD } *seen = xcalloc(s->num_fields, sizeof(*seen));
+    for (size_t i = 0; i < pairs.n; i++) {
+        yaml_node_t *k = pairs.items[i].key, *v = pairs.items[i].value;
+        cfg_path_key(kpath, path, k);
+        if (k->type != YAML_SCALAR_NODE) {
+            cfg_report(c, false, &k->start_mark, path, "a key that is %s is ignored",
+                       cfg_node_describe(k, got, sizeof(got)));
+            continue;
+        }
+        size_t j = 0;
+        while (j < s->num_fields && !cfg_key_is(k, s->fields[j].name))
+            j++;
+        if (j == s->num_fields) {
+            if (!s->free_form)
+                cfg_warn_once(c, &k->start_mark, kpath,
+                              "unknown key, not supported by sluice yet, ignored");
+            continue;
+        }
+        size_t errors = c->num_errors;
+        if (s->fields[j].type == CFG_F_UNSUPPORTED)
+            cfg_warn_once(c, &k->start_mark, kpath, "key not supported by sluice yet, ignored");
+        else
+            cfg_store(c, &s->fields[j], v, kpath, base);
+        seen[j] = c->num_errors == errors ? CFG_SEEN : CFG_SEEN_BAD;
+    }
+    for (size_t j = 0; j < s->num_fields; j++) {
+        const cfg_field_t *f = &s->fields[j];
+        if (!(f->flags & CFG_REQUIRED))
+            continue;
+        cfg_path_join(kpath, path, f->name);
+        if (seen[j] == CFG_UNSEEN)
+            cfg_report(c, true, &node->start_mark, kpath, "required key is missing");
+        else if (seen[j] == CFG_SEEN && f->type == CFG_F_STR) {
+            char *value = *(char **)((char *)base + f->offset);
+            if (!value || !*value)
+                cfg_report(c, true, &node->start_mark, kpath, "must not be empty");
+        }
+    }
+    free(seen);
+    cfg_pairs_free(&pairs);
+}
+
+static void cfg_check_master_key(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    const char *key = ((cfg_t *)base)->master_key;
+    if (key && strncmp(key, "sk-", 3) != 0)
+        cfg_report(c, false, &v->start_mark, path,
+                   "master key does not start with 'sk-' (LiteLLM requires it)");
+}
+
+/* ---- model_list -------------------------------------------------------------------------- */
+
+static void cfg_store_litellm_params(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_load_deployment_t *ld = base;
+    cfg_walk_section(c, v, path, &cfg_litellm_params_section, base);
+    ld->params = v;
+}
+
+static void cfg_free_organizations(cfg_load_deployment_t *ld)
+{
+    for (size_t i = 0; i < ld->num_organizations; i++)
+        free(ld->organizations[i]);
+    free(ld->organizations);
+    ld->organizations = NULL;
+    ld->num_organizations = 0;
+}
+
+/* A string, or (LiteLLM) a list of organizations: one deployment per organization. */
+static void cfg_store_organization(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_load_deployment_t *ld = base;
+    static const cfg_field_t org = ROW("organization", CFG_F_STR, DEP(d.organization));
+    cfg_free_organizations(ld);
+    if (v->type != YAML_SEQUENCE_NODE) {
+        cfg_store_string(c, &org, v, path, &ld->d.organization);
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    ld->organizations = xcalloc(n, sizeof(char *));
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_path_index(ipath, path, i);
+        cfg_text_t t;
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        if (item && cfg_resolve_scalar(c, item, ipath, "a string", &t) > 0)
+            ld->organizations[ld->num_organizations++] = xstrndup(t.p, t.n);
+    }
+}
+
+/* Orders pairs by key so that the id does not depend on how keys are ordered or merged.
+ * Keys are unique after cfg_map_pairs; a non-scalar key sorts by its position in the file. */
+static int cfg_pair_cmp(const void *a, const void *b)
+{
+    const yaml_node_t *x = ((const cfg_pair_t *)a)->key, *y = ((const cfg_pair_t *)b)->key;
+    bool xs = x->type == YAML_SCALAR_NODE, ys = y->type == YAML_SCALAR_NODE;
+    if (!xs || !ys) {
+        if (xs != ys)
+            return xs ? -1 : 1;
+        return x->start_mark.index < y->start_mark.index   ? -1
+               : x->start_mark.index > y->start_mark.index ? 1
+                                                           : 0;
+    }
+    size_t n = MIN(x->data.scalar.length, y->data.scalar.length);
+    int r = memcmp(x->data.scalar.value, y->data.scalar.value, n);
+    if (r)
+        return r;
+    return x->data.scalar.length < y->data.scalar.length   ? -1
+           : x->data.scalar.length > y->data.scalar.length ? 1
+                                                           : 0;
+}
+
+static void cfg_hash_node(cfg_ctx_t *c, buf_t *b, yaml_node_t *n, const char *org)
+{
+    if (n->type == YAML_SCALAR_NODE) {
+        buf_printf(b, "s%zu:", n->data.scalar.length);
+        buf_append(b, n->data.scalar.value, n->data.scalar.length);
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        buf_append_cstr(b, "[");
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            yaml_node_t *item = cfg_node(c, *it);
+            if (item)
+                cfg_hash_node(c, b, item, NULL);
+        }
+        buf_append_cstr(b, "]");
+    } else if (n->type == YAML_MAPPING_NODE) {
+        cfg_pairs_t pairs;
+        buf_append_cstr(b, "{");
+        if (cfg_map_pairs(c, n, "", &pairs) == 0) {
+            if (pairs.n > 1)
+                qsort(pairs.items, pairs.n, sizeof(*pairs.items), cfg_pair_cmp);
+            for (size_t i = 0; i < pairs.n; i++) {
+                cfg_hash_node(c, b, pairs.items[i].key, NULL);
+                if (org && cfg_key_is(pairs.items[i].key, "organization"))
+                    buf_printf(b, "s%zu:%s", strlen(org), org);
+                else
+                    cfg_hash_node(c, b, pairs.items[i].value, NULL);
+            }
+            cfg_pairs_free(&pairs);
+        }
+        buf_append_cstr(b, "}");
+    }
+}
+
+/* The default deployment id: hex of the first 16 bytes of SHA-256 over model_name and the
+ * litellm_params as written: os.environ/ references unresolved, so rotating a key keeps the
+ * id; merge keys applied and keys sorted, so `<<: *defaults`, writing the keys out, or
+ * reordering them give the same id. Identical entries get the same id, as in LiteLLM (whose
+ * own hash, over Python's str() of the values, is not reproduced). */
+static char *cfg_deployment_hash(cfg_ctx_t *c, const cfg_load_deployment_t *ld, const char *org)
+{
+    buf_t b = {0};
+    buf_printf(&b, "s%zu:%s", strlen(ld->d.model_name), ld->d.model_name);
+    c->quiet++; /* the walk has reported whatever these mappings hold */
+    if (ld->params)
+        cfg_hash_node(c, &b, ld->params, org);
+    c->quiet--;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (!b.p || !EVP_Digest(b.p, b.n, md, &mdlen, EVP_sha256(), NULL) || mdlen < 16) {
+        fprintf(stderr, "sluice: SHA-256 failed\n");
+        abort();
+    }
+    buf_free(&b);
+    char *hex = xmalloc(33);
+    for (int i = 0; i < 16; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
+}
+
+static char *cfg_strdup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void cfg_append_deployment(cfg_ctx_t *c, cfg_t *cfg, const cfg_deployment_t *d)
+{
+    if (cfg->num_deployments == c->cap_deployments) {
+        c->cap_deployments = c->cap_deployments ? c->cap_deployments * 2 : 8;
+        cfg->deployments =
+            xrealloc(cfg->deployments, c->cap_deployments * sizeof(*cfg->deployments));
+    }
+    cfg->deployments[cfg->num_deployments++] = *d;
+}
+
+static cfg_deployment_t cfg_deployment_copy(const cfg_deployment_t *s)
+{
+    cfg_deployment_t d = *s;
+    d.model_name = cfg_strdup_or_null(s->model_name);
+    d.model = cfg_strdup_or_null(s->model);
+    d.provider = cfg_strdup_or_null(s->provider);
+    d.provider_model = cfg_strdup_or_null(s->provider_model);
+    d.api_key = cfg_strdup_or_null(s->api_key);
+    d.api_base = cfg_strdup_or_null(s->api_base);
+    d.api_version = cfg_strdup_or_null(s->api_version);
+    d.organization = cfg_strdup_or_null(s->organization);
+    d.id = cfg_strdup_or_null(s->id);
+    d.mode = cfg_strdup_or_null(s->mode);
+    d.extra_headers = s->num_extra_headers ? xcalloc(s->num_extra_headers, sizeof(cfg_kv_t)) : NULL;
+    for (size_t i = 0; i < s->num_extra_headers; i++) {
+        d.extra_headers[i].name = xstrdup(s->extra_headers[i].name);
+        d.extra_headers[i].value = xstrdup(s->extra_headers[i].value);
+    }
+    return d;
+}
+
+/* Derives what LiteLLM derives from a loaded entry and appends it (or one per organization). */
+static void cfg_finish_deployment(cfg_ctx_t *c, cfg_t *cfg, cfg_load_deployment_t *ld,
+                                  yaml_node_t *item)
+{
+    cfg_deployment_t *d = &ld->d;
+    const char *slash = strchr(d->model, '/');
+    if (ld->custom_llm_provider && *ld->custom_llm_provider) {
+        d->provider = xstrdup(ld->custom_llm_provider);
+        d->provider_model = xstrdup(d->model);
+    } else if (slash) {
+        d->provider = xstrndup(d->model, (size_t)(slash - d->model));
+        d->provider_model = xstrdup(slash + 1);
+    } else {
+        d->provider = xstrdup(""); /* the gateway infers it (openai) later */
+        d->provider_model = xstrdup(d->model);
+    }
+    /* pricing in litellm_params is copied into model_info unless model_info has its own */
+    if (d->input_cost_per_token < 0)
+        d->input_cost_per_token = ld->params_input_cost;
+    if (d->output_cost_per_token < 0)
+        d->output_cost_per_token = ld->params_output_cost;
+    d->wildcard = strchr(d->model_name, '*') != NULL;
+    d->line = (int)item->start_mark.line + 1;
+
+    if (ld->num_organizations == 0) {
+        if (!d->id)
+            d->id = cfg_deployment_hash(c, ld, NULL);
+        cfg_append_deployment(c, cfg, d);
+        *d = (cfg_deployment_t){0};
+        return;
+    }
+    for (size_t i = 0; i < ld->num_organizations; i++) {
+        cfg_deployment_t copy = cfg_deployment_copy(d);
+        free(copy.organization);
+        copy.organization = xstrdup(ld->organizations[i]);
+        if (!d->id)
+            copy.id = cfg_deployment_hash(c, ld, ld->organizations[i]);
+        cfg_append_deployment(c, cfg, &copy);
+    }
+}
+
+static void cfg_store_model_list(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    char got[80], ipath[CFG_PATH_MAX];
+    if (cfg_node_is_null(v))
+        return;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        cfg_report(c, true, &v->start_mark, path, "expected a list of deployments, got %s",
+                   cfg_node_describe(v, got, sizeof(got)));
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        cfg_path_index(ipath, path, i);
+        if (!item)
+            continue;
+        if (item->type != YAML_MAPPING_NODE) {
+            cfg_report(c, true, &item->start_mark, ipath,
+                       "expected a mapping with model_name and litellm_params, got %s",
+                       cfg_node_describe(item, got, sizeof(got)));
+            continue;
+        }
+        cfg_load_deployment_t ld = {0};
+        cfg_section_defaults(&cfg_deployment_section, &ld);
+        size_t errors = c->num_errors;
+        cfg_walk_section(c, item, ipath, &cfg_deployment_section, &ld);
+        if (c->num_errors == errors)
+            cfg_finish_deployment(c, cfg, &ld, item);
+        cfg_deployment_free(&ld.d);
+        free(ld.custom_llm_provider);
+        cfg_free_organizations(&ld);
+    }
+}
+
+void cfg_deployment_free(cfg_deployment_t *d)
+{
+    free(d->model_name);
+    free(d->model);
+    free(d->provider);
+    free(d->provider_model);
+    free(d->api_key);
+    free(d->api_base);
+    free(d->api_version);
+    free(d->organization);
+    for (size_t i = 0; i < d->num_extra_headers; i++) {
+        free(d->extra_headers[i].name);
+        free(d->extra_headers[i].value);
+    }
+    free(d->extra_headers);
+    free(d->id);
+    free(d->mode);
+    *d = (cfg_deployment_t){0};
+}
+
+/* ---- entry points ------------------------------------------------------------------------ */
+
+void cfg_schema_defaults(cfg_t *cfg)
+{
+    cfg_section_defaults(&cfg_top_section, cfg);
+}
+
+void cfg_schema_walk(cfg_ctx_t *c, yaml_node_t *root, cfg_t *cfg)
+{
+    cfg_walk_section(c, root, "", &cfg_top_section, cfg);
+}
+
+/* environment_variables: set before anything else is read, so os.environ/ sees them. Values
+ * are converted as Python's str() would for what PyYAML produced (true -> "True"). */
+void cfg_schema_apply_environment(cfg_ctx_t *c, yaml_node_t *root)
+{
+    cfg_pairs_t top, vars;
+    char got[80], path[CFG_PATH_MAX];
+    if (root->type != YAML_MAPPING_NODE || cfg_map_pairs(c, root, "", &top) < 0)
+        return;
+    for (size_t i = 0; i < top.n; i++) {
+        yaml_node_t *map = top.items[i].value;
+        if (!cfg_key_is(top.items[i].key, "environment_variables") || cfg_node_is_null(map))
+            continue;
+        if (map->type != YAML_MAPPING_NODE) {
+            cfg_report(c, true, &map->start_mark, "environment_variables",
+                       "expected a mapping of variable names to values, got %s",
+                       cfg_node_describe(map, got, sizeof(got)));
+            continue;
+        }
+        if (cfg_map_pairs(c, map, "environment_variables", &vars) < 0)
+            continue;
+        for (size_t j = 0; j < vars.n; j++) {
+            yaml_node_t *k = vars.items[j].key, *v = vars.items[j].value;
+            cfg_path_key(path, "environment_variables", k);
+            const char *name = (const char *)k->data.scalar.value;
+            if (k->type != YAML_SCALAR_NODE || k->data.scalar.length == 0 ||
+                strlen(name) != k->data.scalar.length || strchr(name, '=')) {
+                cfg_report(c, true, &k->start_mark, path, "not a valid environment variable name");
+                continue;
+            }
+            cfg_text_t t;
+            int r = cfg_resolve_scalar(c, v, path, "a string", &t);
+            if (r < 0)
+                continue;
+            if (r == 0) {
+                if (cfg_node_is_null(v))
+                    cfg_report(c, false, &v->start_mark, path, "no value; variable not set");
+                continue;
+            }
+            bool b;
+            char *value;
+            if (t.plain && cfg_parse_bool(&t, &b) == 0 && !(t.n == 1))
+                value = xstrdup(b ? "True" : "False");
+            else
+                value = xstrndup(t.p, t.n);
+            cfg_env_set(c, name, value);
+            free(value);
+        }
+        cfg_pairs_free(&vars);
+    }
+    cfg_pairs_free(&top);
+}
+
+/* After the walk: environment fallbacks and the checks they need. */
+void cfg_schema_finish(cfg_ctx_t *c, cfg_t *cfg)
+{
+    bool from_env = cfg->master_key == NULL;
+    cfg_section_env_fallbacks(c, &cfg_top_section, cfg);
+    if (from_env && cfg->master_key && strncmp(cfg->master_key, "sk-", 3) != 0)
+        cfg_report(c, false, NULL, "general_settings.master_key",
+                   "master key from $LITELLM_MASTER_KEY does not start with 'sk-' (LiteLLM "
+                   "requires it)");
+}
