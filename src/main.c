@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "http/http.h"
 #include "router/router.h"
 #include "upstream/upstream.h"
@@ -79,6 +80,14 @@ static void on_stop(uv_async_t *a)
     }
 }
 
+/* Milliseconds from the environment; 0 (the server's default) when unset or invalid. */
+static uint64_t env_ms(const char *name)
+{
+    const char *v = getenv(name);
+    long long ms = v ? str_to_ll(str_cstr(v)) : -1;
+    return ms > 0 ? (uint64_t)ms : 0;
+}
+
 static void worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -94,6 +103,9 @@ static void worker_main(void *arg)
         .host = w->opts->host,
         .port = w->opts->port,
         .max_body_bytes = (size_t)(mb * 1024 * 1024),
+        .header_timeout_ms = env_ms("SLUICE_HEADER_TIMEOUT_MS"),
+        .idle_timeout_ms = env_ms("SLUICE_KEEPALIVE_TIMEOUT_MS"),
+        .body_timeout_ms = env_ms("SLUICE_BODY_TIMEOUT_MS"),
         .handler = api_handle,
         .data = &w->api,
     };
