@@ -188,7 +188,7 @@ static void proxy_send_upstream_error(proxy_t *p, int result, const char *messag
                 p->body.p[1000] = 0;
         }
     } else {
-        status = result == UP_ERR_TIMEOUT ? 504 : 500;
+        status = result == UP_ERR_TIMEOUT ? 408 : 500; /* LiteLLM: Timeout is 408 */
     }
     if (!type)
         type = status == 429 ? "throttling_error"

@@ -125,3 +125,13 @@ void arena_reset(arena_t *a)
     a->head = NULL;
     a->used = 0;
 }
+
+void arena_thread_cleanup(void)
+{
+    while (chunk_cache) {
+        arena_chunk_t *c = chunk_cache;
+        chunk_cache = c->next;
+        free(c);
+    }
+    chunk_cache_len = 0;
+}

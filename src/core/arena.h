@@ -28,4 +28,7 @@ char *arena_printf(arena_t *a, const char *fmt, ...) __attribute__((format(print
 /* Releases every allocation; chunks go back to this thread's cache. */
 void arena_reset(arena_t *a);
 
+/* Frees this thread's cache of recycled chunks; call when a thread that used arenas ends. */
+void arena_thread_cleanup(void);
+
 #endif
