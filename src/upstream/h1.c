@@ -665,9 +665,13 @@ static void on_connected(uv_connect_t *cr, int status)
     }
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
     SSL_set_connect_state(c->ssl);
-    if (!o->numeric)
+    if (o->numeric) {
+        /* an address: the certificate must name it as an IP SAN (no SNI for addresses) */
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), o->host);
+    } else {
         SSL_set_tlsext_host_name(c->ssl, o->host);
-    SSL_set1_host(c->ssl, o->host);
+        SSL_set1_host(c->ssl, o->host);
+    }
     if (o->session)
         SSL_set_session(c->ssl, o->session);
     c->state = C_HANDSHAKE;
