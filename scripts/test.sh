@@ -23,4 +23,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 run_suites build
 run_suites build/san SAN=1
+if command -v clang >/dev/null; then
+  echo "== build (clang, warnings are errors)"
+  make --no-print-directory -j"$jobs" CC=clang BUILD=build/clang all build/clang/unit-tests >/dev/null
+fi
 echo "== all tests passed"
