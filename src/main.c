@@ -258,6 +258,13 @@ int main(int argc, char **argv)
         log_warn("no master_key configured: every request is allowed (set "
                  "general_settings.master_key or LITELLM_MASTER_KEY)");
 
+    if (http_port_check(opts.host, opts.port) != 0) {
+        log_error("cannot start: could not listen on %s:%d: address already in use", opts.host,
+                  opts.port);
+        route_table_free(ctx.routes);
+        cfg_free(cfg);
+        return 1;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     num_workers = opts.num_workers;
     if (num_workers <= 0) {

@@ -94,6 +94,10 @@ typedef struct {
  * binds the same port. NULL on failure (logged). */
 http_server_t *http_server_new(uv_loop_t *loop, const http_server_config_t *config);
 
+/* Checks that host:port can be bound by this process alone (no SO_REUSEPORT), so a second
+ * instance started by mistake fails instead of silently sharing the port. 0 or -errno. */
+int http_port_check(const char *host, int port);
+
 /* Stops accepting, closes idle connections, lets in-flight requests finish; connections close
  * after their current response. When none is left (or after drain_ms, when the rest are cut),
  * closes every handle and calls done(arg). The server is freed before done runs. */

@@ -686,7 +686,23 @@ static void on_accept(uv_stream_t *listener, int status)
 
 /* ---- the server ------------------------------------------------------------------------- */
 
+static int listen_socket_opts(const char *host, int port, bool reuseport);
+
 static int listen_socket(const char *host, int port)
+{
+    return listen_socket_opts(host, port, true);
+}
+
+int http_port_check(const char *host, int port)
+{
+    int fd = listen_socket_opts(host, port, false);
+    if (fd < 0)
+        return -EADDRINUSE;
+    close(fd);
+    return 0;
+}
+
+static int listen_socket_opts(const char *host, int port, bool reuseport)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -701,7 +717,7 @@ static int listen_socket(const char *host, int port)
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
         bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
         log_error("http: cannot listen on %s:%d: %s", host, port, strerror(errno));
         if (fd >= 0)
