@@ -67,6 +67,21 @@ typedef struct {
  * at buf[*len ..]. */
 ssize_t http_chunked_decode(http_chunked_t *d, char *buf, size_t *len);
 
+/* A parsed response head (for the upstream client); slices point into the caller's buffer. */
+typedef struct {
+    int status;
+    int minor_version;
+    http_header_t headers[HTTP_MAX_HEADERS];
+    size_t num_headers;
+    int64_t content_length; /* -1 when absent */
+    bool chunked;           /* Transfer-Encoding ends in chunked (it overrides Content-Length) */
+    bool keep_alive;        /* from the version and Connection header */
+} http_response_head_t;
+
+/* Parses a response head at buf[0..len); `last_len` as for http_parse_request. Returns the
+ * head's length, or HTTP_PARSE_*. Accepts CRLF and bare LF; the reason phrase may be empty. */
+int http_parse_response(const char *buf, size_t len, size_t last_len, http_response_head_t *head);
+
 /* Case-insensitive lookup; STR_NULL when absent (value.p == NULL). */
 str_t http_head_get(const http_head_t *head, str_t name);
 

@@ -293,66 +293,23 @@ static void conn_release(up_conn_t *c, bool reusable)
 
 /* ---- responses --------------------------------------------------------------------------- */
 
-static int parse_response_head(up_conn_t *c, size_t head_len, up_header_t *hs, size_t *nh)
+/* Sets the connection's body framing from a parsed head. */
+static void conn_set_framing(up_conn_t *c, const http_response_head_t *h)
 {
-    const char *p = c->rbuf.p, *end = c->rbuf.p + head_len;
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    if (!nl || nl - p < 12 || memcmp(p, "HTTP/1.", 7) != 0)
-        return -1;
-    int minor = p[7] - '0';
-    int status = 0;
-    for (int i = 9; i < 12; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
-        status = status * 10 + (p[i] - '0');
-    }
-    c->keep_alive = minor >= 1;
-    bool chunked = false;
-    int64_t length = -1;
-    size_t n = 0;
-    for (p = nl + 1; p < end; p = nl + 1) {
-        nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            break;
-        const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-        if (le == p)
-            break; /* the blank line */
-        const char *colon = memchr(p, ':', (size_t)(le - p));
-        if (!colon)
-            return -1;
-        str_t name = str_make(p, (size_t)(colon - p));
-        str_t value = str_trim(str_make(colon + 1, (size_t)(le - colon - 1)));
-        if (n < UP_MAX_HEADERS)
-            hs[n++] = (up_header_t){name, value};
-        if (str_case_eq(name, STR_LIT("content-length"))) {
-            long long v = str_to_ll(value);
-            if (v < 0)
-                return -1;
-            length = v;
-        } else if (str_case_eq(name, STR_LIT("transfer-encoding"))) {
-            chunked = str_list_has_token(value, STR_LIT("chunked"));
-        } else if (str_case_eq(name, STR_LIT("connection"))) {
-            if (str_list_has_token(value, STR_LIT("close")))
-                c->keep_alive = false;
-            else if (str_list_has_token(value, STR_LIT("keep-alive")))
-                c->keep_alive = true;
-        }
-    }
-    *nh = n;
-    if (status == 204 || status == 304 || (status >= 100 && status < 200)) {
+    c->keep_alive = h->keep_alive;
+    if (h->status == 204 || h->status == 304 || h->status < 200) {
         c->body = B_LENGTH;
         c->body_left = 0;
-    } else if (chunked) {
+    } else if (h->chunked) {
         c->body = B_CHUNKED;
         memset(&c->chunked, 0, sizeof c->chunked);
-    } else if (length >= 0) {
+    } else if (h->content_length >= 0) {
         c->body = B_LENGTH;
-        c->body_left = (uint64_t)length;
+        c->body_left = (uint64_t)h->content_length;
     } else {
         c->body = B_CLOSE;
         c->keep_alive = false;
     }
-    return status;
 }
 
 /* Calls a user callback; afterwards the caller checks r->cancelled. */
@@ -371,35 +328,32 @@ static void conn_process(up_conn_t *c)
         if (!r)
             return;
         if (c->body == B_HEAD) {
-            const char *p = c->rbuf.p;
-            size_t n = c->rbuf.n;
-            const char *e = n ? memmem(p, n, "\r\n\r\n", 4) : NULL;
-            size_t head_len = e ? (size_t)(e - p) + 4 : 0;
-            if (!e) {
-                const char *e2 = n ? memmem(p, n, "\n\n", 2) : NULL;
-                head_len = e2 ? (size_t)(e2 - p) + 2 : 0;
-            }
-            if (!head_len) {
-                if (n > MAX_HEAD_BYTES)
+            http_response_head_t head;
+            int head_len = http_parse_response(c->rbuf.p, c->rbuf.n, 0, &head);
+            if (head_len == HTTP_PARSE_INCOMPLETE) {
+                if (c->rbuf.n > MAX_HEAD_BYTES)
                     req_fail(r, UP_ERR_IO, "response head too large");
                 return;
             }
-            up_header_t hs[UP_MAX_HEADERS];
-            size_t nh = 0;
-            int status = parse_response_head(c, head_len, hs, &nh);
-            if (status < 0) {
+            if (head_len < 0) {
                 req_fail(r, UP_ERR_IO, "malformed response from the provider");
                 return;
             }
+            int status = head.status;
+            conn_set_framing(c, &head);
+            up_header_t hs[UP_MAX_HEADERS];
+            size_t nh = MIN(head.num_headers, (size_t)UP_MAX_HEADERS);
+            for (size_t i = 0; i < nh; i++)
+                hs[i] = (up_header_t){head.headers[i].name, head.headers[i].value};
             if (status < 200) { /* 100 Continue and friends: skip */
-                buf_consume(&c->rbuf, head_len);
+                buf_consume(&c->rbuf, (size_t)head_len);
                 c->body = B_HEAD;
                 continue;
             }
             r->status = status;
             if (r->cb.on_head)
                 CALLBACK(c, r->cb.on_head(r->arg, status, hs, nh));
-            buf_consume(&c->rbuf, head_len);
+            buf_consume(&c->rbuf, (size_t)head_len);
             if (r->cancelled) {
                 req_fail(r, UP_ERR_OTHER, "cancelled");
                 return;
