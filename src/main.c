@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "config/config.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -121,6 +122,7 @@ static void worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     uv_loop_close(&w->loop);
     arena_thread_cleanup();
+    buf_pool_thread_cleanup();
 }
 
 static void on_signal(uv_signal_t *s, int signum)

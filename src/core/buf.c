@@ -154,3 +154,54 @@ int buf_append_ms(buf_t *b, unsigned long long ns)
                     (char)('0' + us % 10)};
     return buf_append(b, frac, 4);
 }
+
+#define POOL_MAX 1024
+
+typedef struct pool_item {
+    struct pool_item *next;
+} pool_item_t;
+
+static _Thread_local pool_item_t *pool;
+static _Thread_local unsigned pool_len;
+
+int buf_pool_take(buf_t *b)
+{
+    if (b->p)
+        return 0;
+    char *p;
+    if (pool) {
+        p = (char *)pool;
+        pool = pool->next;
+        pool_len--;
+    } else if (!(p = malloc(BUF_POOL_SIZE))) {
+        return -1;
+    }
+    b->p = p;
+    b->n = 0;
+    b->cap = BUF_POOL_SIZE;
+    return 0;
+}
+
+void buf_pool_give(buf_t *b)
+{
+    if (b->p && b->cap == BUF_POOL_SIZE && pool_len < POOL_MAX) {
+        pool_item_t *item = (pool_item_t *)(void *)b->p;
+        item->next = pool;
+        pool = item;
+        pool_len++;
+    } else {
+        free(b->p);
+    }
+    b->p = NULL;
+    b->n = b->cap = 0;
+}
+
+void buf_pool_thread_cleanup(void)
+{
+    while (pool) {
+        pool_item_t *item = pool;
+        pool = item->next;
+        free(item);
+    }
+    pool_len = 0;
+}

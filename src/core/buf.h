@@ -37,6 +37,19 @@ int buf_append_ms(buf_t *b, unsigned long long ns);
 void buf_consume(buf_t *b, size_t n);
 /* Frees the storage; the buffer is empty and reusable afterwards. */
 void buf_free(buf_t *b);
+/* A per-thread pool of BUF_POOL_SIZE buffers, so connections can drop their buffers whenever
+ * they go idle without a malloc per request. */
+#define BUF_POOL_SIZE 4096
+
+/* Gives `b` (empty, no storage) a pooled buffer of BUF_POOL_SIZE bytes. 0, or -1 on OOM. */
+int buf_pool_take(buf_t *b);
+
+/* Returns b's storage to this thread's pool (or frees it if it grew); `b` is empty after. */
+void buf_pool_give(buf_t *b);
+
+/* Frees this thread's pool; call when a thread that used it ends. */
+void buf_pool_thread_cleanup(void);
+
 /* Returns a NUL-terminated view (appends a NUL that is not counted in n); NULL on OOM. */
 const char *buf_cstr(buf_t *b);
 

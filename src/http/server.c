@@ -242,8 +242,8 @@ static void conn_fail(http_conn_t *c, int status, const char *message)
 void http_resp_header(http_req_t *req, str_t name, str_t value)
 {
     buf_t *b = &req->resp_head;
-    if (b->n == 0)
-        buf_reserve(b, 512);
+    if (!b->p)
+        buf_pool_take(b);
     buf_append_str(b, name);
     buf_append(b, ": ", 2);
     buf_append_str(b, value);
@@ -302,6 +302,7 @@ void http_resp_send(http_req_t *req, int status, const char *content_type, const
     http_conn_t *c = req->conn;
     req->status = status;
     buf_t *head = &c->head_out;
+    buf_pool_take(head);
     head->n = 0;
     resp_build_head(req, head, status, content_type, (long long)n);
     bool head_only = str_eq_cstr(req->head.method, "HEAD");
@@ -309,6 +310,7 @@ void http_resp_send(http_req_t *req, int status, const char *content_type, const
                         uv_buf_init((char *)body, head_only ? 0 : (unsigned)n)};
     if (!c->client_gone)
         conn_write(c, bufs, n && !head_only ? 2 : 1);
+    buf_pool_give(head); /* conn_write copied what the socket did not take */
     req_finish(req);
 }
 
@@ -318,11 +320,13 @@ void http_resp_stream_start(http_req_t *req, int status, const char *content_typ
     req->status = status;
     req->streaming = true;
     buf_t *head = &c->head_out;
+    buf_pool_take(head);
     head->n = 0;
     resp_build_head(req, head, status, content_type, -1);
     uv_buf_t b = uv_buf_init(head->p, (unsigned)head->n);
     if (!c->client_gone)
         conn_write(c, &b, 1);
+    buf_pool_give(head);
 }
 
 ssize_t http_resp_stream_write(http_req_t *req, const char *p, size_t n)
@@ -366,7 +370,7 @@ static void req_finish(http_req_t *req)
     http_conn_t *c = req->conn;
     http_server_t *srv = c->srv;
     arena_reset(&req->arena);
-    req->resp_head.n = 0;
+    buf_pool_give(&req->resp_head);
     req->on_abort = NULL;
     req->user = NULL;
     req->streaming = false;
@@ -405,6 +409,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     http_conn_t *c = h->data;
     buf_t *b = c->state == CONN_HANDLING ? &c->pending : &c->rbuf;
+    if (!b->p && buf_pool_take(b) < 0) {
+        *out = uv_buf_init(NULL, 0);
+        return;
+    }
     if (b->cap - b->n < READ_CHUNK / 2 && buf_reserve(b, READ_CHUNK) < 0) {
         *out = uv_buf_init(NULL, 0);
         return;
@@ -499,8 +507,9 @@ static void conn_process(http_conn_t *c)
         if (c->state == CONN_IDLE || c->state == CONN_HEAD) {
             if (c->rbuf.n == 0) {
                 c->state = CONN_IDLE;
-                if (c->rbuf.cap > 4 * READ_CHUNK || srv->shutting_down)
-                    buf_free(&c->rbuf); /* idle connections hold no buffer worth keeping */
+                /* an idle connection holds no buffer: 1,000 idle clients cost ~4 KB each */
+                buf_pool_give(&c->rbuf);
+                buf_pool_give(&c->pending);
                 if (srv->shutting_down) {
                     c->in_process = false;
                     conn_close(c);
@@ -609,10 +618,10 @@ static void on_conn_handle_closed(uv_handle_t *h)
         return;
     http_server_t *srv = c->srv;
     srv->num_conns--;
-    buf_free(&c->rbuf);
-    buf_free(&c->pending);
-    buf_free(&c->req.resp_head);
-    buf_free(&c->head_out);
+    buf_pool_give(&c->rbuf);
+    buf_pool_give(&c->pending);
+    buf_pool_give(&c->req.resp_head);
+    buf_pool_give(&c->head_out);
     arena_reset(&c->req.arena);
     free(c);
     server_maybe_done(srv);

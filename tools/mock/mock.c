@@ -14,6 +14,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "mock.h"
 
 /* How long a stop waits for in-flight answers (a stream with long delays is then cut). */
@@ -158,6 +159,7 @@ static void mock_worker_main(void *arg)
     uv_sem_post(&mock_ready);
     uv_run(&w->loop, UV_RUN_DEFAULT);
     arena_thread_cleanup(); /* the arena chunks this thread recycled */
+    buf_pool_thread_cleanup();
 }
 
 /* Closes whatever is left on a worker's loop once its thread is joined. */
