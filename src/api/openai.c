@@ -15,6 +15,7 @@
 #include "core/log.h"
 
 #define MAX_RESPONSE_BYTES (256u * 1024 * 1024)
+#define MAX_QUEUED_BYTES (1u << 20) /* a slow client: pause the provider beyond this */
 
 typedef struct {
     http_req_t *req;
@@ -265,15 +266,26 @@ static void on_up_head(void *arg, int status, const up_header_t *headers, size_t
     }
 }
 
+static void proxy_on_drain(http_req_t *req)
+{
+    proxy_t *p = req->user;
+    up_pause(p->up, false);
+}
+
 static void on_up_data(void *arg, const char *data, size_t n)
 {
     proxy_t *p = arg;
     if (p->started) {
-        if (http_resp_stream_write(p->req, data, n) < 0) {
+        ssize_t queued = http_resp_stream_write(p->req, data, n);
+        if (queued < 0) {
             /* the client is gone but we heard it here first: stop the provider too */
             http_req_t *req = p->req;
             proxy_release(p);
             http_req_drop(req);
+        } else if ((size_t)queued > MAX_QUEUED_BYTES) {
+            /* the client reads slower than the provider writes: hold the provider back */
+            up_pause(p->up, true);
+            p->req->on_drain = proxy_on_drain;
         }
         return;
     }

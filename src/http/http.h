@@ -136,6 +136,9 @@ struct http_req {
     /* Set by the handler: called once if the client goes away before the response is complete.
      * After it returns the request is gone; the handler must not touch it again. */
     void (*on_abort)(http_req_t *req);
+    /* Set by the handler: called when everything written so far has reached the socket, so a
+     * producer paused for a slow client can resume. */
+    void (*on_drain)(http_req_t *req);
     void *user;         /* the handler's per-request state */
     http_conn_t *conn;  /* private */
     buf_t resp_head;    /* private: response head being built */

@@ -162,6 +162,12 @@ static void on_write_done(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
+    if (c->write_queued == 0 && c->state == CONN_HANDLING && c->req.on_drain) {
+        void (*drain)(http_req_t *) = c->req.on_drain;
+        c->req.on_drain = NULL; /* one call per pause */
+        drain(&c->req);
+        return;
+    }
     if (c->write_queued == 0 && c->state == CONN_LINGER)
         conn_shutdown_write(c);
 }
@@ -372,6 +378,7 @@ static void req_finish(http_req_t *req)
     arena_reset(&req->arena);
     buf_pool_give(&req->resp_head);
     req->on_abort = NULL;
+    req->on_drain = NULL;
     req->user = NULL;
     req->streaming = false;
     srv->active--;

@@ -55,6 +55,7 @@ struct up_req {
     bool cancelled;
     bool retried;       /* once, on a stale keep-alive connection */
     bool got_response;  /* any response byte arrived */
+    bool paused;        /* not reading: the client is behind */
 };
 
 enum conn_state { C_CONNECTING, C_HANDSHAKE, C_ACTIVE, C_IDLE, C_CLOSED };
@@ -243,7 +244,7 @@ static void conn_arm_request_timer(up_conn_t *c)
     uint64_t wait = 0;
     if (r->deadline_ms)
         wait = r->deadline_ms > now ? r->deadline_ms - now : 1;
-    if (r->idle_ms && (wait == 0 || r->idle_ms < wait))
+    if (r->idle_ms && !r->paused && (wait == 0 || r->idle_ms < wait))
         wait = r->idle_ms;
     if (wait)
         uv_timer_start(&c->timer, on_conn_timer, wait, 0);
@@ -924,7 +925,7 @@ up_req_t *up_start(up_client_t *cl, const up_spec_t *spec, const up_callbacks_t 
     r->cb = *cb;
     r->arg = arg;
     r->status = 0;
-    r->cancelled = r->retried = r->got_response = false;
+    r->cancelled = r->retried = r->got_response = r->paused = false;
     r->origin = origin_get(cl, &u);
     r->num_body = MIN(spec->num_body, COUNTOF(r->body));
     size_t body_len = 0;
@@ -982,6 +983,21 @@ void up_cancel(up_req_t *r)
     if (c->in_callback)
         return; /* conn_process sees the flag when the callback returns */
     req_fail(r, UP_ERR_OTHER, "cancelled");
+}
+
+void up_pause(up_req_t *r, bool paused)
+{
+    if (!r || *(unsigned char *)r == UP_BACKEND_CURL || r->paused == paused)
+        return; /* the curl back end does not pause; its buffers are curl's */
+    r->paused = paused;
+    up_conn_t *c = r->conn;
+    if (!c || c->state != C_ACTIVE)
+        return;
+    if (paused)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    else
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    conn_arm_request_timer(c);
 }
 
 size_t up_client_active(const up_client_t *cl)

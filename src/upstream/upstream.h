@@ -5,6 +5,7 @@
 #ifndef SLUICE_UPSTREAM_UPSTREAM_H
 #define SLUICE_UPSTREAM_UPSTREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -61,6 +62,10 @@ up_req_t *up_start(up_client_t *client, const up_spec_t *spec, const up_callback
 
 /* Stops a request; no callback is called for it afterwards, even from inside one. */
 void up_cancel(up_req_t *req);
+
+/* Stops (true) or resumes (false) reading the response, for a client slower than the provider.
+ * While paused the idle timeout does not run; the total timeout still does. */
+void up_pause(up_req_t *req, bool paused);
 
 /* Number of transfers in flight. */
 size_t up_client_active(const up_client_t *client);
