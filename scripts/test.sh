@@ -16,6 +16,9 @@ run_suites() { # $1 = build dir, rest = make args
   if [ -d tests/e2e ] && ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
     echo "== e2e ($dir)"
     scripts/e2e.sh "$dir"
+    echo "== e2e with the libcurl upstream back end ($dir)"
+    SLUICE_UPSTREAM=curl scripts/e2e.sh "$dir" tests/e2e/chat.test.mjs tests/e2e/streaming.test.mjs \
+      tests/e2e/retries.test.mjs tests/e2e/errors.test.mjs tests/e2e/embeddings.test.mjs
   fi
 }
 

@@ -242,6 +242,27 @@ static size_t curl_read_cb(char *out, size_t size, size_t nmemb, void *userp)
     return done;
 }
 
+/* Rewinds the body: curl asks when it resends on a new connection (a reused one was closed). */
+static int curl_seek_cb(void *userp, curl_off_t offset, int origin)
+{
+    upc_req_t *r = userp;
+    if (origin != SEEK_SET || offset < 0)
+        return CURL_SEEKFUNC_CANTSEEK;
+    r->body_index = 0;
+    r->body_off = 0;
+    curl_off_t left = offset;
+    while (left > 0 && r->body_index < r->num_body) {
+        curl_off_t piece = (curl_off_t)r->body[r->body_index].n;
+        if (left < piece) {
+            r->body_off = (size_t)left;
+            return CURL_SEEKFUNC_OK;
+        }
+        left -= piece;
+        r->body_index++;
+    }
+    return left == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_FAIL;
+}
+
 /* ---- request life ------------------------------------------------------------------------ */
 
 static void req_recycle(upc_req_t *r)
@@ -401,6 +422,8 @@ upc_req_t *upc_start(upc_client_t *c, const up_spec_t *spec, const up_callbacks_
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
         curl_easy_setopt(e, CURLOPT_READFUNCTION, curl_read_cb);
         curl_easy_setopt(e, CURLOPT_READDATA, r);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, curl_seek_cb);
+        curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
     } else if (strcmp(spec->method, "GET") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec->method);
     }
