@@ -42,6 +42,9 @@ struct http_server {
     bool listener_closed;
     uv_timer_t drain_timer;
     bool drain_timer_on;
+    uv_check_t flush_check; /* after each round of I/O, writes what streams produced */
+    http_conn_t *flush_list;
+    int handles_closing;
     void (*done)(void *arg);
     void *done_arg;
 };
@@ -55,6 +58,9 @@ struct http_conn {
     buf_t rbuf;         /* the request being read, and what follows it */
     buf_t pending;      /* bytes read while a request is being handled */
     buf_t head_out;     /* response head being written; reused */
+    buf_t out;          /* stream bytes not yet written: flushed once per loop iteration */
+    http_conn_t *next_flush;
+    bool flush_pending;
     const char *head_base; /* rbuf.p when the head was parsed: slices point there */
     size_t last_len;    /* parser resume point */
     size_t head_len;    /* length of the current head */
@@ -320,20 +326,58 @@ void http_resp_send(http_req_t *req, int status, const char *content_type, const
     req_finish(req);
 }
 
+/* Writes what a stream has produced so far. */
+static void conn_out_flush(http_conn_t *c)
+{
+    if (!c->out.n)
+        return;
+    if (!c->client_gone && c->state != CONN_CLOSED) {
+        uv_buf_t b = uv_buf_init(c->out.p, (unsigned)c->out.n);
+        conn_write(c, &b, 1);
+    }
+    c->out.n = 0;
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    http_server_t *srv = h->data;
+    while (srv->flush_list) {
+        http_conn_t *c = srv->flush_list;
+        srv->flush_list = c->next_flush;
+        c->flush_pending = false;
+        if (c->state != CONN_CLOSED)
+            conn_out_flush(c);
+    }
+    uv_check_stop(h);
+}
+
+/* Stream bytes are corked until the loop has handled this round of I/O, so a provider's reads
+ * that arrive together (the last events and the end of a stream, say) leave in one write. */
+static void conn_schedule_flush(http_conn_t *c)
+{
+    if (c->flush_pending)
+        return;
+    http_server_t *srv = c->srv;
+    c->flush_pending = true;
+    c->next_flush = srv->flush_list;
+    if (!srv->flush_list)
+        uv_check_start(&srv->flush_check, on_flush_check);
+    srv->flush_list = c;
+}
+
 void http_resp_stream_start(http_req_t *req, int status, const char *content_type)
 {
     http_conn_t *c = req->conn;
     req->status = status;
     req->streaming = true;
-    buf_t *head = &c->head_out;
-    buf_pool_take(head);
-    head->n = 0;
-    resp_build_head(req, head, status, content_type, -1);
-    uv_buf_t b = uv_buf_init(head->p, (unsigned)head->n);
-    if (!c->client_gone)
-        conn_write(c, &b, 1);
-    buf_pool_give(head);
+    if (c->client_gone)
+        return;
+    buf_pool_take(&c->out);
+    resp_build_head(req, &c->out, status, content_type, -1);
+    conn_schedule_flush(c);
 }
+
+#define STREAM_CORK_MAX (64 * 1024)
 
 ssize_t http_resp_stream_write(http_req_t *req, const char *p, size_t n)
 {
@@ -341,30 +385,47 @@ ssize_t http_resp_stream_write(http_req_t *req, const char *p, size_t n)
     if (c->client_gone || c->state == CONN_CLOSED)
         return -1;
     if (n == 0)
-        return (ssize_t)c->write_queued;
+        return (ssize_t)(c->write_queued + c->out.n);
+    buf_pool_take(&c->out);
     if (req->head.minor_version == 0) {
-        uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-        return conn_write(c, &b, 1) < 0 ? -1 : (ssize_t)c->write_queued;
+        if (buf_append(&c->out, p, n) < 0)
+            return -1;
+    } else {
+        char size[24];
+        size_t k = 0;
+        for (size_t v = n; v; v >>= 4)
+            k++;
+        for (size_t i = 0, v = n; i < k; i++, v >>= 4)
+            size[k - 1 - i] = "0123456789abcdef"[v & 15];
+        size[k++] = '\r';
+        size[k++] = '\n';
+        if (buf_reserve(&c->out, k + n + 2) < 0)
+            return -1;
+        buf_append(&c->out, size, k);
+        buf_append(&c->out, p, n);
+        buf_append(&c->out, "\r\n", 2);
     }
-    char size[24];
-    int k = snprintf(size, sizeof size, "%zx\r\n", n);
-    uv_buf_t bufs[3] = {uv_buf_init(size, (unsigned)k), uv_buf_init((char *)p, (unsigned)n),
-                        uv_buf_init("\r\n", 2)};
-    return conn_write(c, bufs, 3) < 0 ? -1 : (ssize_t)c->write_queued;
+    if (c->out.n >= STREAM_CORK_MAX)
+        conn_out_flush(c);
+    else
+        conn_schedule_flush(c);
+    return (ssize_t)(c->write_queued + c->out.n);
 }
 
 void http_resp_stream_end(http_req_t *req)
 {
     http_conn_t *c = req->conn;
     if (!c->client_gone && req->head.minor_version >= 1) {
-        uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
-        conn_write(c, &b, 1);
+        buf_pool_take(&c->out);
+        buf_append(&c->out, "0\r\n\r\n", 5);
     }
+    conn_out_flush(c);
     req_finish(req);
 }
 
 void http_req_drop(http_req_t *req)
 {
+    conn_out_flush(req->conn); /* what the handler wrote goes out; nothing more */
     req->conn->close_after = true;
     req->conn->client_gone = true;
     req_finish(req);
@@ -377,6 +438,8 @@ static void req_finish(http_req_t *req)
     http_server_t *srv = c->srv;
     arena_reset(&req->arena);
     buf_pool_give(&req->resp_head);
+    conn_out_flush(c);
+    buf_pool_give(&c->out);
     req->on_abort = NULL;
     req->on_drain = NULL;
     req->user = NULL;
@@ -629,6 +692,7 @@ static void on_conn_handle_closed(uv_handle_t *h)
     buf_pool_give(&c->pending);
     buf_pool_give(&c->req.resp_head);
     buf_pool_give(&c->head_out);
+    buf_pool_give(&c->out);
     arena_reset(&c->req.arena);
     free(c);
     server_maybe_done(srv);
@@ -784,6 +848,8 @@ http_server_t *http_server_new(uv_loop_t *loop, const http_server_config_t *conf
     }
     uv_timer_init(loop, &srv->drain_timer);
     srv->drain_timer.data = srv;
+    uv_check_init(loop, &srv->flush_check);
+    srv->flush_check.data = srv;
     return srv;
 }
 
@@ -800,7 +866,9 @@ static void on_server_handle_closed(uv_handle_t *h)
         server_maybe_done(srv);
         return;
     }
-    /* the drain timer closes last */
+    /* the drain timer and the flush check close last */
+    if (--srv->handles_closing > 0)
+        return;
     void (*done)(void *) = srv->done;
     void *arg = srv->done_arg;
     free(srv);
@@ -814,7 +882,9 @@ static void server_maybe_done(http_server_t *srv)
         return;
     srv->drain_timer_on = false;
     uv_timer_stop(&srv->drain_timer);
+    srv->handles_closing = 2;
     uv_close((uv_handle_t *)&srv->drain_timer, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->flush_check, on_server_handle_closed);
 }
 
 static void on_drain_deadline(uv_timer_t *t)
