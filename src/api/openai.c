@@ -22,16 +22,16 @@ typedef struct {
     api_worker_t *w;
     api_kind_t kind;
     const route_group_t *group;
-    str_t model;      /* the client's model name, decoded */
-    str_t model_raw;  /* its raw JSON value in the body */
+    str_t model;     /* the client's model name, decoded */
+    str_t model_raw; /* its raw JSON value in the body */
     bool stream;
     route_target_t target;
     up_req_t *up;
-    int attempt;      /* 0 for the first try */
+    int attempt; /* 0 for the first try */
     int max_retries;
-    int status;       /* upstream status of the current attempt */
-    bool started;     /* the client has our response head */
-    buf_t body;       /* buffered upstream body (non-stream answers and errors) */
+    int status;   /* upstream status of the current attempt */
+    bool started; /* the client has our response head */
+    buf_t body;   /* buffered upstream body (non-stream answers and errors) */
     str_t content_type;
     buf_t extra_headers; /* llm_provider-* lines from upstream: "name\0value\0" pairs */
     uint64_t up_start_ns, up_head_ns;
@@ -192,7 +192,7 @@ static void proxy_send_upstream_error(proxy_t *p, int result, const char *messag
         status = result == UP_ERR_TIMEOUT ? 408 : 500; /* LiteLLM: Timeout is 408 */
     }
     if (!type)
-        type = status == 429 ? "throttling_error"
+        type = status == 429   ? "throttling_error"
                : status == 401 ? "auth_error"
                : status >= 500 ? "internal_server_error"
                                : "invalid_request_error";
@@ -322,8 +322,8 @@ static void on_up_done(void *arg, int result, const char *message)
     }
     if (retryable(result, p->status) && p->attempt < p->max_retries) {
         log_debug("%s: attempt %d on %s failed (%s%s%d); retrying", p->call_id, p->attempt + 1,
-                  p->target.dep->cfg->id, result != UP_OK ? message : "", result != UP_OK ? " " : "status ",
-                  p->status);
+                  p->target.dep->cfg->id, result != UP_OK ? message : "",
+                  result != UP_OK ? " " : "status ", p->status);
         p->attempt++;
         p->body.n = 0;
         proxy_start_attempt(p);
@@ -360,7 +360,16 @@ static void proxy_start_attempt(proxy_t *p)
         return;
     }
     const route_deployment_t *d = p->target.dep;
-    char *url = arena_printf(&req->arena, "%s%s", p->target.api_base, path_suffix(p->kind));
+    const char *suffix = path_suffix(p->kind);
+    size_t base_len = strlen(p->target.api_base), suffix_len = strlen(suffix);
+    char *url = arena_alloc(&req->arena, base_len + suffix_len + 1);
+    if (!url) {
+        proxy_release(p);
+        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        return;
+    }
+    memcpy(url, p->target.api_base, base_len);
+    memcpy(url + base_len, suffix, suffix_len + 1);
     /* the new model value as a JSON string literal */
     buf_t lit = {0};
     buf_append_json_string(&lit, p->target.upstream_model);
@@ -393,11 +402,12 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
     if (req->body.n == 0 || jscan_find(req->body.p, req->body.n, f, 2, &err_off) != 0) {
         char msg[160];
         if (req->body.n == 0)
-            snprintf(msg, sizeof msg, "Invalid request body: the body is empty; expected a JSON "
-                                      "object");
-        else
             snprintf(msg, sizeof msg,
-                     "Invalid request body: not a JSON object (error at byte %zu)", err_off);
+                     "Invalid request body: the body is empty; expected a JSON "
+                     "object");
+        else
+            snprintf(msg, sizeof msg, "Invalid request body: not a JSON object (error at byte %zu)",
+                     err_off);
         api_send_error(req, 400, "invalid_request_error", NULL, msg);
         return;
     }

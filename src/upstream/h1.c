@@ -17,8 +17,8 @@
 #include "upstream/internal.h"
 
 #define MAX_HEAD_BYTES (64 * 1024)
-#define POOL_IDLE_MS 30000   /* providers drop idle connections after a minute or so */
-#define POOL_MAX_IDLE 512    /* per origin */
+#define POOL_IDLE_MS 30000 /* providers drop idle connections after a minute or so */
+#define POOL_MAX_IDLE 512  /* per origin */
 #define DNS_TTL_MS 60000
 #define TLS_READ_CHUNK (16 * 1024)
 
@@ -53,9 +53,9 @@ struct up_req {
     uint64_t connect_ms;
     int status;
     bool cancelled;
-    bool retried;       /* once, on a stale keep-alive connection */
-    bool got_response;  /* any response byte arrived */
-    bool paused;        /* not reading: the client is behind */
+    bool retried;      /* once, on a stale keep-alive connection */
+    bool got_response; /* any response byte arrived */
+    bool paused;       /* not reading: the client is behind */
 };
 
 enum conn_state { C_CONNECTING, C_HANDSHAKE, C_ACTIVE, C_IDLE, C_CLOSED };
@@ -67,7 +67,7 @@ struct up_conn {
     uv_connect_t connect;
     up_client_t *client;
     up_origin_t *origin;
-    up_conn_t *prev, *next;         /* client->conns */
+    up_conn_t *prev, *next;           /* client->conns */
     up_conn_t *idle_prev, *idle_next; /* origin->idle */
     up_req_t *req;
     SSL *ssl;
@@ -695,8 +695,7 @@ static void conn_open(up_req_t *r)
     int rc = uv_tcp_connect(&c->connect, &c->tcp, (struct sockaddr *)&o->addr, on_connected);
     if (rc < 0) {
         char why[160];
-        snprintf(why, sizeof why, "cannot connect to %s:%d: %s", o->host, o->port,
-                 uv_strerror(rc));
+        snprintf(why, sizeof why, "cannot connect to %s:%d: %s", o->host, o->port, uv_strerror(rc));
         req_fail(r, UP_ERR_CONNECT, why);
     }
 }
@@ -862,8 +861,8 @@ static up_origin_t *origin_get(up_client_t *cl, const url_t *u)
 
 static bool proxy_in_environment(void)
 {
-    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY",
-                                       "all_proxy", "ALL_PROXY"};
+    static const char *const vars[] = {"https_proxy", "HTTPS_PROXY", "http_proxy",
+                                       "HTTP_PROXY",  "all_proxy",   "ALL_PROXY"};
     for (size_t i = 0; i < COUNTOF(vars); i++) {
         const char *v = getenv(vars[i]);
         if (v && *v)
@@ -942,8 +941,12 @@ up_req_t *up_start(up_client_t *cl, const up_spec_t *spec, const up_callbacks_t 
     const char *method = spec->method ? spec->method : "POST";
     buf_t *h = &r->head;
     h->n = 0;
-    buf_printf(h, "%s %.*s HTTP/1.1\r\nHost: %s\r\n", method, STR_FMT(u.path),
-               r->origin->authority);
+    buf_append_cstr(h, method);
+    buf_append(h, " ", 1);
+    buf_append_str(h, u.path);
+    buf_append_cstr(h, " HTTP/1.1\r\nHost: ");
+    buf_append_cstr(h, r->origin->authority);
+    buf_append(h, "\r\n", 2);
     bool has_ua = false;
     for (const char **line = spec->headers; line && *line; line++) {
         size_t n = strlen(*line);
@@ -955,8 +958,11 @@ up_req_t *up_start(up_client_t *cl, const up_spec_t *spec, const up_callbacks_t 
     }
     if (!has_ua)
         buf_append_cstr(h, "User-Agent: sluice\r\n");
-    if (strcmp(method, "GET") != 0 || body_len)
-        buf_printf(h, "Content-Length: %zu\r\n", body_len);
+    if (strcmp(method, "GET") != 0 || body_len) {
+        buf_append_cstr(h, "Content-Length: ");
+        buf_append_u64(h, body_len);
+        buf_append(h, "\r\n", 2);
+    }
     if (buf_append(h, "\r\n", 2) < 0) {
         req_free(r);
         return NULL;
