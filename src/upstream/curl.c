@@ -230,7 +230,8 @@ static size_t curl_read_cb(char *out, size_t size, size_t nmemb, void *userp)
     while (room > 0 && r->body_index < r->num_body) {
         str_t piece = r->body[r->body_index];
         size_t take = MIN(room, piece.n - r->body_off);
-        memcpy(out + done, piece.p + r->body_off, take);
+        if (take) /* an empty piece may have no pointer at all */
+            memcpy(out + done, piece.p + r->body_off, take);
         done += take;
         room -= take;
         r->body_off += take;
