@@ -38,7 +38,9 @@ typedef struct {
     char *id;   /* model_info.id, or a stable hash of litellm_params when absent (hex) */
     char *mode; /* NULL when unset */
     double input_cost_per_token, output_cost_per_token; /* -1 when unset */
-    bool wildcard;                                      /* model_name contains '*' */
+    cfg_kv_t *params; /* every scalar litellm_params entry, os.environ/ resolved, file order */
+    size_t num_params;
+    bool wildcard; /* model_name contains '*' */
     int line; /* line of the entry in the file, for messages */
 } cfg_deployment_t;
 
@@ -73,6 +75,9 @@ typedef struct {
     char **warnings;
     size_t num_warnings;
 } cfg_diag_t;
+
+/* The value of litellm_params.`name` as a string ("us-east-1", "0.7"), or NULL when unset. */
+const char *cfg_deployment_param(const cfg_deployment_t *d, const char *name);
 
 /* Loads and validates `path`. Sets the variables of environment_variables into the process
  * environment (before resolving os.environ/ references). Returns NULL when there is any error;

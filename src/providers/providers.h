@@ -14,7 +14,20 @@ enum {
     PROV_COMPLETIONS = 1 << 1,   /* serves /completions too */
     PROV_EMBEDDINGS = 1 << 2,    /* serves /embeddings */
     PROV_NEEDS_BASE = 1 << 3,    /* no default base URL: api_base is required */
+    PROV_BASE_COMPUTED = 1 << 4, /* the adapter derives the URL (region, project): no base */
 };
+
+#include "core/arena.h"
+
+/* OpenAI-wire providers with their own URL or auth scheme (azure, azure_ai) set these; the
+ * pass-through path calls them instead of "<base><suffix>" and "Authorization: Bearer". */
+typedef struct {
+    /* The request URL for `suffix` ("/chat/completions", "/embeddings", "/responses"). */
+    const char *(*url)(arena_t *a, const char *api_base, str_t model, const char *api_version,
+                       const char *suffix);
+    /* The auth header line for `key` ("api-key: ..."). */
+    const char *(*auth_header)(arena_t *a, const char *key);
+} prov_wire_t;
 
 typedef struct {
     const char *name;         /* the `provider/` prefix: "groq" */
@@ -23,6 +36,7 @@ typedef struct {
     const char *key_env;      /* environment variable holding the key; NULL if none */
     const char *key_env_alt;  /* a second accepted key variable; NULL if none */
     unsigned flags;
+    const prov_wire_t *wire; /* NULL: plain OpenAI URLs and Bearer auth */
 } prov_info_t;
 
 /* The provider called `name`, or NULL when sluice does not know it. */

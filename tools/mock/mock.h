@@ -199,6 +199,17 @@ void mock_call_free_all(mock_worker_t *w);
 /* Appends n random alphanumerics from the worker's generator (ids need not be secure). */
 void mock_random_alnum(mock_worker_t *w, char *out, size_t n);
 
+/* ---- other providers (one file each) ------------------------------------------------------ */
+
+/* Each looks at c->req (path, headers, body); when the request is its provider's, it plans and
+ * starts the call (mock_call_start) and returns true. Stats are already recorded. Each provider
+ * honours the same controls (mock_controls_read) and the same timing as the OpenAI routes. */
+bool mock_anthropic_handle(mock_call_t *c); /* POST /v1/messages, /v1/messages/count_tokens */
+bool mock_gemini_handle(mock_call_t *c);    /* :generateContent, :streamGenerateContent, token */
+bool mock_bedrock_handle(mock_call_t *c);   /* /model/<id>/converse, converse-stream, invoke */
+bool mock_cohere_handle(mock_call_t *c);    /* /v2/chat, /v2/embed */
+bool mock_ollama_handle(mock_call_t *c);    /* /api/chat, /api/generate, /api/embed */
+
 /* ---- routes (openai.c) ------------------------------------------------------------------ */
 
 /* The http handler of every worker; req->server_data is the mock_worker_t. */

@@ -873,6 +873,10 @@ void mock_handle_request(http_req_t *req)
         return;
     }
     mock_stats_record(w, req);
+    /* the other providers' wire formats, one file each (tools/mock/<provider>.c) */
+    if (mock_anthropic_handle(c) || mock_gemini_handle(c) || mock_bedrock_handle(c) ||
+        mock_cohere_handle(c) || mock_ollama_handle(c))
+        return;
 
     /* chat and completions are scanned (jscan), embeddings parsed (cJSON): they need every
      * input; the "mock" member alone is parsed when present */
