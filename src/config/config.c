@@ -237,3 +237,11 @@ int cfg_check(const char *path, FILE *out)
     cfg_ctx_release(&c);
     return errors;
 }
+
+const char *cfg_deployment_param(const cfg_deployment_t *d, const char *name)
+{
+    for (size_t i = 0; d && i < d->num_params; i++)
+        if (strcmp(d->params[i].name, name) == 0)
+            return d->params[i].value;
+    return NULL;
+}

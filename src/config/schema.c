@@ -730,6 +730,26 @@ static void cfg_store_litellm_params(cfg_ctx_t *c, yaml_node_t *v, const char *p
     cfg_load_deployment_t *ld = base;
     cfg_walk_section(c, v, path, &cfg_litellm_params_section, base);
     ld->params = v;
+    /* every scalar param, resolved, for adapters that read provider specifics
+     * (aws_region_name, vertex_project, ...) through cfg_deployment_param */
+    cfg_pairs_t pairs = {0};
+    c->quiet++; /* the walk above already reported what is wrong with these */
+    if (v->type == YAML_MAPPING_NODE && cfg_map_pairs(c, v, path, &pairs) == 0) {
+        for (size_t i = 0; i < pairs.n; i++) {
+            yaml_node_t *key = pairs.items[i].key, *val = pairs.items[i].value;
+            if (key->type != YAML_SCALAR_NODE || val->type != YAML_SCALAR_NODE)
+                continue;
+            cfg_text_t t;
+            if (cfg_resolve_scalar(c, val, path, "a value", &t) != 1)
+                continue;
+            ld->d.params = xrealloc(ld->d.params, (ld->d.num_params + 1) * sizeof(cfg_kv_t));
+            ld->d.params[ld->d.num_params++] =
+                (cfg_kv_t){xstrndup((const char *)key->data.scalar.value, key->data.scalar.length),
+                           xstrndup(t.p, t.n)};
+        }
+    }
+    c->quiet--;
+    cfg_pairs_free(&pairs);
 }
 
 static void cfg_free_organizations(cfg_load_deployment_t *ld)
@@ -872,6 +892,11 @@ static cfg_deployment_t cfg_deployment_copy(const cfg_deployment_t *s)
     d.organization = cfg_strdup_or_null(s->organization);
     d.id = cfg_strdup_or_null(s->id);
     d.mode = cfg_strdup_or_null(s->mode);
+    d.params = s->num_params ? xcalloc(s->num_params, sizeof(cfg_kv_t)) : NULL;
+    for (size_t i = 0; i < s->num_params; i++) {
+        d.params[i].name = xstrdup(s->params[i].name);
+        d.params[i].value = xstrdup(s->params[i].value);
+    }
     d.extra_headers = s->num_extra_headers ? xcalloc(s->num_extra_headers, sizeof(cfg_kv_t)) : NULL;
     for (size_t i = 0; i < s->num_extra_headers; i++) {
         d.extra_headers[i].name = xstrdup(s->extra_headers[i].name);
@@ -971,6 +996,11 @@ void cfg_deployment_free(cfg_deployment_t *d)
         free(d->extra_headers[i].value);
     }
     free(d->extra_headers);
+    for (size_t i = 0; i < d->num_params; i++) {
+        free(d->params[i].name);
+        free(d->params[i].value);
+    }
+    free(d->params);
     free(d->id);
     free(d->mode);
     *d = (cfg_deployment_t){0};

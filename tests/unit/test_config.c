@@ -1025,3 +1025,26 @@ Test(config, environment_sandbox_for_fuzzing)
     cr_expect_null(getenv("SLUICE_T_SANDBOX"));
     cfg_free(cfg);
 }
+
+Test(config, deployment_params_resolved)
+{
+    setenv("SLUICE_TEST_REGION", "eu-west-3", 1);
+    static const char y[] = "model_list:\n"
+                            "  - model_name: b\n"
+                            "    litellm_params:\n"
+                            "      model: bedrock/anthropic.claude\n"
+                            "      aws_region_name: os.environ/SLUICE_TEST_REGION\n"
+                            "      temperature: 0.5\n"
+                            "      aws_missing: os.environ/SLUICE_TEST_NOT_SET_ANYWHERE\n";
+    cfg_diag_t diag = {0};
+    cfg_t *cfg = cfg_load_string("p.yaml", y, sizeof y - 1, &diag);
+    cr_assert_not_null(cfg);
+    const cfg_deployment_t *d = &cfg->deployments[0];
+    cr_expect_str_eq(cfg_deployment_param(d, "aws_region_name"), "eu-west-3");
+    cr_expect_str_eq(cfg_deployment_param(d, "temperature"), "0.5");
+    cr_expect_str_eq(cfg_deployment_param(d, "model"), "bedrock/anthropic.claude");
+    cr_expect_null(cfg_deployment_param(d, "aws_missing"));
+    cr_expect_null(cfg_deployment_param(d, "nothing"));
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT
+ * What every native provider adapter shares: header lists, errors, finish reasons, chunk
+ * building, usage objects and the drop_params check. Kept here once so adapters stay alike. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "providers/adapter.h"
+
+const char **prov_headers(arena_t *a, const char *const *lines, size_t n)
+{
+    const char **out = arena_alloc(a, (n + 1) * sizeof *out);
+    if (!out)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (lines[i])
+            out[k++] = lines[i];
+    out[k] = NULL;
+    return out;
+}
+
+const char *prov_header_line(arena_t *a, const char *name, const char *value)
+{
+    return arena_printf(a, "%s: %s", name, value ? value : "");
+}
+
+size_t prov_extra_headers(const prov_ctx_t *ctx, const char **lines, size_t max)
+{
+    size_t n = 0;
+    const cfg_deployment_t *d = ctx->dep;
+    for (size_t i = 0; d && i < d->num_extra_headers && n < max; i++)
+        lines[n++] = prov_header_line(ctx->arena, d->extra_headers[i].name,
+                                      d->extra_headers[i].value);
+    return n;
+}
+
+int prov_fail(prov_error_t *err, int status, const char *param, const char *fmt, ...)
+{
+    err->status = status;
+    err->param = param;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *prov_finish_reason(const char *r)
+{
+    if (!r)
+        return NULL;
+    static const struct {
+        const char *from, *to;
+    } map[] = {
+        {"end_turn", "stop"},           {"stop_sequence", "stop"},   {"stop", "stop"},
+        {"STOP", "stop"},               {"COMPLETE", "stop"},        {"STOP_SEQUENCE", "stop"},
+        {"max_tokens", "length"},       {"MAX_TOKENS", "length"},    {"length", "length"},
+        {"tool_use", "tool_calls"},     {"TOOL_CALL", "tool_calls"}, {"tool_calls", "tool_calls"},
+        {"SAFETY", "content_filter"},   {"RECITATION", "content_filter"},
+        {"content_filtered", "content_filter"}, {"guardrail_intervened", "content_filter"},
+        {"refusal", "content_filter"},  {"content_filter", "content_filter"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(r, map[i].from) == 0)
+            return map[i].to;
+    return "stop";
+}
+
+void prov_new_id(char out[40])
+{
+    static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char rnd[24];
+    if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+        for (size_t i = 0; i < sizeof rnd; i++)
+            rnd[i] = (unsigned char)rand();
+    memcpy(out, "chatcmpl-", 9);
+    for (size_t i = 0; i < sizeof rnd; i++)
+        out[9 + i] = alnum[rnd[i] % (sizeof alnum - 1)];
+    out[9 + sizeof rnd] = 0;
+}
+
+int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created, str_t model,
+                    cJSON *delta, const char *finish_reason, cJSON *usage)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON_AddStringToObject(c, "id", id);
+    cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
+    cJSON_AddNumberToObject(c, "created", (double)created);
+    char *m = strndup(model.p ? model.p : "", model.n);
+    cJSON_AddStringToObject(c, "model", m ? m : "");
+    free(m);
+    cJSON *choices = cJSON_AddArrayToObject(c, "choices");
+    if (delta || finish_reason) {
+        cJSON *ch = cJSON_CreateObject();
+        cJSON_AddNumberToObject(ch, "index", 0);
+        cJSON_AddItemToObject(ch, "delta", delta ? delta : cJSON_CreateObject());
+        if (finish_reason)
+            cJSON_AddStringToObject(ch, "finish_reason", finish_reason);
+        else
+            cJSON_AddNullToObject(ch, "finish_reason");
+        cJSON_AddItemToArray(choices, ch);
+    }
+    if (usage)
+        cJSON_AddItemToObject(c, "usage", usage);
+    char *text = cJSON_PrintUnformatted(c);
+    cJSON_Delete(c);
+    if (!text)
+        return -1;
+    int r = emit(arg, str_cstr(text));
+    free(text);
+    return r;
+}
+
+cJSON *prov_usage(long long prompt, long long completion, long long cached)
+{
+    cJSON *u = cJSON_CreateObject();
+    cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt);
+    cJSON_AddNumberToObject(u, "completion_tokens", (double)completion);
+    cJSON_AddNumberToObject(u, "total_tokens", (double)(prompt + completion));
+    if (cached > 0) {
+        cJSON *d = cJSON_AddObjectToObject(u, "prompt_tokens_details");
+        cJSON_AddNumberToObject(d, "cached_tokens", (double)cached);
+    }
+    return u;
+}
+
+int prov_check_params(const prov_ctx_t *ctx, const cJSON *req, const char *const *supported,
+                      prov_error_t *err)
+{
+    /* keys of the OpenAI request that are sluice's or LiteLLM's own, never sent upstream */
+    static const char *const ours[] = {"model", "messages", "stream", "stream_options",
+                                       "metadata", "mock", "fallbacks", "num_retries",
+                                       "caching", "cache", "context_window_fallback_dict",
+                                       "mock_response", "litellm_request_debug", NULL};
+    if (ctx->drop_params)
+        return 0;
+    for (const cJSON *it = req ? req->child : NULL; it; it = it->next) {
+        if (!it->string || cJSON_IsNull(it))
+            continue;
+        bool ok = false;
+        for (const char *const *s = ours; *s && !ok; s++)
+            ok = strcmp(*s, it->string) == 0;
+        for (const char *const *s = supported; s && *s && !ok; s++)
+            ok = strcmp(*s, it->string) == 0;
+        if (!ok)
+            return prov_fail(err, 400, it->string,
+                             "litellm.UnsupportedParamsError: %s does not support parameters: "
+                             "['%s'], for model=%.*s. To drop these, set `litellm.drop_params=True` "
+                             "or for proxy: `litellm_settings: drop_params: true`",
+                             ctx->prov ? ctx->prov->name : "the provider", it->string,
+                             STR_FMT(ctx->model));
+    }
+    return 0;
+}
