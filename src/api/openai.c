@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/translate.h"
 #include "core/buf.h"
 #include "core/jscan.h"
 #include "core/log.h"
@@ -361,15 +362,25 @@ static void proxy_start_attempt(proxy_t *p)
     }
     const route_deployment_t *d = p->target.dep;
     const char *suffix = path_suffix(p->kind);
-    size_t base_len = strlen(p->target.api_base), suffix_len = strlen(suffix);
-    char *url = arena_alloc(&req->arena, base_len + suffix_len + 1);
+    const prov_wire_t *wire = p->target.prov ? p->target.prov->wire : NULL;
+    char *url;
+    if (wire && wire->url) {
+        /* Azure: the deployment is in the URL, with the api-version */
+        url = (char *)wire->url(&req->arena, p->target.api_base, p->target.upstream_model,
+                                d->cfg->api_version, suffix);
+    } else {
+        size_t base_len = strlen(p->target.api_base), suffix_len = strlen(suffix);
+        url = arena_alloc(&req->arena, base_len + suffix_len + 1);
+        if (url) {
+            memcpy(url, p->target.api_base, base_len);
+            memcpy(url + base_len, suffix, suffix_len + 1);
+        }
+    }
     if (!url) {
         proxy_release(p);
         api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
         return;
     }
-    memcpy(url, p->target.api_base, base_len);
-    memcpy(url + base_len, suffix, suffix_len + 1);
     /* the new model value as a JSON string literal */
     buf_t lit = {0};
     buf_append_json_string(&lit, p->target.upstream_model);
@@ -442,6 +453,21 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
                                  "view available models for your key.",
                                  STR_FMT(model));
         api_send_error(req, 400, "invalid_request_error", "model", msg);
+        return;
+    }
+    if (api_group_is_native(p->group, model)) {
+        /* a native provider: the body is parsed and translated, not spliced */
+        cJSON *client_req = cJSON_ParseWithLength(req->body.p, req->body.n);
+        cJSON *chat_req = cJSON_Duplicate(client_req, 1);
+        req->resp_head.n = 0;
+        if (!client_req || !chat_req) {
+            cJSON_Delete(client_req);
+            cJSON_Delete(chat_req);
+            api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+            return;
+        }
+        api_translated_call(req, &api_format_openai, kind, client_req, chat_req, p->group, model,
+                            f[1].value.p && jscan_is_true(f[1].value));
         return;
     }
     req->resp_head.n = 0; /* the call id goes again with the full header set */

@@ -112,7 +112,8 @@ static const char *env_nonempty(const char *name)
 }
 
 /* Header lines for calling `prov` with `key`: built into the heap (start-up) or an arena. */
-static const char **build_headers(const cfg_deployment_t *d, const char *key, arena_t *arena)
+static const char **build_headers(const cfg_deployment_t *d, const prov_info_t *prov,
+                                  const char *key, arena_t *arena)
 {
     size_t max = 4 + (d ? d->num_extra_headers : 0);
     const char **h = arena ? arena_alloc(arena, max * sizeof *h) : xcalloc(max, sizeof *h);
@@ -120,9 +121,16 @@ static const char **build_headers(const cfg_deployment_t *d, const char *key, ar
         return NULL;
     size_t n = 0;
     h[n++] = "Content-Type: application/json";
-    if (key)
+    if (key && prov && prov->wire && prov->wire->auth_header) {
+        /* Azure and friends: their own auth header */
+        arena_t tmp = {0};
+        const char *line = prov->wire->auth_header(arena ? arena : &tmp, key);
+        h[n++] = arena ? line : xstrdup(line);
+        arena_reset(&tmp);
+    } else if (key) {
         h[n++] = arena ? arena_printf(arena, "Authorization: Bearer %s", key)
                        : str_printf_heap("Authorization: Bearer %s", key);
+    }
     if (d && d->organization)
         h[n++] = arena ? arena_printf(arena, "OpenAI-Organization: %s", d->organization)
                        : str_printf_heap("OpenAI-Organization: %s", d->organization);
@@ -170,21 +178,24 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     const char *base = d->api_base ? d->api_base : env_nonempty(rd->prov->base_env);
     if (!base)
         base = rd->prov->default_base;
-    if (!base) {
+    if (!base && !(rd->prov->flags & PROV_BASE_COMPUTED)) {
         snprintf(err, err_size, "model_list entry '%s' (line %d): provider '%s' needs api_base",
                  d->model_name, d->line, rd->prov->name);
         return -1;
     }
-    rd->api_base = base_without_slash(base);
-    const char *q = strchr(rd->api_base, '?');
-    rd->api_base_for_header = q ? xstrndup(rd->api_base, (size_t)(q - rd->api_base))
-                                : xstrdup(rd->api_base);
+    if (base) {
+        rd->api_base = base_without_slash(base);
+        const char *q = strchr(rd->api_base, '?');
+        rd->api_base_for_header = q ? xstrndup(rd->api_base, (size_t)(q - rd->api_base))
+                                    : xstrdup(rd->api_base);
+    }
     const char *key = d->api_key;
     if (!key)
         key = env_nonempty(rd->prov->key_env);
     if (!key)
         key = env_nonempty(rd->prov->key_env_alt);
-    rd->headers = build_headers(d, key, NULL);
+    rd->api_key = key ? xstrdup(key) : NULL;
+    rd->headers = build_headers(d, rd->prov, key, NULL);
     return 0;
 }
 
@@ -198,6 +209,7 @@ static void deployment_free(route_deployment_t *rd)
     }
     free((char *)rd->api_base);
     free((char *)rd->api_base_for_header);
+    free((char *)rd->api_key);
 }
 
 static void group_weights(route_group_t *g)
@@ -359,6 +371,7 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     out->dep = d;
     out->prov = d->prov;
     out->api_base = d->api_base;
+    out->api_key = d->api_key;
     out->headers = d->headers;
     if (!d->model_has_star) {
         out->upstream_model = str_cstr(d->cfg->provider_model);
@@ -396,10 +409,12 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     const char *base = env_nonempty(prov->base_env);
     if (!base)
         base = prov->default_base;
-    if (!base) {
+    if (!base && !(prov->flags & PROV_BASE_COMPUTED)) {
         *err = "provider needs api_base";
         return -1;
     }
+    if (!base)
+        base = "";
     size_t bn = strlen(base);
     while (bn && base[bn - 1] == '/')
         bn--;
@@ -410,7 +425,8 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     const char *key = env_nonempty(prov->key_env);
     if (!key)
         key = env_nonempty(prov->key_env_alt);
-    out->headers = build_headers(d->cfg, key, arena);
+    out->api_key = key;
+    out->headers = build_headers(d->cfg, prov, key, arena);
     if (!out->headers || !out->api_base) {
         *err = "out of memory";
         return -1;

@@ -20,7 +20,9 @@ typedef struct route_table route_table_t;
 typedef struct {
     const cfg_deployment_t *cfg;
     const prov_info_t *prov; /* NULL when the provider is resolved per request ("*" models) */
-    const char *api_base;    /* without trailing '/'; NULL when resolved per request */
+    const char *api_base;    /* without trailing '/'; NULL when resolved per request or computed
+                                by the adapter (bedrock, vertex_ai) */
+    const char *api_key;     /* api_key, else the provider's variable; NULL when none */
     const char **headers;    /* "Name: value" lines, NULL-terminated (auth, content type, extras) */
     const char *api_base_for_header; /* api_base without query, for x-litellm-model-api-base */
     double weight;           /* simple-shuffle weight (>0) */
@@ -46,6 +48,7 @@ typedef struct {
     const prov_info_t *prov;
     str_t upstream_model; /* the model value to send upstream, unquoted */
     const char *api_base;
+    const char *api_key;
     const char **headers;
 } route_target_t;
 

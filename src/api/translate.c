@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: MIT
+ * A call that needs translation: a native provider behind any client format, or an Anthropic or
+ * Responses client in front of an OpenAI-wire provider. The client's request arrives here as the
+ * canonical OpenAI chat request; the provider's adapter builds the upstream request and decodes
+ * the answer into canonical chat objects; the client's format encodes those, whole or streamed.
+ * Retries, errors and headers follow the same rules as the pass-through path. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/format.h"
+#include "api/translate.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#define MAX_RESPONSE_BYTES (256u * 1024 * 1024)
+#define MAX_QUEUED_BYTES (1u << 20)
+
+extern const prov_adapter_t prov_adapter_openai; /* providers/openai_wire.c */
+
+typedef struct {
+    http_req_t *req;
+    api_worker_t *w;
+    const api_format_t *fmt;
+    api_kind_t kind;
+    cJSON *client_req; /* owned */
+    cJSON *chat_req;   /* owned */
+    const route_group_t *group;
+    str_t model;
+    bool stream;
+    route_target_t target;
+    const prov_adapter_t *adapter;
+    prov_ctx_t pctx;
+    prov_http_t http;
+    up_req_t *up;
+    int attempt, max_retries, status;
+    bool started, failed_stream;
+    buf_t body; /* non-stream answer or error body */
+    buf_t out;  /* encoded client bytes being written */
+    prov_stream_t *pstream;
+    api_stream_enc_t *enc;
+    uint64_t up_start_ns, up_head_ns, up_total_ns;
+    char call_id[37];
+} xcall_t;
+
+static void xcall_attempt(xcall_t *x);
+
+static void xcall_release(xcall_t *x)
+{
+    if (x->up) {
+        up_cancel(x->up);
+        x->up = NULL;
+    }
+    if (x->pstream) {
+        x->adapter->stream_free(x->pstream);
+        x->pstream = NULL;
+    }
+    if (x->enc) {
+        x->fmt->stream_free(x->enc);
+        x->enc = NULL;
+    }
+    buf_free(&x->http.body);
+    buf_free(&x->body);
+    buf_free(&x->out);
+    cJSON_Delete(x->client_req);
+    cJSON_Delete(x->chat_req);
+    x->client_req = x->chat_req = NULL;
+}
+
+static void xcall_on_abort(http_req_t *req)
+{
+    xcall_release(req->user);
+}
+
+static void xcall_headers(xcall_t *x)
+{
+    http_req_t *req = x->req;
+    http_resp_header_cstr(req, "x-litellm-call-id", x->call_id);
+    if (x->target.dep) {
+        http_resp_header_cstr(req, "x-litellm-model-id", x->target.dep->cfg->id);
+        if (x->group->wildcard)
+            http_resp_header(req, STR_LIT("x-litellm-model-group"), x->model);
+        else
+            http_resp_header_cstr(req, "x-litellm-model-group", x->group->name);
+        if (x->pctx.api_base && *x->pctx.api_base)
+            http_resp_header_cstr(req, "x-litellm-model-api-base", x->pctx.api_base);
+    }
+    http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
+    char num[32];
+    buf_t nb = {num, 0, sizeof num};
+    buf_append_u64(&nb, (unsigned)x->attempt);
+    http_resp_header(req, STR_LIT("x-litellm-attempted-retries"), str_make(num, nb.n));
+    uint64_t now = uv_hrtime(), total = now - req->start_ns;
+    uint64_t upstream = x->up_total_ns;
+    if (x->up_start_ns && x->up_head_ns > x->up_start_ns)
+        upstream += x->up_head_ns - x->up_start_ns;
+    nb.n = 0;
+    buf_append_ms(&nb, total);
+    http_resp_header(req, STR_LIT("x-litellm-response-duration-ms"), str_make(num, nb.n));
+    nb.n = 0;
+    buf_append_ms(&nb, total - MIN(upstream, total));
+    http_resp_header(req, STR_LIT("x-litellm-overhead-duration-ms"), str_make(num, nb.n));
+}
+
+/* Sends an error in the client's format, with LiteLLM's status and message, and ends the call. */
+static void xcall_fail(xcall_t *x, int status, const char *type, const char *message)
+{
+    http_req_t *req = x->req;
+    const api_format_t *fmt = x->fmt;
+    xcall_headers(x);
+    buf_t b = {0};
+    fmt->error_body(status, type, message, &b);
+    xcall_release(x);
+    http_resp_send(req, status, "application/json", b.p, b.n);
+    buf_free(&b);
+}
+
+static const char *exception_class(int status, int result)
+{
+    if (result == UP_ERR_TIMEOUT || status == 408)
+        return "Timeout";
+    if (result != UP_OK)
+        return "APIConnectionError";
+    switch (status) {
+    case 400:
+        return "BadRequestError";
+    case 401:
+        return "AuthenticationError";
+    case 403:
+        return "PermissionDeniedError";
+    case 404:
+        return "NotFoundError";
+    case 422:
+        return "UnprocessableEntityError";
+    case 429:
+        return "RateLimitError";
+    case 503:
+    case 529:
+        return "ServiceUnavailableError";
+    default:
+        return status >= 500 ? "InternalServerError" : "BadRequestError";
+    }
+}
+
+static const char *error_type(int status)
+{
+    return status == 429   ? "throttling_error"
+           : status == 401 ? "auth_error"
+           : status >= 500 ? "internal_server_error"
+                           : "invalid_request_error";
+}
+
+static void xcall_upstream_error(xcall_t *x, int result, const char *message)
+{
+    char label[64];
+    const char *name = x->target.prov ? x->target.prov->name : "openai";
+    snprintf(label, sizeof label, "%s", strcmp(name, "openai") == 0 ? "OpenAI" : name);
+    if (label[0] >= 'a' && label[0] <= 'z')
+        label[0] = (char)(label[0] - 'a' + 'A');
+    int status = result == UP_OK ? x->status : result == UP_ERR_TIMEOUT ? 408 : 500;
+    const char *cls = exception_class(status, result);
+    buf_t msg = {0};
+    if (result == UP_OK) {
+        buf_t detail = {0};
+        if (x->adapter->error_message)
+            x->adapter->error_message(x->status, str_make(x->body.p, x->body.n), &detail);
+        else
+            buf_append(&detail, x->body.p, MIN(x->body.n, (size_t)1000));
+        buf_append(&detail, "", 1);
+        buf_printf(&msg, "litellm.%s: %s: %sException - %s", cls, cls, label, detail.p);
+        buf_free(&detail);
+    } else {
+        buf_printf(&msg, "litellm.%s: %sException - %s (%s). model_group=%s, deployment=%s", cls,
+                   label, result == UP_ERR_TIMEOUT ? "Request timed out" : "Connection error",
+                   message, x->group->name, x->target.dep->cfg->id);
+    }
+    if (x->attempt > 0)
+        buf_printf(&msg, " LiteLLM Retried: %d times", x->attempt);
+    buf_append(&msg, "", 1);
+    log_info("%s: %s call to %s failed: %s", x->call_id, x->group->name, x->target.dep->cfg->id,
+             msg.p);
+    xcall_fail(x, status, error_type(status), msg.p);
+    buf_free(&msg);
+}
+
+/* ---- streaming ---------------------------------------------------------------------------- */
+
+/* Writes what the encoder produced at the end of a stream. */
+static void xcall_write(xcall_t *x)
+{
+    if (x->out.n)
+        http_resp_stream_write(x->req, x->out.p, x->out.n);
+    x->out.n = 0;
+}
+
+static void xcall_on_drain(http_req_t *req)
+{
+    xcall_t *x = req->user;
+    up_pause(x->up, false);
+}
+
+/* One canonical chunk from the adapter: encode it for the client. */
+static int xcall_emit(void *arg, str_t chunk_json)
+{
+    xcall_t *x = arg;
+    if (x->fmt == &api_format_openai) {
+        buf_append(&x->out, "data: ", 6);
+        buf_append_str(&x->out, chunk_json);
+        buf_append(&x->out, "\n\n", 2);
+        return 0;
+    }
+    cJSON *chunk = cJSON_ParseWithLength(chunk_json.p, chunk_json.n);
+    if (!chunk)
+        return -1;
+    int r = x->fmt->stream_chunk(x->enc, chunk, &x->out);
+    cJSON_Delete(chunk);
+    return r;
+}
+
+static void on_head(void *arg, int status, const up_header_t *headers, size_t n)
+{
+    xcall_t *x = arg;
+    x->status = status;
+    x->up_head_ns = uv_hrtime();
+    if (status < 200 || status >= 300 || !x->stream)
+        return;
+    x->pstream = x->adapter->stream_new(&x->pctx);
+    x->enc = x->fmt->stream_new(x->client_req, x->model);
+    if (!x->pstream || !x->enc)
+        return; /* on_data sees no decoder and the call fails at the end */
+    xcall_headers(x);
+    http_resp_header_cstr(x->req, "cache-control", "no-cache");
+    http_resp_stream_start(x->req, 200, "text/event-stream");
+    x->started = true;
+}
+
+static void on_data(void *arg, const char *p, size_t n)
+{
+    xcall_t *x = arg;
+    if (!x->started) {
+        if (x->body.n + n <= MAX_RESPONSE_BYTES)
+            buf_append(&x->body, p, n);
+        return;
+    }
+    if (x->failed_stream)
+        return;
+    if (x->adapter->stream_feed(x->pstream, p, n, xcall_emit, x) < 0) {
+        x->failed_stream = true;
+        x->fmt->stream_error(x->enc, 502, "the provider's stream could not be decoded", &x->out);
+    }
+    ssize_t q = x->out.n ? http_resp_stream_write(x->req, x->out.p, x->out.n) : 0;
+    x->out.n = 0;
+    if (q < 0) {
+        http_req_t *req = x->req;
+        xcall_release(x);
+        http_req_drop(req);
+        return;
+    }
+    if ((size_t)q > MAX_QUEUED_BYTES && x->up) {
+        up_pause(x->up, true);
+        x->req->on_drain = xcall_on_drain;
+    }
+}
+
+static bool retryable(int result, int status)
+{
+    if (result == UP_ERR_CONNECT || result == UP_ERR_TIMEOUT || result == UP_ERR_IO)
+        return true;
+    return result == UP_OK && (status == 429 || status >= 500);
+}
+
+static void on_done(void *arg, int result, const char *message)
+{
+    xcall_t *x = arg;
+    http_req_t *req = x->req;
+    x->up = NULL;
+    x->up_total_ns += uv_hrtime() - x->up_start_ns;
+    x->up_start_ns = 0;
+    if (x->started) {
+        if (result != UP_OK && !x->failed_stream) {
+            char text[400];
+            snprintf(text, sizeof text, "litellm.APIConnectionError: stream from %s ended: %s",
+                     x->target.dep->cfg->id, message);
+            x->fmt->stream_error(x->enc, 500, text, &x->out);
+        } else if (!x->failed_stream) {
+            if (x->adapter->stream_end(x->pstream, xcall_emit, x) < 0)
+                x->fmt->stream_error(x->enc, 502, "the provider's stream ended malformed",
+                                     &x->out);
+            else
+                x->fmt->stream_end(x->enc, &x->out);
+        }
+        xcall_write(x);
+        xcall_release(x);
+        http_resp_stream_end(req);
+        return;
+    }
+    if (retryable(result, x->status) && x->attempt < x->max_retries) {
+        x->attempt++;
+        x->body.n = 0;
+        buf_free(&x->http.body);
+        xcall_attempt(x);
+        return;
+    }
+    if (result != UP_OK || x->status >= 300) {
+        xcall_upstream_error(x, result, message);
+        return;
+    }
+    if (x->stream) {
+        /* a 2xx that could not start a stream (no decoder) */
+        xcall_fail(x, 500, "internal_server_error", "could not decode the provider's stream");
+        return;
+    }
+    /* a whole answer: adapter -> canonical -> client format */
+    buf_t canon = {0};
+    prov_error_t err = {0};
+    int rc = x->kind == API_EMBEDDINGS
+                 ? x->adapter->embed_response(&x->pctx, str_make(x->body.p, x->body.n), &canon,
+                                              &err)
+                 : x->adapter->chat_response(&x->pctx, str_make(x->body.p, x->body.n), &canon,
+                                             &err);
+    if (rc != 0) {
+        buf_free(&canon);
+        xcall_fail(x, err.status ? err.status : 502, "internal_server_error",
+                   err.message[0] ? err.message : "could not decode the provider's answer");
+        return;
+    }
+    buf_t client = {0};
+    if (x->fmt == &api_format_openai || x->kind == API_EMBEDDINGS) {
+        client = canon;
+        canon = (buf_t){0};
+    } else {
+        cJSON *doc = cJSON_ParseWithLength(canon.p ? canon.p : "", canon.n);
+        if (!doc || x->fmt->from_chat(doc, x->client_req, x->model, &client) != 0) {
+            cJSON_Delete(doc);
+            buf_free(&canon);
+            buf_free(&client);
+            xcall_fail(x, 502, "internal_server_error", "could not encode the answer");
+            return;
+        }
+        cJSON_Delete(doc);
+    }
+    buf_free(&canon);
+    xcall_headers(x);
+    xcall_release(x);
+    http_resp_send(req, 200, "application/json", client.p, client.n);
+    buf_free(&client);
+}
+
+static void xcall_attempt(xcall_t *x)
+{
+    http_req_t *req = x->req;
+    const char *perr = NULL;
+    const route_deployment_t *avoid = x->attempt ? x->target.dep : NULL;
+    if (route_pick(x->group, x->model, &x->w->rng, avoid, &req->arena, &x->target, &perr) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "No deployments available for selected model=%.*s: %s",
+                 STR_FMT(x->model), perr);
+        xcall_fail(x, 429, "None", msg);
+        return;
+    }
+    const prov_info_t *prov = x->target.prov;
+    x->adapter = prov ? prov_adapter_find(str_cstr(prov->name)) : NULL;
+    if (!x->adapter)
+        x->adapter = &prov_adapter_openai; /* an OpenAI-wire provider */
+    const route_deployment_t *d = x->target.dep;
+    x->pctx = (prov_ctx_t){
+        .dep = d->cfg,
+        .prov = prov,
+        .model = x->target.upstream_model,
+        .api_base = x->target.api_base && *x->target.api_base ? x->target.api_base : NULL,
+        .api_key = x->target.api_key,
+        .stream = x->stream,
+        .drop_params = x->w->ctx->cfg->drop_params,
+        .arena = &req->arena,
+    };
+    x->http = (prov_http_t){0};
+    prov_error_t err = {0};
+    int rc;
+    if (x->kind == API_EMBEDDINGS)
+        rc = x->adapter->embed_request
+                 ? x->adapter->embed_request(&x->pctx, x->chat_req, &x->http, &err)
+                 : prov_fail(&err, 400, "model", "provider %s has no embeddings",
+                             prov ? prov->name : "?");
+    else
+        rc = x->adapter->chat_request(&x->pctx, x->chat_req, &x->http, &err);
+    if (rc != 0) {
+        xcall_fail(x, err.status ? err.status : 400,
+                   err.status >= 500 ? "internal_server_error" : "invalid_request_error",
+                   err.message);
+        return;
+    }
+    up_spec_t spec = {
+        .method = x->http.method ? x->http.method : "POST",
+        .url = x->http.url,
+        .headers = x->http.headers,
+        .timeout_ms = d->timeout_ms,
+        .idle_timeout_ms = x->stream ? d->stream_timeout_ms : 0,
+        .num_body = 1,
+    };
+    spec.body[0] = str_make(x->http.body.p, x->http.body.n);
+    static const up_callbacks_t cb = {on_head, on_data, on_done};
+    x->status = 0;
+    x->up_start_ns = uv_hrtime();
+    x->up = up_start(x->w->up, &spec, &cb, x);
+    if (!x->up)
+        xcall_fail(x, 500, "internal_server_error",
+                   "litellm.APIConnectionError: could not start the provider call (bad URL?)");
+}
+
+void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
+                         cJSON *client_req, cJSON *chat_req, const route_group_t *group,
+                         str_t model, bool stream)
+{
+    api_worker_t *w = req->server_data;
+    xcall_t *x = arena_alloc(&req->arena, sizeof *x);
+    if (!x) {
+        cJSON_Delete(client_req);
+        cJSON_Delete(chat_req);
+        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        return;
+    }
+    memset(x, 0, sizeof *x);
+    x->req = req;
+    x->w = w;
+    x->fmt = fmt;
+    x->kind = kind;
+    x->client_req = client_req;
+    x->chat_req = chat_req;
+    x->group = group;
+    x->model = model;
+    x->stream = stream && kind != API_EMBEDDINGS;
+    x->max_retries = group->deployments[0]->num_retries;
+    api_call_id(w, x->call_id);
+    req->user = x;
+    req->on_abort = xcall_on_abort;
+    xcall_attempt(x);
+}
+
+bool api_group_is_native(const route_group_t *g, str_t model)
+{
+    for (size_t i = 0; i < g->num_deployments; i++) {
+        const route_deployment_t *d = g->deployments[i];
+        const prov_info_t *prov = d->prov;
+        if (!prov && d->model_has_star) {
+            /* a catch-all: the client's "provider/" prefix decides */
+            const char *slash = memchr(model.p, '/', model.n);
+            prov = slash ? prov_find(str_make(model.p, (size_t)(slash - model.p))) : NULL;
+        }
+        if (prov && !(prov->flags & PROV_OPENAI_COMPAT))
+            return true;
+    }
+    return false;
+}
