@@ -45,4 +45,19 @@ typedef enum { API_CHAT, API_COMPLETIONS, API_EMBEDDINGS } api_kind_t;
 /* The OpenAI-compatible proxy: chat, completions, embeddings. */
 void api_proxy_openai(http_req_t *req, api_kind_t kind);
 
+/* A pass-through call: the body goes upstream with only the model value replaced. */
+typedef struct {
+    api_kind_t kind;
+    const struct api_format *fmt; /* the client's format (errors) */
+    const char *suffix;           /* upstream path after the base: "/v1/messages", "/responses" */
+    bool anthropic_auth;          /* Anthropic's headers (x-api-key, anthropic-version) */
+    bool raw_errors;              /* provider errors go back unchanged (client speaks its API) */
+    const route_group_t *group;
+    str_t model;     /* the client's model, decoded */
+    str_t model_raw; /* the raw JSON value in the body */
+    bool stream;
+} api_splice_t;
+
+void api_proxy_splice(http_req_t *req, const api_splice_t *sp);
+
 #endif

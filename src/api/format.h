@@ -15,7 +15,7 @@
 
 typedef struct api_stream_enc api_stream_enc_t; /* a format's stream-encoding state */
 
-typedef struct {
+typedef struct api_format {
     const char *name; /* "openai", "anthropic", "responses" */
 
     /* Client request (parsed) -> a new OpenAI chat request the caller owns (cJSON_Delete).

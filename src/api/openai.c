@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/format.h"
 #include "api/translate.h"
 #include "core/buf.h"
 #include "core/jscan.h"
@@ -22,6 +23,10 @@ typedef struct {
     http_req_t *req;
     api_worker_t *w;
     api_kind_t kind;
+    const api_format_t *fmt; /* the client's format, for errors */
+    const char *suffix;      /* upstream path after the base */
+    bool anthropic_auth;     /* x-api-key + anthropic-version instead of the deployment's lines */
+    bool raw_errors;         /* provider errors go to the client as they came (same API) */
     const route_group_t *group;
     str_t model;     /* the client's model name, decoded */
     str_t model_raw; /* its raw JSON value in the body */
@@ -54,6 +59,8 @@ static const char *path_suffix(api_kind_t kind)
 }
 
 static void proxy_start_attempt(proxy_t *p);
+static void proxy_error(proxy_t *p, int status, const char *type, const char *param,
+                        const char *message);
 
 /* Frees what the proxy holds outside the arena. The request itself is finished by the caller. */
 static void proxy_release(proxy_t *p)
@@ -217,9 +224,17 @@ static void proxy_send_upstream_error(proxy_t *p, int result, const char *messag
         buf_printf(&msg, " LiteLLM Retried: %d times", p->attempt);
     buf_append(&msg, "", 1);
     add_common_headers(p);
-    http_req_t *req = p->req;
-    proxy_release(p);
-    api_send_error(req, status, type, param, msg.p);
+    if (p->raw_errors && result == UP_OK) {
+        /* the client speaks the provider's API: its error body goes through unchanged */
+        http_req_t *req = p->req;
+        buf_t body = p->body;
+        p->body = (buf_t){0};
+        proxy_release(p);
+        http_resp_send(req, status, "application/json", body.p, body.n);
+        buf_free(&body);
+    } else {
+        proxy_error(p, status, type, param, msg.p);
+    }
     buf_free(&msg);
     cJSON_Delete(doc);
 }
@@ -347,6 +362,50 @@ static void on_up_done(void *arg, int result, const char *message)
     buf_free(&body);
 }
 
+/* Anthropic's own headers for a pass-through /v1/messages call; the client's version and beta
+ * flags are forwarded (LiteLLM always forwards anthropic-beta on this route). */
+static const char **anthropic_headers(proxy_t *p)
+{
+    arena_t *a = &p->req->arena;
+    const char *lines[40];
+    size_t n = 0;
+    lines[n++] = "Content-Type: application/json";
+    if (p->target.api_key)
+        lines[n++] = arena_printf(a, "x-api-key: %s", p->target.api_key);
+    str_t version = http_req_header(p->req, "anthropic-version");
+    lines[n++] = version.p ? arena_printf(a, "anthropic-version: %.*s", STR_FMT(version))
+                           : "anthropic-version: 2023-06-01";
+    str_t beta = http_req_header(p->req, "anthropic-beta");
+    if (beta.p)
+        lines[n++] = arena_printf(a, "anthropic-beta: %.*s", STR_FMT(beta));
+    const cfg_deployment_t *d = p->target.dep->cfg;
+    for (size_t i = 0; i < d->num_extra_headers && n < 39; i++)
+        lines[n++] = arena_printf(a, "%s: %s", d->extra_headers[i].name, d->extra_headers[i].value);
+    const char **out = arena_alloc(a, (n + 1) * sizeof *out);
+    if (!out)
+        return p->target.headers;
+    memcpy(out, lines, n * sizeof *out);
+    out[n] = NULL;
+    return out;
+}
+
+/* An error from the proxy itself, in the client's format. */
+static void proxy_error(proxy_t *p, int status, const char *type, const char *param,
+                        const char *message)
+{
+    http_req_t *req = p->req;
+    const api_format_t *fmt = p->fmt;
+    proxy_release(p);
+    if (!fmt || fmt == &api_format_openai) {
+        api_send_error(req, status, type, param, message);
+        return;
+    }
+    buf_t b = {0};
+    fmt->error_body(status, type, message, &b);
+    http_resp_send(req, status, "application/json", b.p, b.n);
+    buf_free(&b);
+}
+
 static void proxy_start_attempt(proxy_t *p)
 {
     http_req_t *req = p->req;
@@ -356,12 +415,11 @@ static void proxy_start_attempt(proxy_t *p)
         char msg[256];
         snprintf(msg, sizeof msg, "No deployments available for selected model=%.*s: %s",
                  STR_FMT(p->model), err);
-        proxy_release(p);
-        api_send_error(req, 429, "None", NULL, msg);
+        proxy_error(p, 429, "None", NULL, msg);
         return;
     }
     const route_deployment_t *d = p->target.dep;
-    const char *suffix = path_suffix(p->kind);
+    const char *suffix = p->suffix ? p->suffix : path_suffix(p->kind);
     const prov_wire_t *wire = p->target.prov ? p->target.prov->wire : NULL;
     char *url;
     if (wire && wire->url) {
@@ -377,8 +435,7 @@ static void proxy_start_attempt(proxy_t *p)
         }
     }
     if (!url) {
-        proxy_release(p);
-        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        proxy_error(p, 500, "internal_server_error", NULL, "out of memory");
         return;
     }
     /* the new model value as a JSON string literal */
@@ -389,7 +446,7 @@ static void proxy_start_attempt(proxy_t *p)
     up_spec_t spec = {
         .method = "POST",
         .url = url,
-        .headers = p->target.headers,
+        .headers = p->anthropic_auth ? anthropic_headers(p) : p->target.headers,
         .timeout_ms = d->timeout_ms,
         .idle_timeout_ms = p->stream ? d->stream_timeout_ms : 0,
     };
@@ -398,11 +455,9 @@ static void proxy_start_attempt(proxy_t *p)
     p->status = 0;
     p->up_start_ns = uv_hrtime();
     p->up = up_start(p->w->up, &spec, &cb, p);
-    if (!p->up) {
-        proxy_release(p);
-        api_send_error(req, 500, "internal_server_error", NULL,
-                       "litellm.APIConnectionError: could not start the provider call");
-    }
+    if (!p->up)
+        proxy_error(p, 500, "internal_server_error", NULL,
+                    "litellm.APIConnectionError: could not start the provider call");
 }
 
 void api_proxy_openai(http_req_t *req, api_kind_t kind)
@@ -471,10 +526,38 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
         return;
     }
     req->resp_head.n = 0; /* the call id goes again with the full header set */
+    p->fmt = &api_format_openai;
     p->model = model;
     p->model_raw = f[0].value;
     p->stream = kind != API_EMBEDDINGS && f[1].value.p && jscan_is_true(f[1].value);
     p->max_retries = p->group->deployments[0]->num_retries;
+    req->user = p;
+    req->on_abort = proxy_on_abort;
+    proxy_start_attempt(p);
+}
+
+void api_proxy_splice(http_req_t *req, const api_splice_t *sp)
+{
+    api_worker_t *w = req->server_data;
+    proxy_t *p = arena_alloc(&req->arena, sizeof *p);
+    if (!p) {
+        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        return;
+    }
+    memset(p, 0, sizeof *p);
+    p->req = req;
+    p->w = w;
+    p->kind = sp->kind;
+    p->fmt = sp->fmt;
+    p->suffix = sp->suffix;
+    p->anthropic_auth = sp->anthropic_auth;
+    p->raw_errors = sp->raw_errors;
+    p->group = sp->group;
+    p->model = sp->model;
+    p->model_raw = sp->model_raw;
+    p->stream = sp->stream;
+    p->max_retries = sp->group->deployments[0]->num_retries;
+    api_call_id(w, p->call_id);
     req->user = p;
     req->on_abort = proxy_on_abort;
     proxy_start_attempt(p);
