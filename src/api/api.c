@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "api/format.h"
 #include "auth/auth.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -19,6 +20,9 @@ typedef enum {
     R_MODELS,
     R_LIVENESS,
     R_READINESS,
+    R_MESSAGES,
+    R_COUNT_TOKENS,
+    R_RESPONSES,
 } route_id_t;
 
 typedef struct {
@@ -40,7 +44,23 @@ static const api_route_t routes[] = {
     {"/health/liveliness", R_LIVENESS, "GET", true},
     {"/health/liveness", R_LIVENESS, "GET", true},
     {"/health/readiness", R_READINESS, "GET", true},
+    {"/v1/messages", R_MESSAGES, "POST", false},
+    {"/v1/messages/count_tokens", R_COUNT_TOKENS, "POST", false},
+    {"/v1/responses", R_RESPONSES, "POST", false},
+    {"/responses", R_RESPONSES, "POST", false},
+    {"/openai/v1/responses", R_RESPONSES, "POST", false},
 };
+
+/* "/v1/responses/{id}..." and its siblings: the part from "/{id}" on, or STR_NULL. */
+static str_t responses_rest(str_t path)
+{
+    static const str_t prefixes[] = {STR_LIT("/v1/responses/"), STR_LIT("/responses/"),
+                                     STR_LIT("/openai/v1/responses/")};
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (str_has_prefix(path, prefixes[i]) && path.n > prefixes[i].n)
+            return str_skip(path, prefixes[i].n - 1);
+    return STR_NULL;
+}
 
 void api_send_error(http_req_t *req, int status, const char *type, const char *param,
                     const char *message)
@@ -129,6 +149,16 @@ void api_handle(http_req_t *req)
             r = &routes[i];
             break;
         }
+    str_t rest = r ? STR_NULL : responses_rest(path);
+    if (rest.p) {
+        auth_identity_t who;
+        auth_status_t st = auth_check(w->ctx->master_key, &req->head, &who);
+        if (st != AUTH_OK)
+            api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
+        else
+            api_responses_by_id(req, rest);
+        return;
+    }
     if (!r) {
         static const char body[] = "{\"detail\":\"Not Found\"}";
         send_json(req, 404, body, sizeof body - 1);
@@ -153,6 +183,15 @@ void api_handle(http_req_t *req)
     auth_identity_t who;
     auth_status_t st = auth_check(w->ctx->master_key, &req->head, &who);
     if (st != AUTH_OK) {
+        if (r->id == R_MESSAGES || r->id == R_COUNT_TOKENS) {
+            /* Anthropic's envelope on Anthropic's route */
+            buf_t b = {0};
+            api_format_anthropic.error_body(401, "auth_error", auth_error_message(st, who.key),
+                                            &b);
+            http_resp_send(req, 401, "application/json", b.p, b.n);
+            buf_free(&b);
+            return;
+        }
         api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
         return;
     }
@@ -168,6 +207,15 @@ void api_handle(http_req_t *req)
         return;
     case R_MODELS:
         handle_models(req, w);
+        return;
+    case R_MESSAGES:
+        api_messages(req, false);
+        return;
+    case R_COUNT_TOKENS:
+        api_messages(req, true);
+        return;
+    case R_RESPONSES:
+        api_responses(req);
         return;
     default:
         send_json(req, 404, "{\"detail\":\"Not Found\"}", 22);

@@ -48,6 +48,7 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind);
 /* A pass-through call: the body goes upstream with only the model value replaced. */
 typedef struct {
     api_kind_t kind;
+    const char *method;           /* NULL: POST */
     const struct api_format *fmt; /* the client's format (errors) */
     const char *suffix;           /* upstream path after the base: "/v1/messages", "/responses" */
     bool anthropic_auth;          /* Anthropic's headers (x-api-key, anthropic-version) */
@@ -59,5 +60,10 @@ typedef struct {
 } api_splice_t;
 
 void api_proxy_splice(http_req_t *req, const api_splice_t *sp);
+
+/* /v1/messages (and its count_tokens), /v1/responses and /v1/responses/{id}. */
+void api_messages(http_req_t *req, bool count_tokens);
+void api_responses(http_req_t *req);
+void api_responses_by_id(http_req_t *req, str_t rest);
 
 #endif

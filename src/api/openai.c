@@ -25,6 +25,7 @@ typedef struct {
     api_kind_t kind;
     const api_format_t *fmt; /* the client's format, for errors */
     const char *suffix;      /* upstream path after the base */
+    const char *method;      /* NULL: POST */
     bool anthropic_auth;     /* x-api-key + anthropic-version instead of the deployment's lines */
     bool raw_errors;         /* provider errors go to the client as they came (same API) */
     const route_group_t *group;
@@ -444,13 +445,15 @@ static void proxy_start_attempt(proxy_t *p)
     str_t model_json = arena_str_copy(&req->arena, str_make(lit.p, lit.n));
     buf_free(&lit);
     up_spec_t spec = {
-        .method = "POST",
+        .method = p->method ? p->method : "POST",
         .url = url,
         .headers = p->anthropic_auth ? anthropic_headers(p) : p->target.headers,
         .timeout_ms = d->timeout_ms,
         .idle_timeout_ms = p->stream ? d->stream_timeout_ms : 0,
     };
-    spec.num_body = jscan_splice_iov(req->body.p, req->body.n, p->model_raw, model_json, spec.body);
+    spec.num_body = p->model_raw.p ? jscan_splice_iov(req->body.p, req->body.n, p->model_raw,
+                                                      model_json, spec.body)
+                                   : 0;
     static const up_callbacks_t cb = {on_up_head, on_up_data, on_up_done};
     p->status = 0;
     p->up_start_ns = uv_hrtime();
@@ -550,6 +553,7 @@ void api_proxy_splice(http_req_t *req, const api_splice_t *sp)
     p->kind = sp->kind;
     p->fmt = sp->fmt;
     p->suffix = sp->suffix;
+    p->method = sp->method;
     p->anthropic_auth = sp->anthropic_auth;
     p->raw_errors = sp->raw_errors;
     p->group = sp->group;
