@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "http/http.h"
+#include "providers/vertex_auth.h"
 #include "router/router.h"
 #include "upstream/upstream.h"
 
@@ -268,6 +269,8 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    /* Vertex AI access tokens are fetched and refreshed off the request path, from now on */
+    vauth_start_config(cfg);
     num_workers = opts.num_workers;
     if (num_workers <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -310,6 +313,7 @@ int main(int argc, char **argv)
     uv_loop_close(loop);
     uv_sem_destroy(&started);
     free(workers);
+    vauth_shutdown_all();
     route_table_free(ctx.routes);
     cfg_free(cfg);
     curl_global_cleanup();
