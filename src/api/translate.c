@@ -4,6 +4,8 @@
  * canonical OpenAI chat request; the provider's adapter builds the upstream request and decodes
  * the answer into canonical chat objects; the client's format encodes those, whole or streamed.
  * Retries, errors and headers follow the same rules as the pass-through path. */
+#include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +265,58 @@ static void on_data(void *arg, const char *p, size_t n)
     }
 }
 
+/* OpenAI clients ask for base64 embeddings by default (the Node SDK does); native providers
+ * answer floats, so the gateway packs them: little-endian float32, base64. */
+static int embeddings_to_base64(buf_t *canon)
+{
+    cJSON *doc = cJSON_ParseWithLength(canon->p ? canon->p : "", canon->n);
+    cJSON *data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+    if (!cJSON_IsArray(data)) {
+        cJSON_Delete(doc);
+        return -1;
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, data)
+    {
+        cJSON *emb = cJSON_GetObjectItemCaseSensitive(item, "embedding");
+        if (!cJSON_IsArray(emb))
+            continue;
+        int n = cJSON_GetArraySize(emb);
+        unsigned char *raw = malloc((size_t)n * 4 + 1);
+        char *text = malloc(((size_t)n * 4 + 2) / 3 * 4 + 1);
+        if (!raw || !text) {
+            free(raw);
+            free(text);
+            cJSON_Delete(doc);
+            return -1;
+        }
+        int i = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, emb)
+        {
+            float f = (float)v->valuedouble;
+            uint32_t bits;
+            memcpy(&bits, &f, 4);
+            for (int k = 0; k < 4; k++)
+                raw[i * 4 + k] = (unsigned char)(bits >> (8 * k));
+            i++;
+        }
+        EVP_EncodeBlock((unsigned char *)text, raw, n * 4);
+        cJSON_ReplaceItemInObjectCaseSensitive((cJSON *)item, "embedding",
+                                               cJSON_CreateString(text));
+        free(raw);
+        free(text);
+    }
+    char *out = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!out)
+        return -1;
+    canon->n = 0;
+    buf_append_cstr(canon, out);
+    free(out);
+    return 0;
+}
+
 static bool retryable(int result, int status)
 {
     if (result == UP_ERR_CONNECT || result == UP_ERR_TIMEOUT || result == UP_ERR_IO)
@@ -323,6 +377,13 @@ static void on_done(void *arg, int result, const char *message)
         buf_free(&canon);
         xcall_fail(x, err.status ? err.status : 502, "internal_server_error",
                    err.message[0] ? err.message : "could not decode the provider's answer");
+        return;
+    }
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(x->chat_req, "encoding_format");
+    if (x->kind == API_EMBEDDINGS && cJSON_IsString(enc) &&
+        strcmp(enc->valuestring, "base64") == 0 && embeddings_to_base64(&canon) != 0) {
+        buf_free(&canon);
+        xcall_fail(x, 502, "internal_server_error", "could not encode the embeddings");
         return;
     }
     buf_t client = {0};

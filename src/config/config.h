@@ -17,7 +17,7 @@ typedef struct {
 } cfg_kv_t;
 
 /* One model_list entry: a deployment of the model group `model_name`. */
-typedef struct {
+typedef struct cfg_deployment {
     char *model_name; /* public name clients send; may contain '*' */
     char *model;      /* litellm_params.model as written: "openai/gpt-4o", "openai/<x>" patterns,
                          "<star>" */

@@ -22,7 +22,8 @@ static const char **wire_headers(const prov_ctx_t *ctx)
     lines[n++] = "Content-Type: application/json";
     const prov_wire_t *w = ctx->prov ? ctx->prov->wire : NULL;
     if (ctx->api_key)
-        lines[n++] = w && w->auth_header ? w->auth_header(ctx->arena, ctx->api_key)
+        lines[n++] = w && w->auth_header
+                         ? w->auth_header(ctx->arena, ctx->dep, ctx->api_base, ctx->api_key)
                                          : prov_header_line(ctx->arena, "Authorization",
                                                             arena_printf(ctx->arena, "Bearer %s",
                                                                          ctx->api_key));

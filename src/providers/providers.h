@@ -19,14 +19,18 @@ enum {
 
 #include "core/arena.h"
 
+struct cfg_deployment; /* config/config.h */
+
 /* OpenAI-wire providers with their own URL or auth scheme (azure, azure_ai) set these; the
  * pass-through path calls them instead of "<base><suffix>" and "Authorization: Bearer". */
 typedef struct {
     /* The request URL for `suffix` ("/chat/completions", "/embeddings", "/responses"). */
     const char *(*url)(arena_t *a, const char *api_base, str_t model, const char *api_version,
                        const char *suffix);
-    /* The auth header line for `key` ("api-key: ..."). */
-    const char *(*auth_header)(arena_t *a, const char *key);
+    /* The auth header line ("api-key: ..."), from the deployment (may be NULL), its resolved
+     * base and key; NULL when there is nothing to send. */
+    const char *(*auth_header)(arena_t *a, const struct cfg_deployment *dep, const char *api_base,
+                               const char *key);
 } prov_wire_t;
 
 typedef struct {

@@ -113,7 +113,7 @@ static const char *env_nonempty(const char *name)
 
 /* Header lines for calling `prov` with `key`: built into the heap (start-up) or an arena. */
 static const char **build_headers(const cfg_deployment_t *d, const prov_info_t *prov,
-                                  const char *key, arena_t *arena)
+                                  const char *base, const char *key, arena_t *arena)
 {
     size_t max = 4 + (d ? d->num_extra_headers : 0);
     const char **h = arena ? arena_alloc(arena, max * sizeof *h) : xcalloc(max, sizeof *h);
@@ -121,11 +121,12 @@ static const char **build_headers(const cfg_deployment_t *d, const prov_info_t *
         return NULL;
     size_t n = 0;
     h[n++] = "Content-Type: application/json";
-    if (key && prov && prov->wire && prov->wire->auth_header) {
-        /* Azure and friends: their own auth header */
+    if (prov && prov->wire && prov->wire->auth_header) {
+        /* Azure and friends: their own auth header (an Entra token, api-key, or Bearer) */
         arena_t tmp = {0};
-        const char *line = prov->wire->auth_header(arena ? arena : &tmp, key);
-        h[n++] = arena ? line : xstrdup(line);
+        const char *line = prov->wire->auth_header(arena ? arena : &tmp, d, base, key);
+        if (line)
+            h[n++] = arena ? line : xstrdup(line);
         arena_reset(&tmp);
     } else if (key) {
         h[n++] = arena ? arena_printf(arena, "Authorization: Bearer %s", key)
@@ -195,7 +196,7 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     if (!key)
         key = env_nonempty(rd->prov->key_env_alt);
     rd->api_key = key ? xstrdup(key) : NULL;
-    rd->headers = build_headers(d, rd->prov, key, NULL);
+    rd->headers = build_headers(d, rd->prov, rd->api_base, key, NULL);
     return 0;
 }
 
@@ -426,7 +427,7 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     if (!key)
         key = env_nonempty(prov->key_env_alt);
     out->api_key = key;
-    out->headers = build_headers(d->cfg, prov, key, arena);
+    out->headers = build_headers(d->cfg, prov, out->api_base, key, arena);
     if (!out->headers || !out->api_base) {
         *err = "out of memory";
         return -1;
