@@ -30,4 +30,8 @@ if command -v clang >/dev/null; then
   echo "== build (clang, warnings are errors)"
   make --no-print-directory -j"$jobs" CC=clang BUILD=build/clang all build/clang/unit-tests >/dev/null
 fi
+if command -v clang >/dev/null; then
+  echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-4} s per target)"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-4} scripts/fuzz.sh
+fi
 echo "== all tests passed"
