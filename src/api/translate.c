@@ -38,6 +38,7 @@ typedef struct {
     up_req_t *up;
     int attempt, max_retries, status;
     bool started, failed_stream;
+    bool include_usage; /* the client asked for stream_options.include_usage */
     buf_t body; /* non-stream answer or error body */
     buf_t out;  /* encoded client bytes being written */
     prov_stream_t *pstream;
@@ -207,6 +208,28 @@ static int xcall_emit(void *arg, str_t chunk_json)
 {
     xcall_t *x = arg;
     if (x->fmt == &api_format_openai) {
+        if (!x->include_usage && memmem(chunk_json.p, chunk_json.n, "\"usage\"", 7)) {
+            /* OpenAI sends usage in a stream only when asked: drop it (and a chunk that
+             * carried nothing else) */
+            cJSON *c = cJSON_ParseWithLength(chunk_json.p, chunk_json.n);
+            if (!c)
+                return -1;
+            cJSON_DeleteItemFromObjectCaseSensitive(c, "usage");
+            const cJSON *choices = cJSON_GetObjectItemCaseSensitive(c, "choices");
+            if (cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0) {
+                cJSON_Delete(c);
+                return 0;
+            }
+            char *text = cJSON_PrintUnformatted(c);
+            cJSON_Delete(c);
+            if (!text)
+                return -1;
+            buf_append(&x->out, "data: ", 6);
+            buf_append_cstr(&x->out, text);
+            buf_append(&x->out, "\n\n", 2);
+            free(text);
+            return 0;
+        }
         buf_append(&x->out, "data: ", 6);
         buf_append_str(&x->out, chunk_json);
         buf_append(&x->out, "\n\n", 2);
@@ -492,6 +515,8 @@ void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t ki
     x->model = model;
     x->stream = stream && kind != API_EMBEDDINGS;
     x->max_retries = group->deployments[0]->num_retries;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(chat_req, "stream_options");
+    x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     api_call_id(w, x->call_id);
     req->user = x;
     req->on_abort = xcall_on_abort;
