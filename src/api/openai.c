@@ -323,13 +323,20 @@ static void on_up_done(void *arg, int result, const char *message)
         if (result != UP_OK) {
             /* mid-stream failure: LiteLLM ends the stream with an error event, status stays 200 */
             buf_t ev = {0};
-            buf_append_cstr(&ev, "data: {\"error\":{\"message\":");
             char text[512];
             snprintf(text, sizeof text, "litellm.APIConnectionError: stream from %s ended: %s",
                      p->target.dep->cfg->id, message);
-            buf_append_json_string(&ev, str_cstr(text));
-            buf_append_cstr(&ev, ",\"type\":\"internal_server_error\",\"param\":null,"
-                                 "\"code\":\"500\"}}\n\n");
+            if (p->anthropic_auth) {
+                /* an Anthropic stream ends with Anthropic's error event */
+                buf_append_cstr(&ev, "event: error\ndata: ");
+                p->fmt->error_body(500, "internal_server_error", text, &ev);
+                buf_append_cstr(&ev, "\n\n");
+            } else {
+                buf_append_cstr(&ev, "data: {\"error\":{\"message\":");
+                buf_append_json_string(&ev, str_cstr(text));
+                buf_append_cstr(&ev, ",\"type\":\"internal_server_error\",\"param\":null,"
+                                     "\"code\":\"500\"}}\n\n");
+            }
             http_resp_stream_write(req, ev.p, ev.n);
             buf_free(&ev);
         }
