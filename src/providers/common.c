@@ -63,6 +63,9 @@ const char *prov_finish_reason(const char *r)
         {"SAFETY", "content_filter"},   {"RECITATION", "content_filter"},
         {"content_filtered", "content_filter"}, {"guardrail_intervened", "content_filter"},
         {"refusal", "content_filter"},  {"content_filter", "content_filter"},
+        {"BLOCKLIST", "content_filter"}, {"PROHIBITED_CONTENT", "content_filter"},
+        {"SPII", "content_filter"},     {"IMAGE_SAFETY", "content_filter"},
+        {"IMAGE_PROHIBITED_CONTENT", "content_filter"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(r, map[i].from) == 0)

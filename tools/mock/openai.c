@@ -861,6 +861,9 @@ static void mock_handle_control(mock_call_t *c, int route)
     mock_call_start(c);
 }
 
+/* OpenAI's Responses API, /v1/responses and by id (tools/mock/responses.c) */
+bool mock_responses_handle(mock_call_t *c);
+
 void mock_handle_request(http_req_t *req)
 {
     mock_worker_t *w = req->server_data;
@@ -874,8 +877,8 @@ void mock_handle_request(http_req_t *req)
     }
     mock_stats_record(w, req);
     /* the other providers' wire formats, one file each (tools/mock/<provider>.c) */
-    if (mock_anthropic_handle(c) || mock_gemini_handle(c) || mock_bedrock_handle(c) ||
-        mock_cohere_handle(c) || mock_ollama_handle(c))
+    if (mock_responses_handle(c) || mock_anthropic_handle(c) || mock_gemini_handle(c) ||
+        mock_bedrock_handle(c) || mock_cohere_handle(c) || mock_ollama_handle(c))
         return;
 
     /* chat and completions are scanned (jscan), embeddings parsed (cJSON): they need every
