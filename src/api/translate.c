@@ -243,6 +243,21 @@ static int xcall_emit(void *arg, str_t chunk_json)
     return r;
 }
 
+/* A stream failed after it started: the client gets its format's error event, in the provider's
+ * words when the adapter has them ("overloaded_error: Overloaded"). */
+static void xcall_stream_failed(xcall_t *x, const char *fallback)
+{
+    const char *said = x->adapter->stream_error ? x->adapter->stream_error(x->pstream) : NULL;
+    char text[512];
+    const char *name = x->target.prov ? x->target.prov->name : "openai";
+    if (said)
+        snprintf(text, sizeof text, "litellm.APIError: %c%sException - %s",
+                 name[0] >= 'a' && name[0] <= 'z' ? name[0] - 'a' + 'A' : name[0], name + 1, said);
+    else
+        snprintf(text, sizeof text, "%s", fallback);
+    x->fmt->stream_error(x->enc, said ? 500 : 502, text, &x->out);
+}
+
 static void on_head(void *arg, int status, const up_header_t *headers, size_t n)
 {
     xcall_t *x = arg;
@@ -272,7 +287,7 @@ static void on_data(void *arg, const char *p, size_t n)
         return;
     if (x->adapter->stream_feed(x->pstream, p, n, xcall_emit, x) < 0) {
         x->failed_stream = true;
-        x->fmt->stream_error(x->enc, 502, "the provider's stream could not be decoded", &x->out);
+        xcall_stream_failed(x, "the provider's stream could not be decoded");
     }
     ssize_t q = x->out.n ? http_resp_stream_write(x->req, x->out.p, x->out.n) : 0;
     x->out.n = 0;
@@ -362,8 +377,7 @@ static void on_done(void *arg, int result, const char *message)
             x->fmt->stream_error(x->enc, 500, text, &x->out);
         } else if (!x->failed_stream) {
             if (x->adapter->stream_end(x->pstream, xcall_emit, x) < 0)
-                x->fmt->stream_error(x->enc, 502, "the provider's stream ended malformed",
-                                     &x->out);
+                xcall_stream_failed(x, "the provider's stream ended malformed");
             else
                 x->fmt->stream_end(x->enc, &x->out);
         }

@@ -72,6 +72,10 @@ typedef struct {
     int (*stream_feed)(prov_stream_t *s, const char *p, size_t n, prov_emit_fn emit, void *arg);
     int (*stream_end)(prov_stream_t *s, prov_emit_fn emit, void *arg);
     void (*stream_free)(prov_stream_t *s);
+    /* Optional: after stream_feed or stream_end failed, the provider's own words for it (an
+     * error event such as Anthropic's "Overloaded" or Bedrock's throttlingException), or NULL.
+     * Valid until stream_free. */
+    const char *(*stream_error)(prov_stream_t *s);
 
     /* A provider error body (any status) -> its human message appended to `out` (no prefix).
      * NULL: the gateway uses the body as is. */

@@ -1116,6 +1116,7 @@ struct prov_stream {
     bool cache_fields;
     prov_emit_fn emit;
     void *emit_arg;
+    char error[300]; /* an error event's type and message */
 };
 
 static prov_stream_t *anth_stream_new(const prov_ctx_t *ctx)
@@ -1376,7 +1377,14 @@ static int anth_on_event(void *arg, const sse_event_t *ev)
     } else if (strcmp(type, "message_delta") == 0) {
         rc = anth_on_message_delta(s, event);
     } else if (strcmp(type, "error") == 0) {
-        rc = -1; /* overloaded_error and friends after the 200 */
+        /* overloaded_error and friends after the 200: keep their words for the client */
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(event, "error");
+        const cJSON *et = cJSON_GetObjectItemCaseSensitive(e, "type");
+        const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
+        snprintf(s->error, sizeof s->error, "%s: %s",
+                 cJSON_IsString(et) ? et->valuestring : "error",
+                 cJSON_IsString(em) ? em->valuestring : "the stream failed");
+        rc = -1;
     }            /* ping, message_stop and unknown events carry nothing for OpenAI clients */
     cJSON_Delete(event);
     return rc;
@@ -1423,7 +1431,13 @@ static void anth_error_message(int status, str_t body, buf_t *out)
     cJSON_Delete(doc);
 }
 
+static const char *anth_stream_error(prov_stream_t *s)
+{
+    return s->error[0] ? s->error : NULL;
+}
+
 const prov_adapter_t prov_adapter_anthropic = {
+    .stream_error = anth_stream_error,
     .name = "anthropic",
     .chat_request = anth_chat_request,
     .chat_response = anth_chat_response,

@@ -904,6 +904,7 @@ struct prov_stream {
     bool role_sent, stopped, finished, failed;
     prov_emit_fn emit;
     void *arg;
+    char error[300]; /* an exception frame's type and message */
 };
 
 static prov_stream_t *br_stream_new(const prov_ctx_t *ctx)
@@ -1070,7 +1071,15 @@ static int br_on_message(void *arg, const evs_message_t *m)
     prov_stream_t *s = arg;
     str_t type = evs_header_string(m, ":message-type");
     if (type.p && !str_eq_cstr(type, "event")) {
-        s->failed = true; /* exception or error frames end the stream */
+        /* exception or error frames end the stream; keep their words for the client */
+        str_t name = evs_header_string(m, ":exception-type");
+        cJSON *payload = cJSON_ParseWithLength(m->payload.p ? m->payload.p : "", m->payload.n);
+        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(payload, "message");
+        snprintf(s->error, sizeof s->error, "%.*s: %s", name.p ? (int)name.n : 9,
+                 name.p ? name.p : "exception",
+                 cJSON_IsString(msg) ? msg->valuestring : "the stream failed");
+        cJSON_Delete(payload);
+        s->failed = true;
         return 1;
     }
     if (s->finished)
@@ -1257,7 +1266,13 @@ static int br_embed_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov
     return rc;
 }
 
+static const char *br_stream_error(prov_stream_t *s)
+{
+    return s->error[0] ? s->error : NULL;
+}
+
 const prov_adapter_t prov_adapter_bedrock = {
+    .stream_error = br_stream_error,
     .name = "bedrock",
     .chat_request = br_chat_request,
     .chat_response = br_chat_response,

@@ -454,3 +454,28 @@ Test(prov_anthropic, every_golden_file_is_used)
     }
     closedir(d);
 }
+
+static int count_emit(void *arg, str_t chunk)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+Test(prov_anthropic, stream_error_event_keeps_the_providers_words)
+{
+    static const char sse[] =
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+        "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-x\",\"content\":[],"
+        "\"stop_reason\":null,\"usage\":{\"input_tokens\":3,\"output_tokens\":1}}}\n\n"
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+        "\"message\":\"Overloaded\"}}\n\n";
+    arena_t a = {0};
+    prov_ctx_t ctx = {.model = STR_LIT("claude-x"), .stream = true, .arena = &a};
+    prov_stream_t *st = prov_adapter_anthropic.stream_new(&ctx);
+    int n = 0;
+    cr_expect_eq(prov_adapter_anthropic.stream_feed(st, sse, sizeof sse - 1, count_emit, &n), -1);
+    cr_assert_not_null(prov_adapter_anthropic.stream_error);
+    cr_expect_str_eq(prov_adapter_anthropic.stream_error(st), "overloaded_error: Overloaded");
+    prov_adapter_anthropic.stream_free(st);
+    arena_reset(&a);
+}
