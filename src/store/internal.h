@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT
+ * Private to src/store: the field tables that map the C records onto columns (one place that the
+ * SQLite back end, the spool codec and, later, the PostgreSQL back end all read), and small
+ * helpers for times, ids, JSON lists and checksums. */
+#ifndef SLUICE_STORE_INTERNAL_H
+#define SLUICE_STORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "store/store.h"
+
+typedef enum {
+    STORE_F_STR,      /* char * / const char *: TEXT */
+    STORE_F_JSON,     /* char *: JSON text */
+    STORE_F_LIST,     /* store_strlist_t: TEXT[] (a JSON array in SQLite) */
+    STORE_F_F64,      /* double, never NULL */
+    STORE_F_F64_OPT,  /* double, NAN is NULL */
+    STORE_F_I64,      /* long long, never NULL */
+    STORE_F_I64_OPT,  /* long long, STORE_INT_NULL is NULL */
+    STORE_F_TIME,     /* long long ms, STORE_TIME_NULL is NULL */
+    STORE_F_BOOL,     /* bool */
+    STORE_F_BOOL_OPT, /* int, -1 is NULL */
+} store_field_kind_t;
+
+#define STORE_FIELD_NO_COLUMN 1u /* not a column of the table: spool / aggregates only */
+#define STORE_FIELD_NO_UPDATE 2u /* never rewritten by an update */
+
+typedef struct {
+    const char *name; /* column name, and the key in the spool's JSON */
+    store_field_kind_t kind;
+    size_t offset;
+    unsigned flags;
+} store_field_t;
+
+extern const store_field_t store_spend_log_fields[];
+extern const size_t store_spend_log_num_fields;
+extern const store_field_t store_key_fields[];
+extern const size_t store_key_num_fields;
+
+/* Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS.mmm" (UTC) into out[24]. */
+void store_time_format(long long ms, char out[24]);
+/* Parses "YYYY-MM-DD[ T]HH:MM:SS[.fff][Z]"; STORE_TIME_NULL when it is not one. */
+long long store_time_parse(const char *s);
+/* "YYYY-MM-DD" (UTC) of ms into out[11]. */
+void store_date_format(long long ms, char out[11]);
+/* The current time in ms since the epoch. */
+long long store_now_ms(void);
+/* A random (v4) UUID, as Prisma's uuid() makes, into out[37]. */
+void store_uuid(char out[37]);
+
+/* Appends the list as a JSON array of strings. 0, or -1. */
+int store_strlist_to_json(const store_strlist_t *l, buf_t *out);
+/* Replaces *l with the strings of a JSON array (other elements are skipped). 0, -1 not an array
+ * or no memory. */
+int store_strlist_from_json(store_strlist_t *l, const char *json);
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32). */
+uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
+
+#endif

@@ -1,0 +1,988 @@
+/* SPDX-License-Identifier: MIT
+ * The SQLite back end: one connection, owned by the store thread (every call blocks on disk).
+ * Statements are built from the schema and field tables once and kept prepared. Spend is written
+ * as LiteLLM writes it: SpendLogs rows, increments of the entities' spend, Daily* upserts, one
+ * transaction per batch; the batch is idempotent by request_id so spool replays never double. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "store/internal.h"
+#include "store/store.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+enum {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_LOG_INSERT,
+    ST_ADD_KEY,
+    ST_ADD_USER,
+    ST_ADD_TEAM,
+    ST_ADD_ORG,
+    ST_ADD_END_USER,
+    ST_ADD_TEAM_MEMBER,
+    ST_KEY_GET,
+    ST_KEY_INSERT,
+    ST_KEY_UPDATE,
+    ST_KEY_DELETE,
+    ST_DAILY_UPSERT,                            /* + store_daily_t */
+    ST_DAILY_UPDATE_NULL = ST_DAILY_UPSERT + 6, /* + store_daily_t */
+    ST_COUNT = ST_DAILY_UPDATE_NULL + 6,
+};
+
+struct store_sqlite {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    char err[512];
+};
+
+static const char *const daily_tables[] = {
+    "LiteLLM_DailyUserSpend",    "LiteLLM_DailyTeamSpend",  "LiteLLM_DailyOrganizationSpend",
+    "LiteLLM_DailyEndUserSpend", "LiteLLM_DailyAgentSpend", "LiteLLM_DailyTagSpend",
+};
+static const char *const daily_entity_columns[] = {
+    "user_id", "team_id", "organization_id", "end_user_id", "agent_id", "tag",
+};
+/* The increments a daily upsert adds, in bind order after the key columns. */
+static const char *const daily_counters[] = {
+    "prompt_tokens", "completion_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
+    "spend",         "api_requests",      "successful_requests",     "failed_requests",
+};
+
+static int fail_db(store_sqlite_t *db, const char *what)
+{
+    snprintf(db->err, sizeof db->err, "%s: %s", what, sqlite3_errmsg(db->db));
+    return -1;
+}
+
+const char *store_sqlite_errmsg(store_sqlite_t *db)
+{
+    return db->err;
+}
+
+/* ---- statement building ---------------------------------------------------------------------- */
+
+/* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted; the one
+ * appender of every statement builder, so the pieces are appended strictly in order. */
+static int sqlf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = 0;
+    for (const char *p = fmt; *p && rc == 0; p++) {
+        if (*p != '%') {
+            const char *e = strchr(p, '%');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            rc = buf_append(b, p, n);
+            p += n - 1;
+            continue;
+        }
+        switch (*++p) {
+        case 's':
+            rc = buf_append_cstr(b, va_arg(ap, const char *));
+            break;
+        case 'q':
+            rc = store_schema_quote(b, va_arg(ap, const char *));
+            break;
+        case 'u':
+            rc = buf_printf(b, "%zu", va_arg(ap, size_t));
+            break;
+        default:
+            rc = -1;
+        }
+    }
+    va_end(ap);
+    return rc;
+}
+
+/* The identity of a daily row, in parameter order ?2..?9 (model_group is not part of it). */
+static const char *const daily_keys[] = {
+    NULL,
+    "date",
+    "api_key",
+    "model",
+    "model_group",
+    "custom_llm_provider",
+    "mcp_namespaced_tool_name",
+    "endpoint",
+};
+
+static int build_daily_upsert(buf_t *b, store_daily_t t)
+{
+    const char *tbl = daily_tables[t], *ent = daily_entity_columns[t];
+    int rc = sqlf(b, "INSERT INTO %q (\"id\", %q", tbl, ent);
+    for (size_t i = 1; i < COUNTOF(daily_keys); i++)
+        rc |= sqlf(b, ", %q", daily_keys[i]);
+    for (size_t i = 0; i < COUNTOF(daily_counters); i++)
+        rc |= sqlf(b, ", %q", daily_counters[i]);
+    rc |= sqlf(b, ", \"created_at\", \"updated_at\") VALUES (?1");
+    size_t nparams = 1 + COUNTOF(daily_keys) + COUNTOF(daily_counters) + 2;
+    for (size_t i = 2; i <= nparams; i++)
+        rc |= sqlf(b, ", ?%u", i);
+    rc |= sqlf(b, ") ON CONFLICT (%q", ent);
+    for (size_t i = 1; i < COUNTOF(daily_keys); i++)
+        if (strcmp(daily_keys[i], "model_group") != 0)
+            rc |= sqlf(b, ", %q", daily_keys[i]);
+    rc |= sqlf(b, ") DO UPDATE SET ");
+    for (size_t i = 0; i < COUNTOF(daily_counters); i++)
+        rc |= sqlf(b, "%q = %q.%q + excluded.%q, ", daily_counters[i], tbl, daily_counters[i],
+                   daily_counters[i]);
+    rc |= sqlf(b, "\"updated_at\" = excluded.\"updated_at\"");
+    return rc ? -1 : 0;
+}
+
+/* For a NULL entity: UPDATE ... WHERE entity IS NULL AND the other key columns = ?. Parameters
+ * are numbered as in the upsert, so one binding serves both. */
+static int build_daily_update_null(buf_t *b, store_daily_t t)
+{
+    int rc = sqlf(b, "UPDATE %q SET ", daily_tables[t]);
+    for (size_t i = 0; i < COUNTOF(daily_counters); i++)
+        rc |= sqlf(b, "%q = %q + ?%u, ", daily_counters[i], daily_counters[i], i + 10);
+    rc |= sqlf(b, "\"updated_at\" = ?19 WHERE %q IS NULL", daily_entity_columns[t]);
+    for (size_t i = 1; i < COUNTOF(daily_keys); i++)
+        if (strcmp(daily_keys[i], "model_group") != 0)
+            rc |= sqlf(b, " AND %q = ?%u", daily_keys[i], i + 2);
+    return rc ? -1 : 0;
+}
+
+static int build_insert(buf_t *b, const char *table, const store_field_t *f, size_t nf,
+                        const char *tail)
+{
+    int rc = sqlf(b, "INSERT INTO %q (", table);
+    size_t n = 0;
+    for (size_t i = 0; i < nf; i++)
+        if (!(f[i].flags & STORE_FIELD_NO_COLUMN))
+            rc |= sqlf(b, n++ ? ", %q" : "%q", f[i].name);
+    rc |= sqlf(b, ") VALUES (");
+    for (size_t i = 1; i <= n; i++)
+        rc |= sqlf(b, i > 1 ? ", ?%u" : "?%u", i);
+    rc |= sqlf(b, ")%s", tail);
+    return rc ? -1 : 0;
+}
+
+static int build_key_select(buf_t *b)
+{
+    int rc = sqlf(b, "SELECT ");
+    for (size_t i = 0; i < store_key_num_fields; i++)
+        rc |= sqlf(b, i ? ", %q" : "%q", store_key_fields[i].name);
+    rc |= sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = ?1");
+    return rc ? -1 : 0;
+}
+
+static int build_key_update(buf_t *b)
+{
+    int rc = sqlf(b, "UPDATE \"LiteLLM_VerificationToken\" SET ");
+    size_t n = 0;
+    for (size_t i = 0; i < store_key_num_fields; i++) {
+        if (store_key_fields[i].flags & STORE_FIELD_NO_UPDATE)
+            continue;
+        n++;
+        rc |= sqlf(b, n > 1 ? ", %q = ?%u" : "%q = ?%u", store_key_fields[i].name, n);
+    }
+    rc |= sqlf(b, " WHERE \"token\" = ?%u", n + 1);
+    return rc ? -1 : 0;
+}
+
+static int build_sql(int which, buf_t *b)
+{
+    switch (which) {
+    case ST_BEGIN:
+        return buf_append_cstr(b, "BEGIN IMMEDIATE");
+    case ST_COMMIT:
+        return buf_append_cstr(b, "COMMIT");
+    case ST_ROLLBACK:
+        return buf_append_cstr(b, "ROLLBACK");
+    case ST_LOG_INSERT:
+        return build_insert(b, "LiteLLM_SpendLogs", store_spend_log_fields,
+                            store_spend_log_num_fields, " ON CONFLICT (\"request_id\") DO NOTHING");
+    case ST_ADD_KEY:
+        return buf_append_cstr(b, "UPDATE \"LiteLLM_VerificationToken\" SET \"spend\" = "
+                                  "\"spend\" + ?1 WHERE \"token\" = ?2");
+    case ST_ADD_USER:
+        return buf_append_cstr(b, "UPDATE \"LiteLLM_UserTable\" SET \"spend\" = \"spend\" + ?1 "
+                                  "WHERE \"user_id\" = ?2");
+    case ST_ADD_TEAM:
+        return buf_append_cstr(b, "UPDATE \"LiteLLM_TeamTable\" SET \"spend\" = \"spend\" + ?1 "
+                                  "WHERE \"team_id\" = ?2");
+    case ST_ADD_ORG:
+        return buf_append_cstr(b, "UPDATE \"LiteLLM_OrganizationTable\" SET \"spend\" = "
+                                  "\"spend\" + ?1 WHERE \"organization_id\" = ?2");
+    case ST_ADD_END_USER:
+        return buf_append_cstr(b, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"spend\", "
+                                  "\"blocked\") VALUES (?2, ?1, 0) ON CONFLICT (\"user_id\") DO "
+                                  "UPDATE SET \"spend\" = \"LiteLLM_EndUserTable\".\"spend\" + "
+                                  "excluded.\"spend\"");
+    case ST_ADD_TEAM_MEMBER:
+        return buf_append_cstr(b, "UPDATE \"LiteLLM_TeamMembership\" SET \"spend\" = \"spend\" + "
+                                  "?1, \"total_spend\" = \"total_spend\" + ?1 WHERE \"user_id\" = "
+                                  "?2 AND \"team_id\" = ?3");
+    case ST_KEY_GET:
+        return build_key_select(b);
+    case ST_KEY_INSERT:
+        return build_insert(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
+                            "");
+    case ST_KEY_UPDATE:
+        return build_key_update(b);
+    case ST_KEY_DELETE:
+        return buf_append_cstr(b, "DELETE FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = ?1");
+    default:
+        if (which >= ST_DAILY_UPSERT && which < ST_DAILY_UPSERT + 6)
+            return build_daily_upsert(b, (store_daily_t)(which - ST_DAILY_UPSERT));
+        return build_daily_update_null(b, (store_daily_t)(which - ST_DAILY_UPDATE_NULL));
+    }
+}
+
+/* The prepared statement, reset and unbound, ready for binding; NULL on error. */
+static sqlite3_stmt *stmt(store_sqlite_t *db, int which)
+{
+    sqlite3_stmt *s = db->st[which];
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+    }
+    buf_t sql = {0};
+    if (build_sql(which, &sql) < 0 || !buf_cstr(&sql)) {
+        buf_free(&sql);
+        snprintf(db->err, sizeof db->err, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_prepare_v3(db->db, sql.p, (int)sql.n, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+        SQLITE_OK) {
+        fail_db(db, "prepare");
+        log_error("store: cannot prepare %s: %s", sql.p, sqlite3_errmsg(db->db));
+        buf_free(&sql);
+        return NULL;
+    }
+    buf_free(&sql);
+    db->st[which] = s;
+    return s;
+}
+
+/* Steps a statement that returns no rows. 0, or -1. */
+static int run(store_sqlite_t *db, sqlite3_stmt *s, const char *what)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fail_db(db, what);
+        sqlite3_reset(s);
+        return -1;
+    }
+    sqlite3_reset(s);
+    return 0;
+}
+
+/* ---- binding records ------------------------------------------------------------------------- */
+
+static int bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(s, i);
+}
+
+static int bind_time(sqlite3_stmt *s, int i, long long ms)
+{
+    if (ms == STORE_TIME_NULL)
+        return sqlite3_bind_null(s, i);
+    char t[24];
+    store_time_format(ms, t);
+    return sqlite3_bind_text(s, i, t, -1, SQLITE_TRANSIENT);
+}
+
+/* The value a NULL takes for a column with a default: what the database would put there had the
+ * column been left out of the INSERT (LiteLLM's Prisma client leaves it out). */
+static int bind_default(sqlite3_stmt *s, int i, const store_column_t *c, long long now)
+{
+    switch (c ? c->def : STORE_DEF_NONE) {
+    case STORE_DEF_ZERO:
+    case STORE_DEF_FALSE:
+        return sqlite3_bind_int(s, i, 0);
+    case STORE_DEF_TRUE:
+        return sqlite3_bind_int(s, i, 1);
+    case STORE_DEF_EMPTY_TEXT:
+        return sqlite3_bind_text(s, i, "", 0, SQLITE_STATIC);
+    case STORE_DEF_JSON_OBJECT:
+        return sqlite3_bind_text(s, i, "{}", 2, SQLITE_STATIC);
+    case STORE_DEF_JSON_ARRAY:
+    case STORE_DEF_EMPTY_LIST:
+        return sqlite3_bind_text(s, i, "[]", 2, SQLITE_STATIC);
+    case STORE_DEF_NOW:
+        return bind_time(s, i, now);
+    default:
+        return sqlite3_bind_null(s, i);
+    }
+}
+
+static int bind_field(sqlite3_stmt *s, int i, const store_field_t *f, const void *rec,
+                      const store_table_t *t, long long now)
+{
+    const char *base = (const char *)rec + f->offset;
+    const store_column_t *c = store_schema_column(t, f->name);
+    switch (f->kind) {
+    case STORE_F_STR:
+    case STORE_F_JSON: {
+        const char *v = *(const char *const *)base;
+        return v ? bind_text(s, i, v) : bind_default(s, i, c, now);
+    }
+    case STORE_F_LIST: {
+        const store_strlist_t *l = (const store_strlist_t *)base;
+        buf_t j = {0};
+        if (store_strlist_to_json(l, &j) < 0) {
+            buf_free(&j);
+            return SQLITE_NOMEM;
+        }
+        int rc = sqlite3_bind_text(s, i, j.p, (int)j.n, SQLITE_TRANSIENT);
+        buf_free(&j);
+        return rc;
+    }
+    case STORE_F_F64:
+        return sqlite3_bind_double(s, i, *(const double *)base);
+    case STORE_F_F64_OPT: {
+        double v = *(const double *)base;
+        return isnan(v) ? bind_default(s, i, c, now) : sqlite3_bind_double(s, i, v);
+    }
+    case STORE_F_I64:
+        return sqlite3_bind_int64(s, i, *(const long long *)base);
+    case STORE_F_I64_OPT: {
+        long long v = *(const long long *)base;
+        return v == STORE_INT_NULL ? bind_default(s, i, c, now) : sqlite3_bind_int64(s, i, v);
+    }
+    case STORE_F_TIME: {
+        long long v = *(const long long *)base;
+        return v == STORE_TIME_NULL ? bind_default(s, i, c, now) : bind_time(s, i, v);
+    }
+    case STORE_F_BOOL:
+        return sqlite3_bind_int(s, i, *(const bool *)base ? 1 : 0);
+    case STORE_F_BOOL_OPT: {
+        int v = *(const int *)base;
+        return v < 0 ? bind_default(s, i, c, now) : sqlite3_bind_int(s, i, v ? 1 : 0);
+    }
+    }
+    return SQLITE_MISUSE;
+}
+
+/* Binds every field that is a column (and, with skip_no_update, can be updated) from ?1 on.
+ * Returns the next parameter number, or -1. */
+static int bind_record(sqlite3_stmt *s, const store_field_t *f, size_t nf, const void *rec,
+                       const store_table_t *t, bool skip_no_update)
+{
+    long long now = store_now_ms();
+    int i = 1;
+    for (size_t k = 0; k < nf; k++) {
+        if (f[k].flags & STORE_FIELD_NO_COLUMN)
+            continue;
+        if (skip_no_update && (f[k].flags & STORE_FIELD_NO_UPDATE))
+            continue;
+        if (bind_field(s, i++, &f[k], rec, t, now) != SQLITE_OK)
+            return -1;
+    }
+    return i;
+}
+
+static int read_field(sqlite3_stmt *s, int col, const store_field_t *f, void *rec)
+{
+    char *base = (char *)rec + f->offset;
+    bool null = sqlite3_column_type(s, col) == SQLITE_NULL;
+    const char *text = (const char *)sqlite3_column_text(s, col);
+    switch (f->kind) {
+    case STORE_F_STR:
+    case STORE_F_JSON:
+        if (!null && !(*(char **)base = strdup(text ? text : "")))
+            return -1;
+        return 0;
+    case STORE_F_LIST:
+        if (!null && text && store_strlist_from_json((store_strlist_t *)base, text) < 0)
+            log_warn("store: column %s holds no JSON array: %s", f->name, text);
+        return 0;
+    case STORE_F_F64:
+        *(double *)base = sqlite3_column_double(s, col);
+        return 0;
+    case STORE_F_F64_OPT:
+        *(double *)base = null ? NAN : sqlite3_column_double(s, col);
+        return 0;
+    case STORE_F_I64:
+        *(long long *)base = sqlite3_column_int64(s, col);
+        return 0;
+    case STORE_F_I64_OPT:
+        *(long long *)base = null ? STORE_INT_NULL : sqlite3_column_int64(s, col);
+        return 0;
+    case STORE_F_TIME:
+        *(long long *)base = null ? STORE_TIME_NULL : store_time_parse(text);
+        return 0;
+    case STORE_F_BOOL:
+        *(bool *)base = sqlite3_column_int(s, col) != 0;
+        return 0;
+    case STORE_F_BOOL_OPT:
+        *(int *)base = null ? -1 : sqlite3_column_int(s, col) != 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* ---- open, close, transactions --------------------------------------------------------------- */
+
+static int exec(store_sqlite_t *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(db->err, sizeof db->err, "%s", msg ? msg : sqlite3_errmsg(db->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int table_exists(store_sqlite_t *db, const char *name)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return fail_db(db, "sqlite_master");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return fail_db(db, "sqlite_master");
+    return rc == SQLITE_ROW;
+}
+
+/* Creates the absent tables (and only their indexes) in one transaction. */
+static int create_tables(store_sqlite_t *db)
+{
+    if (exec(db, "BEGIN IMMEDIATE") < 0)
+        return -1;
+    buf_t ddl = {0};
+    size_t created = 0;
+    for (size_t i = 0; i < store_schema_num_tables; i++) {
+        const store_table_t *t = store_schema_tables[i];
+        int exists = table_exists(db, t->name);
+        if (exists < 0)
+            goto fail;
+        if (exists)
+            continue;
+        if (store_schema_table_ddl(STORE_DIALECT_SQLITE, t, &ddl) < 0) {
+            snprintf(db->err, sizeof db->err, "out of memory");
+            goto fail;
+        }
+        log_debug("store: creating table %s", t->name);
+        created++;
+    }
+    if (ddl.n && (!buf_cstr(&ddl) || exec(db, ddl.p) < 0))
+        goto fail;
+    buf_free(&ddl);
+    if (exec(db, "COMMIT") < 0)
+        return -1;
+    if (created)
+        log_info("store: created %zu LiteLLM table(s)", created);
+    return 0;
+fail:
+    buf_free(&ddl);
+    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+store_sqlite_t *store_sqlite_open(const char *path, char **err)
+{
+    store_sqlite_t *db = calloc(1, sizeof *db);
+    if (!db) {
+        if (err)
+            *err = strdup("out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(
+        path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(db->err, sizeof db->err, "%s: %s", path,
+                 db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
+    /* WAL lets control-plane readers (another connection) run beside the writer; synchronous
+     * FULL makes a committed spend batch survive power loss, at one fsync per batch. */
+    if (exec(db, "PRAGMA journal_mode = WAL") < 0 || exec(db, "PRAGMA synchronous = FULL") < 0 ||
+        create_tables(db) < 0) {
+        char tmp[sizeof db->err];
+        snprintf(tmp, sizeof tmp, "%s", db->err);
+        snprintf(db->err, sizeof db->err, "%.200s: %.300s", path, tmp);
+        goto fail;
+    }
+    return db;
+fail:
+    if (err)
+        *err = strdup(db->err);
+    store_sqlite_close(db);
+    return NULL;
+}
+
+void store_sqlite_close(store_sqlite_t *db)
+{
+    if (!db)
+        return;
+    for (size_t i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(db->st[i]);
+    sqlite3_close(db->db);
+    free(db);
+}
+
+int store_sqlite_begin(store_sqlite_t *db)
+{
+    sqlite3_stmt *s = stmt(db, ST_BEGIN);
+    return s ? run(db, s, "begin") : -1;
+}
+
+int store_sqlite_commit(store_sqlite_t *db)
+{
+    sqlite3_stmt *s = stmt(db, ST_COMMIT);
+    return s ? run(db, s, "commit") : -1;
+}
+
+void store_sqlite_rollback(store_sqlite_t *db)
+{
+    if (sqlite3_get_autocommit(db->db))
+        return; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    sqlite3_stmt *s = stmt(db, ST_ROLLBACK);
+    if (s)
+        run(db, s, "rollback");
+}
+
+/* ---- spend ----------------------------------------------------------------------------------- */
+
+int store_sqlite_insert_spend_logs(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
+                                   bool *inserted)
+{
+    const store_table_t *t = store_schema_table("LiteLLM_SpendLogs");
+    int added = 0;
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_stmt *s = stmt(db, ST_LOG_INSERT);
+        if (!s)
+            return -1;
+        if (bind_record(s, store_spend_log_fields, store_spend_log_num_fields, &logs[i], t, false) <
+            0)
+            return fail_db(db, "bind spend log");
+        if (run(db, s, "insert spend log") < 0)
+            return -1;
+        bool is_new = sqlite3_changes(db->db) > 0;
+        if (inserted)
+            inserted[i] = is_new;
+        added += is_new;
+    }
+    return added;
+}
+
+int store_sqlite_add_spend(store_sqlite_t *db, store_entity_t entity, const char *id,
+                           const char *id2, double amount)
+{
+    static const int which[] = {ST_ADD_KEY, ST_ADD_USER,     ST_ADD_TEAM,
+                                ST_ADD_ORG, ST_ADD_END_USER, ST_ADD_TEAM_MEMBER};
+    if ((unsigned)entity >= COUNTOF(which) || !id || (entity == STORE_ENTITY_TEAM_MEMBER && !id2)) {
+        snprintf(db->err, sizeof db->err, "add_spend: bad entity or id");
+        return -1;
+    }
+    sqlite3_stmt *s = stmt(db, which[entity]);
+    if (!s)
+        return -1;
+    sqlite3_bind_double(s, 1, amount);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+    if (entity == STORE_ENTITY_TEAM_MEMBER)
+        sqlite3_bind_text(s, 3, id2, -1, SQLITE_TRANSIENT);
+    if (run(db, s, "add spend") < 0)
+        return -1;
+    return sqlite3_changes(db->db);
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static int bind_daily(sqlite3_stmt *s, const store_daily_delta_t *d, const char *id, long long now)
+{
+    const char *keys[] = {d->entity_id,
+                          d->date,
+                          or_empty(d->api_key),
+                          or_empty(d->model),
+                          d->model_group,
+                          or_empty(d->custom_llm_provider),
+                          or_empty(d->mcp_namespaced_tool_name),
+                          or_empty(d->endpoint)};
+    int rc = bind_text(s, 1, id);
+    for (int i = 0; i < (int)COUNTOF(keys); i++)
+        rc |= bind_text(s, 2 + i, keys[i]);
+    long long counters[] = {d->prompt_tokens, d->completion_tokens, d->cache_read_input_tokens,
+                            d->cache_creation_input_tokens};
+    for (int i = 0; i < 4; i++)
+        rc |= sqlite3_bind_int64(s, 10 + i, counters[i]);
+    rc |= sqlite3_bind_double(s, 14, d->spend);
+    rc |= sqlite3_bind_int64(s, 15, d->api_requests);
+    rc |= sqlite3_bind_int64(s, 16, d->successful_requests);
+    rc |= sqlite3_bind_int64(s, 17, d->failed_requests);
+    rc |= bind_time(s, 18, now);
+    rc |= bind_time(s, 19, now);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+int store_sqlite_upsert_daily(store_sqlite_t *db, store_daily_t table, const store_daily_delta_t *d)
+{
+    if ((unsigned)table >= COUNTOF(daily_tables) || !d->date) {
+        snprintf(db->err, sizeof db->err, "upsert_daily: bad table or no date");
+        return -1;
+    }
+    long long now = store_now_ms();
+    char id[37];
+    store_uuid(id);
+    if (!d->entity_id) {
+        /* NULLs are distinct in a unique index, so ON CONFLICT never fires: update first. The
+         * update-null statement only uses the parameters it names; bind them all the same way. */
+        sqlite3_stmt *u = stmt(db, ST_DAILY_UPDATE_NULL + (int)table);
+        if (!u)
+            return -1;
+        if (bind_daily(u, d, id, now) < 0)
+            return fail_db(db, "bind daily");
+        if (run(db, u, "daily update") < 0)
+            return -1;
+        if (sqlite3_changes(db->db) > 0)
+            return 0;
+    }
+    sqlite3_stmt *s = stmt(db, ST_DAILY_UPSERT + (int)table);
+    if (!s)
+        return -1;
+    if (bind_daily(s, d, id, now) < 0)
+        return fail_db(db, "bind daily");
+    return run(db, s, "daily upsert");
+}
+
+/* ---- the batch ------------------------------------------------------------------------------- */
+
+typedef struct {
+    store_entity_t entity;
+    const char *id, *id2;
+    double amount;
+} spend_item_t;
+
+typedef struct {
+    store_daily_t table;
+    store_daily_delta_t d;
+} daily_item_t;
+
+static int cmp_str(const char *a, const char *b)
+{
+    if (!a || !b)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+static int cmp_spend(const void *pa, const void *pb)
+{
+    const spend_item_t *a = pa, *b = pb;
+    if (a->entity != b->entity)
+        return (int)a->entity - (int)b->entity;
+    int c = cmp_str(a->id, b->id);
+    return c ? c : cmp_str(a->id2, b->id2);
+}
+
+static int cmp_daily(const void *pa, const void *pb)
+{
+    const daily_item_t *a = pa, *b = pb;
+    if (a->table != b->table)
+        return (int)a->table - (int)b->table;
+    const char *ka[] = {a->d.entity_id,
+                        a->d.date,
+                        or_empty(a->d.api_key),
+                        or_empty(a->d.model),
+                        or_empty(a->d.custom_llm_provider),
+                        or_empty(a->d.mcp_namespaced_tool_name),
+                        or_empty(a->d.endpoint)};
+    const char *kb[] = {b->d.entity_id,
+                        b->d.date,
+                        or_empty(b->d.api_key),
+                        or_empty(b->d.model),
+                        or_empty(b->d.custom_llm_provider),
+                        or_empty(b->d.mcp_namespaced_tool_name),
+                        or_empty(b->d.endpoint)};
+    for (size_t i = 0; i < COUNTOF(ka); i++) {
+        int c = cmp_str(ka[i], kb[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* Growable arrays for one batch's increments. */
+typedef struct {
+    spend_item_t *spend;
+    size_t nspend, capspend;
+    daily_item_t *daily;
+    size_t ndaily, capdaily;
+} batch_acc_t;
+
+static int push_spend(batch_acc_t *a, store_entity_t e, const char *id, const char *id2,
+                      double amount)
+{
+    if (!id || !*id)
+        return 0;
+    if (a->nspend == a->capspend) {
+        size_t cap = a->capspend ? a->capspend * 2 : 64;
+        spend_item_t *p = realloc(a->spend, cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->spend = p;
+        a->capspend = cap;
+    }
+    a->spend[a->nspend++] = (spend_item_t){e, id, id2, amount};
+    return 0;
+}
+
+static int push_daily(batch_acc_t *a, store_daily_t t, const char *entity, const char *date,
+                      const store_spend_log_t *l)
+{
+    if (a->ndaily == a->capdaily) {
+        size_t cap = a->capdaily ? a->capdaily * 2 : 64;
+        daily_item_t *p = realloc(a->daily, cap * sizeof *p);
+        if (!p)
+            return -1;
+        a->daily = p;
+        a->capdaily = cap;
+    }
+    bool failed = l->status && strcmp(l->status, "failure") == 0;
+    a->daily[a->ndaily++] = (daily_item_t){
+        t,
+        {
+            .entity_id = entity,
+            .date = date,
+            .api_key = l->api_key,
+            .model = l->model,
+            .model_group = l->model_group,
+            .custom_llm_provider = l->custom_llm_provider,
+            .mcp_namespaced_tool_name = l->mcp_namespaced_tool_name,
+            .endpoint = l->endpoint,
+            .prompt_tokens = l->prompt_tokens,
+            .completion_tokens = l->completion_tokens,
+            .cache_read_input_tokens = l->cache_read_input_tokens,
+            .cache_creation_input_tokens = l->cache_creation_input_tokens,
+            .spend = l->spend,
+            .api_requests = 1,
+            .successful_requests = failed ? 0 : 1,
+            .failed_requests = failed ? 1 : 0,
+        },
+    };
+    return 0;
+}
+
+/* Collects the increments of one new log. Tag strings point into *tags_doc, kept by the caller. */
+static int collect(batch_acc_t *a, const store_spend_log_t *l, const char *date, cJSON **tags_doc)
+{
+    double x = l->spend;
+    if (push_spend(a, STORE_ENTITY_KEY, l->api_key, NULL, x) < 0 ||
+        push_spend(a, STORE_ENTITY_USER, l->user, NULL, x) < 0 ||
+        push_spend(a, STORE_ENTITY_TEAM, l->team_id, NULL, x) < 0 ||
+        (l->user && *l->user && l->team_id && *l->team_id &&
+         push_spend(a, STORE_ENTITY_TEAM_MEMBER, l->user, l->team_id, x) < 0) ||
+        push_spend(a, STORE_ENTITY_ORG, l->organization_id, NULL, x) < 0 ||
+        push_spend(a, STORE_ENTITY_END_USER, l->end_user, NULL, x) < 0)
+        return -1;
+    const char *user = l->user && *l->user ? l->user : NULL;
+    if (push_daily(a, STORE_DAILY_USER, user, date, l) < 0)
+        return -1;
+    struct {
+        store_daily_t t;
+        const char *id;
+    } opt[] = {{STORE_DAILY_TEAM, l->team_id},
+               {STORE_DAILY_ORG, l->organization_id},
+               {STORE_DAILY_END_USER, l->end_user},
+               {STORE_DAILY_AGENT, l->agent_id}};
+    for (size_t i = 0; i < COUNTOF(opt); i++)
+        if (opt[i].id && *opt[i].id && push_daily(a, opt[i].t, opt[i].id, date, l) < 0)
+            return -1;
+    if (l->request_tags && (*tags_doc = cJSON_Parse(l->request_tags))) {
+        const cJSON *tag;
+        cJSON_ArrayForEach(tag, *tags_doc)
+        {
+            if (cJSON_IsString(tag) && *tag->valuestring &&
+                push_daily(a, STORE_DAILY_TAG, tag->valuestring, date, l) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Sorts the increments and applies one statement per distinct row. */
+static int apply(store_sqlite_t *db, batch_acc_t *a)
+{
+    if (a->nspend)
+        qsort(a->spend, a->nspend, sizeof *a->spend, cmp_spend);
+    for (size_t i = 0; i < a->nspend;) {
+        spend_item_t sum = a->spend[i++];
+        while (i < a->nspend && cmp_spend(&sum, &a->spend[i]) == 0)
+            sum.amount += a->spend[i++].amount;
+        if (store_sqlite_add_spend(db, sum.entity, sum.id, sum.id2, sum.amount) < 0)
+            return -1;
+    }
+    if (a->ndaily)
+        qsort(a->daily, a->ndaily, sizeof *a->daily, cmp_daily);
+    for (size_t i = 0; i < a->ndaily;) {
+        daily_item_t sum = a->daily[i++];
+        for (; i < a->ndaily && cmp_daily(&sum, &a->daily[i]) == 0; i++) {
+            const store_daily_delta_t *d = &a->daily[i].d;
+            sum.d.prompt_tokens += d->prompt_tokens;
+            sum.d.completion_tokens += d->completion_tokens;
+            sum.d.cache_read_input_tokens += d->cache_read_input_tokens;
+            sum.d.cache_creation_input_tokens += d->cache_creation_input_tokens;
+            sum.d.spend += d->spend;
+            sum.d.api_requests += d->api_requests;
+            sum.d.successful_requests += d->successful_requests;
+            sum.d.failed_requests += d->failed_requests;
+        }
+        if (store_sqlite_upsert_daily(db, sum.table, &sum.d) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int store_sqlite_write_batch(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
+                             bool write_logs, store_batch_result_t *res)
+{
+    store_batch_result_t r = {0, 0};
+    bool *fresh = calloc(n ? n : 1, sizeof *fresh);
+    char(*dates)[11] = calloc(n ? n : 1, sizeof *dates);
+    cJSON **tags = calloc(n ? n : 1, sizeof *tags);
+    batch_acc_t acc = {0};
+    bool began = false;
+    if (!fresh || !dates || !tags) {
+        snprintf(db->err, sizeof db->err, "out of memory");
+        goto fail;
+    }
+    if (store_sqlite_begin(db) < 0)
+        goto fail;
+    began = true;
+    if (write_logs) {
+        if (store_sqlite_insert_spend_logs(db, logs, n, fresh) < 0)
+            goto fail;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            fresh[i] = true;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!fresh[i]) {
+            r.duplicates++;
+            continue;
+        }
+        r.inserted += write_logs;
+        store_date_format(
+            logs[i].start_time != STORE_TIME_NULL ? logs[i].start_time : store_now_ms(), dates[i]);
+        if (collect(&acc, &logs[i], dates[i], &tags[i]) < 0) {
+            snprintf(db->err, sizeof db->err, "out of memory");
+            goto fail;
+        }
+    }
+    if (apply(db, &acc) < 0 || store_sqlite_commit(db) < 0)
+        goto fail;
+    if (r.duplicates)
+        log_info("store: %zu spend record(s) were already stored; not counted again", r.duplicates);
+    if (res)
+        *res = r;
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(tags[i]);
+    free(tags);
+    free(dates);
+    free(fresh);
+    free(acc.spend);
+    free(acc.daily);
+    return 0;
+fail:
+    if (began)
+        store_sqlite_rollback(db);
+    for (size_t i = 0; tags && i < n; i++)
+        cJSON_Delete(tags[i]);
+    free(tags);
+    free(dates);
+    free(fresh);
+    free(acc.spend);
+    free(acc.daily);
+    return -1;
+}
+
+/* ---- keys ------------------------------------------------------------------------------------ */
+
+int store_sqlite_key_get(store_sqlite_t *db, const char *token_hash, store_key_t *out)
+{
+    store_key_init(out);
+    sqlite3_stmt *s = stmt(db, ST_KEY_GET);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(s);
+        return 1;
+    }
+    if (rc != SQLITE_ROW) {
+        fail_db(db, "read key");
+        sqlite3_reset(s);
+        return -1;
+    }
+    for (size_t i = 0; i < store_key_num_fields; i++)
+        if (read_field(s, (int)i, &store_key_fields[i], out) < 0) {
+            sqlite3_reset(s);
+            store_key_free(out);
+            snprintf(db->err, sizeof db->err, "out of memory");
+            return -1;
+        }
+    sqlite3_reset(s);
+    return 0;
+}
+
+int store_sqlite_key_insert(store_sqlite_t *db, const store_key_t *k)
+{
+    const store_table_t *t = store_schema_table("LiteLLM_VerificationToken");
+    sqlite3_stmt *s = stmt(db, ST_KEY_INSERT);
+    if (!s)
+        return -1;
+    if (!k->token) {
+        snprintf(db->err, sizeof db->err, "key insert: no token");
+        return -1;
+    }
+    if (bind_record(s, store_key_fields, store_key_num_fields, k, t, false) < 0)
+        return fail_db(db, "bind key");
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (sqlite3_extended_errcode(db->db) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        snprintf(db->err, sizeof db->err, "key exists");
+        return 1;
+    }
+    return fail_db(db, "insert key");
+}
+
+int store_sqlite_key_update(store_sqlite_t *db, const store_key_t *k)
+{
+    const store_table_t *t = store_schema_table("LiteLLM_VerificationToken");
+    sqlite3_stmt *s = stmt(db, ST_KEY_UPDATE);
+    if (!s)
+        return -1;
+    int next = bind_record(s, store_key_fields, store_key_num_fields, k, t, true);
+    if (next < 0 || bind_text(s, next, k->token) != SQLITE_OK)
+        return fail_db(db, "bind key");
+    if (run(db, s, "update key") < 0)
+        return -1;
+    return sqlite3_changes(db->db) > 0 ? 0 : 1;
+}
+
+int store_sqlite_key_delete(store_sqlite_t *db, const char *token_hash)
+{
+    sqlite3_stmt *s = stmt(db, ST_KEY_DELETE);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
+    if (run(db, s, "delete key") < 0)
+        return -1;
+    return sqlite3_changes(db->db) > 0 ? 0 : 1;
+}

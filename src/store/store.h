@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT
+ * store: the public face of the database layer. Plain records for a spend log and a virtual key,
+ * the SQLite back end (blocking: only the store thread calls it), and the outage spool that keeps
+ * spend records on local disk while the database is unreachable.
+ *
+ * Not here yet: the store thread itself (queue, batching timer, reconnect) and the PostgreSQL back
+ * end; see docs/store.md. Every function is synchronous and none is thread-safe on one handle. */
+#ifndef SLUICE_STORE_STORE_H
+#define SLUICE_STORE_STORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/schema.h"
+
+/* Timestamps are milliseconds since the Unix epoch, UTC (LiteLLM stores naive UTC). */
+#define STORE_TIME_NULL LLONG_MIN
+/* An absent optional integer (tpm_limit, request_duration_ms, ...). */
+#define STORE_INT_NULL LLONG_MIN
+
+/* One request's record, filled as LiteLLM fills a LiteLLM_SpendLogs row. The pointers belong to
+ * the caller; NULL means "not given" and writes the column's default ('' / '{}' / NULL). Fields
+ * marked "daily" feed the Daily*Spend aggregates and are not SpendLogs columns. */
+typedef struct {
+    const char *request_id; /* primary key; the idempotency key of replays */
+    const char *call_type;  /* "acompletion", "aembedding", ... */
+    const char *api_key;    /* sha256 hex of the virtual key, "" without one */
+    double spend;           /* USD */
+    long long total_tokens;
+    long long prompt_tokens;
+    long long completion_tokens;
+    long long cache_read_input_tokens;     /* daily */
+    long long cache_creation_input_tokens; /* daily */
+    long long start_time;                  /* "startTime" */
+    long long end_time;                    /* "endTime" */
+    long long completion_start_time;       /* "completionStartTime"; STORE_TIME_NULL if none */
+    long long request_duration_ms;         /* STORE_INT_NULL if none */
+    const char *model;
+    const char *model_id;
+    const char *model_group;
+    const char *custom_llm_provider;
+    const char *api_base;
+    const char *user; /* the key owner's user_id */
+    const char *team_id;
+    const char *organization_id;
+    const char *end_user; /* customer id from the request's `user` or headers */
+    const char *agent_id;
+    const char *session_id;
+    const char *metadata;     /* JSON object text */
+    const char *cache_hit;    /* "True" / "False" */
+    const char *cache_key;    /* "Cache OFF" without a cache */
+    const char *request_tags; /* JSON array of strings; each tag gets a DailyTagSpend row */
+    const char *requester_ip_address;
+    const char *status; /* "success" / "failure" */
+    const char *mcp_namespaced_tool_name;
+    const char *endpoint; /* daily: the route, e.g. "/v1/chat/completions" */
+} store_spend_log_t;
+
+/* A log with every field at "not given" (times and optional integers NULL, numbers 0). */
+void store_spend_log_init(store_spend_log_t *log);
+
+typedef struct {
+    char **v; /* malloc'd strings */
+    size_t n;
+} store_strlist_t;
+
+/* A LiteLLM_VerificationToken row: every column the auth path and the key API need. Strings are
+ * malloc'd and owned by the record (store_key_free); NULL is SQL NULL, or the column default
+ * ('{}' for JSON columns) when written. */
+typedef struct {
+    char *token; /* sha256 hex of the full "sk-..." key */
+    char *key_name;
+    char *key_alias;
+    double spend;      /* read only: writes never overwrite it (increments race with them) */
+    double max_budget; /* NAN: none */
+    bool soft_budget_cooldown;
+    int blocked;       /* -1 NULL, 0, 1 */
+    long long expires; /* STORE_TIME_NULL: never */
+    store_strlist_t models;
+    char *aliases; /* JSON text */
+    char *config;  /* JSON text */
+    char *router_settings;
+    char *permissions;
+    char *metadata;
+    char *model_spend;
+    char *model_max_budget;
+    char *budget_limits;
+    char *user_id;
+    char *team_id;
+    char *organization_id;
+    char *budget_id;
+    char *project_id;
+    char *agent_id;
+    char *object_permission_id;
+    long long max_parallel_requests; /* STORE_INT_NULL: none */
+    long long tpm_limit;
+    long long rpm_limit;
+    char *budget_duration; /* "30d", "1h", ... */
+    long long budget_reset_at;
+    store_strlist_t allowed_cache_controls;
+    store_strlist_t allowed_routes;
+    store_strlist_t policies;
+    store_strlist_t access_group_ids;
+    long long created_at; /* STORE_TIME_NULL on insert: now */
+    char *created_by;
+    long long updated_at; /* STORE_TIME_NULL on insert/update: now */
+    char *updated_by;
+    long long last_active;
+} store_key_t;
+
+/* A key with nothing set (NULLs, NAN budget, blocked -1). */
+void store_key_init(store_key_t *k);
+/* Frees what the record owns and re-initialises it. */
+void store_key_free(store_key_t *k);
+/* Appends a malloc'd copy of s to the list. 0, or -1 on no memory. */
+int store_strlist_push(store_strlist_t *l, const char *s);
+void store_strlist_free(store_strlist_t *l);
+
+/* ---- SQLite back end ------------------------------------------------------------------------ */
+
+typedef struct store_sqlite store_sqlite_t;
+
+/* Opens (creating if needed) the database file in WAL mode with a busy timeout, and creates
+ * every LiteLLM table that is absent, with its indexes. A table that exists is left exactly as
+ * it is. NULL on failure; *err (if given) gets a malloc'd message the caller frees. */
+store_sqlite_t *store_sqlite_open(const char *path, char **err);
+void store_sqlite_close(store_sqlite_t *db);
+/* The last error's text (valid until the next call on db). */
+const char *store_sqlite_errmsg(store_sqlite_t *db);
+
+/* Explicit transactions (BEGIN IMMEDIATE, so the write lock is taken up front). 0, or -1. */
+int store_sqlite_begin(store_sqlite_t *db);
+int store_sqlite_commit(store_sqlite_t *db);
+void store_sqlite_rollback(store_sqlite_t *db);
+
+/* Inserts spend-log rows; a request_id already present is skipped (INSERT ... ON CONFLICT DO
+ * NOTHING). inserted[i] (if given) says whether row i was new. Returns how many were new, or -1.
+ * Runs in the caller's transaction, if any. */
+int store_sqlite_insert_spend_logs(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
+                                   bool *inserted);
+
+/* Entities whose spend column is incremented. */
+typedef enum {
+    STORE_ENTITY_KEY,         /* LiteLLM_VerificationToken.token */
+    STORE_ENTITY_USER,        /* LiteLLM_UserTable.user_id */
+    STORE_ENTITY_TEAM,        /* LiteLLM_TeamTable.team_id */
+    STORE_ENTITY_ORG,         /* LiteLLM_OrganizationTable.organization_id */
+    STORE_ENTITY_END_USER,    /* LiteLLM_EndUserTable.user_id; the row is created when absent */
+    STORE_ENTITY_TEAM_MEMBER, /* LiteLLM_TeamMembership (id = user_id, id2 = team_id) */
+} store_entity_t;
+
+/* spend = spend + amount on the entity's row (LiteLLM writes increments, never absolute values);
+ * team members also get total_spend += amount. Returns rows changed (0 when the row does not
+ * exist, except end users, who are created as LiteLLM does), or -1. */
+int store_sqlite_add_spend(store_sqlite_t *db, store_entity_t entity, const char *id,
+                           const char *id2, double amount);
+
+/* The Daily*Spend tables. */
+typedef enum {
+    STORE_DAILY_USER,
+    STORE_DAILY_TEAM,
+    STORE_DAILY_ORG,
+    STORE_DAILY_END_USER,
+    STORE_DAILY_AGENT,
+    STORE_DAILY_TAG,
+} store_daily_t;
+
+/* One increment of a daily aggregate row. The row's identity is (entity_id, date, api_key, model,
+ * custom_llm_provider, mcp_namespaced_tool_name, endpoint); NULL parts other than entity_id are
+ * written as "" as LiteLLM does, so the unique key matches its rows. */
+typedef struct {
+    const char *entity_id; /* user_id / team_id / organization_id / end_user_id / agent_id / tag */
+    const char *date;      /* "YYYY-MM-DD" (UTC) */
+    const char *api_key;
+    const char *model;
+    const char *model_group;
+    const char *custom_llm_provider;
+    const char *mcp_namespaced_tool_name;
+    const char *endpoint;
+    long long prompt_tokens;
+    long long completion_tokens;
+    long long cache_read_input_tokens;
+    long long cache_creation_input_tokens;
+    double spend;
+    long long api_requests;
+    long long successful_requests;
+    long long failed_requests;
+} store_daily_delta_t;
+
+/* Adds the delta to its row, creating the row (new uuid id, created_at/updated_at now) when
+ * absent: INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x. A NULL entity_id never
+ * conflicts in a unique index, so that row is found with IS NULL first. 0, or -1. */
+int store_sqlite_upsert_daily(store_sqlite_t *db, store_daily_t table,
+                              const store_daily_delta_t *d);
+
+/* What a batch did. */
+typedef struct {
+    size_t inserted;   /* new SpendLogs rows */
+    size_t duplicates; /* request_ids already stored: their spend was not applied again */
+} store_batch_result_t;
+
+/* The spend pipeline's unit of work, in ONE transaction: inserts the logs, then for the new ones
+ * only, aggregates and applies the spend increments (key, user, team, team member, org, end user)
+ * and the Daily* upserts (user, team, org, end user, agent, tag). Replaying a batch that was
+ * already committed therefore changes nothing: exactly once, keyed by request_id.
+ * write_logs false (disable_spend_logs) skips the SpendLogs rows and their idempotency.
+ * 0 committed, -1 rolled back (nothing written). */
+int store_sqlite_write_batch(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
+                             bool write_logs, store_batch_result_t *res);
+
+/* Reads the key row whose token is token_hash. 0 found (*out filled; free with store_key_free),
+ * 1 no such key, -1 error. */
+int store_sqlite_key_get(store_sqlite_t *db, const char *token_hash, store_key_t *out);
+/* Inserts a key row (spend starts at k->spend). 0, 1 when the token exists, -1 error. */
+int store_sqlite_key_insert(store_sqlite_t *db, const store_key_t *k);
+/* Rewrites every column of the row but token, spend, created_at and created_by.
+ * 0, 1 when there is no such key, -1 error. */
+int store_sqlite_key_update(store_sqlite_t *db, const store_key_t *k);
+/* 0 deleted, 1 no such key, -1 error. */
+int store_sqlite_key_delete(store_sqlite_t *db, const char *token_hash);
+
+/* ---- outage spool ---------------------------------------------------------------------------- */
+
+typedef struct store_spool store_spool_t;
+
+/* Opens (creating) the spool file at path and its cursor file "<path>.cursor". A torn or corrupt
+ * tail (a crash mid-append) is cut off here, so later appends follow the last whole record.
+ * NULL on failure (errno set). */
+store_spool_t *store_spool_open(const char *path);
+void store_spool_close(store_spool_t *sp);
+
+/* Appends the records as one batch and fsyncs before returning. 0, or -1 (errno set). */
+int store_spool_append(store_spool_t *sp, const store_spend_log_t *logs, size_t n);
+
+/* Called with up to batch_max records in spool order; the pointers are valid during the call.
+ * Return 0 once the records are committed, anything else to stop the replay. */
+typedef int (*store_spool_replay_cb)(void *arg, const store_spend_log_t *logs, size_t n);
+
+/* Feeds every record after the cursor to cb, in order, and moves the cursor past each batch cb
+ * committed (the cursor file is replaced atomically and fsynced). A crash between cb's commit
+ * and the cursor update replays that batch once more: cb must be idempotent, as
+ * store_sqlite_write_batch is. Returns the records committed, or -1 when reading fails or cb
+ * stopped (the cursor stays at the first uncommitted batch). */
+long store_spool_replay(store_spool_t *sp, size_t batch_max, store_spool_replay_cb cb, void *arg);
+
+/* Bytes appended but not yet replayed. */
+unsigned long long store_spool_pending(const store_spool_t *sp);
+
+/* Empties the spool and resets the cursor (after a full replay). 0, or -1. */
+int store_spool_truncate(store_spool_t *sp);
+
+#endif
