@@ -331,6 +331,12 @@ static void on_up_done(void *arg, int result, const char *message)
                 buf_append_cstr(&ev, "event: error\ndata: ");
                 p->fmt->error_body(500, "internal_server_error", text, &ev);
                 buf_append_cstr(&ev, "\n\n");
+            } else if (p->suffix && strcmp(p->suffix, "/responses") == 0) {
+                /* a Responses stream ends with the Responses API's error event */
+                buf_append_cstr(&ev, "event: error\ndata: {\"type\":\"error\",\"code\":"
+                                     "\"server_error\",\"message\":");
+                buf_append_json_string(&ev, str_cstr(text));
+                buf_append_cstr(&ev, ",\"param\":null}\n\n");
             } else {
                 buf_append_cstr(&ev, "data: {\"error\":{\"message\":");
                 buf_append_json_string(&ev, str_cstr(text));
