@@ -79,7 +79,14 @@ Try it:
     -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
     -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}'
 
-Or point any OpenAI client at base URL http://$shown:$port/v1 with API key $key.
+Anthropic's Messages API, in front of the same models (or of "claude-sonnet", an Anthropic
+deployment on the mock):
+  curl http://$shown:$port/v1/messages \\
+    -H 'x-api-key: $key' -H 'anthropic-version: 2023-06-01' -H 'Content-Type: application/json' \\
+    -d '{"model": "claude-sonnet", "max_tokens": 256, "messages": [{"role": "user", "content": "Hello!"}]}'
+
+Or point any OpenAI client at base URL http://$shown:$port/v1 (an Anthropic client at
+http://$shown:$port) with API key $key.
 Press Ctrl-C to stop.
 
 MSG

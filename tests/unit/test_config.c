@@ -75,7 +75,12 @@ Test(config, example_config_loads)
     cr_expect_eq(cfg->num_retries, 2);
     cr_expect_eq(cfg->request_timeout_s, 600);
     cr_expect_str_eq(cfg->routing_strategy, "simple-shuffle");
-    cr_assert_eq(cfg->num_deployments, 6);
+    cr_assert_eq(cfg->num_deployments, 7);
+
+    const cfg_deployment_t *claude = find(cfg, "claude-sonnet", 0);
+    cr_assert_not_null(claude);
+    cr_expect_str_eq(claude->provider, "anthropic");
+    cr_expect_str_eq(claude->api_base, "http://127.0.0.1:4100");
 
     const cfg_deployment_t *mini = find(cfg, "gpt-4o-mini", 0);
     cr_assert_not_null(mini);
