@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "http/http.h"
+#include "providers/adapter.h"
 #include "providers/vertex_auth.h"
 #include "router/router.h"
 #include "upstream/upstream.h"
@@ -124,6 +125,7 @@ static void worker_main(void *arg)
     uv_loop_close(&w->loop);
     arena_thread_cleanup();
     buf_pool_thread_cleanup();
+    prov_thread_cleanup();
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -118,6 +118,9 @@ void prov_new_id(char out[40]);
 int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created,
                     str_t model, cJSON *delta, const char *finish_reason, cJSON *usage);
 
+/* Frees this thread's scratch space of prov_emit_chunk; call when a worker thread ends. */
+void prov_thread_cleanup(void);
+
 /* OpenAI usage object {"prompt_tokens","completion_tokens","total_tokens"} (+ details when
  * cached > 0: prompt_tokens_details.cached_tokens). */
 cJSON *prov_usage(long long prompt, long long completion, long long cached);

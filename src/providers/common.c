@@ -86,36 +86,68 @@ void prov_new_id(char out[40])
     out[9 + sizeof rnd] = 0;
 }
 
+/* Appends a cJSON value as text without a malloc per call when it fits the scratch space. */
+static int append_json(buf_t *out, const cJSON *v)
+{
+    char small[512];
+    if (cJSON_PrintPreallocated((cJSON *)v, small, sizeof small, 0))
+        return buf_append_cstr(out, small);
+    char *text = cJSON_PrintUnformatted(v);
+    if (!text)
+        return -1;
+    int r = buf_append_cstr(out, text);
+    free(text);
+    return r;
+}
+
+/* prov_emit_chunk's scratch space, one per thread (freed by prov_thread_cleanup). */
+static _Thread_local buf_t chunk_buf;
+
 int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created, str_t model,
                     cJSON *delta, const char *finish_reason, cJSON *usage)
 {
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddStringToObject(c, "id", id);
-    cJSON_AddStringToObject(c, "object", "chat.completion.chunk");
-    cJSON_AddNumberToObject(c, "created", (double)created);
-    char *m = strndup(model.p ? model.p : "", model.n);
-    cJSON_AddStringToObject(c, "model", m ? m : "");
-    free(m);
-    cJSON *choices = cJSON_AddArrayToObject(c, "choices");
+    /* The envelope is written by hand: it runs once per stream event, and cJSON would allocate a
+     * node per field and print `created` and `index` through sprintf and sscanf. */
+    buf_t b = chunk_buf;
+    b.n = 0;
+    buf_append_cstr(&b, "{\"id\":");
+    buf_append_json_string(&b, str_cstr(id));
+    buf_append_cstr(&b, ",\"object\":\"chat.completion.chunk\",\"created\":");
+    buf_append_u64(&b, created > 0 ? (unsigned long long)created : 0);
+    buf_append_cstr(&b, ",\"model\":");
+    buf_append_json_string(&b, model.p ? model : STR_LIT(""));
+    buf_append_cstr(&b, ",\"choices\":[");
+    int rc = 0;
     if (delta || finish_reason) {
-        cJSON *ch = cJSON_CreateObject();
-        cJSON_AddNumberToObject(ch, "index", 0);
-        cJSON_AddItemToObject(ch, "delta", delta ? delta : cJSON_CreateObject());
-        if (finish_reason)
-            cJSON_AddStringToObject(ch, "finish_reason", finish_reason);
+        buf_append_cstr(&b, "{\"index\":0,\"delta\":");
+        if (delta)
+            rc |= append_json(&b, delta);
         else
-            cJSON_AddNullToObject(ch, "finish_reason");
-        cJSON_AddItemToArray(choices, ch);
+            buf_append_cstr(&b, "{}");
+        buf_append_cstr(&b, ",\"finish_reason\":");
+        if (finish_reason)
+            buf_append_json_string(&b, str_cstr(finish_reason));
+        else
+            buf_append_cstr(&b, "null");
+        buf_append_cstr(&b, "}");
     }
-    if (usage)
-        cJSON_AddItemToObject(c, "usage", usage);
-    char *text = cJSON_PrintUnformatted(c);
-    cJSON_Delete(c);
-    if (!text)
+    buf_append_cstr(&b, "]");
+    if (usage) {
+        buf_append_cstr(&b, ",\"usage\":");
+        rc |= append_json(&b, usage);
+    }
+    rc |= buf_append_cstr(&b, "}");
+    cJSON_Delete(delta);
+    cJSON_Delete(usage);
+    chunk_buf = b; /* keep the grown buffer; emit may call back in here (it does not today) */
+    if (rc != 0 || !b.p)
         return -1;
-    int r = emit(arg, str_cstr(text));
-    free(text);
-    return r;
+    return emit(arg, str_make(b.p, b.n));
+}
+
+void prov_thread_cleanup(void)
+{
+    buf_free(&chunk_buf);
 }
 
 cJSON *prov_usage(long long prompt, long long completion, long long cached)
