@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.chunked && a.content_length != -1)
             abort();
         for (size_t i = 0; i < a.num_headers; i++)
-            if (a.headers[i].name.p < buf || a.headers[i].name.p + a.headers[i].name.n > buf + whole)
+            if (a.headers[i].name.p < buf ||
+                a.headers[i].name.p + a.headers[i].name.n > buf + whole)
                 abort();
     }
     return 0;

@@ -24,6 +24,10 @@ run_suites() { # $1 = build dir, rest = make args
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+if command -v clang-format >/dev/null; then
+  echo "== format (clang-format, the repo's .clang-format)"
+  make --no-print-directory check-format
+fi
 run_suites build
 run_suites build/san SAN=1
 if command -v clang >/dev/null; then

@@ -49,21 +49,20 @@ static int num_workers;
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: sluice --config FILE [--host HOST] [--port PORT] [--num_workers N]\n"
-            "              [--detailed_debug] [--drain_timeout SECONDS]\n"
-            "       sluice --check FILE\n"
-            "       sluice --version | --help\n"
-            "\n"
-            "  --config FILE        LiteLLM config.yaml (also $CONFIG_FILE_PATH)\n"
-            "  --host HOST          address to listen on (default 0.0.0.0)\n"
-            "  --port PORT          port to listen on (default 4000)\n"
-            "  --num_workers N      worker threads (default: number of cores)\n"
-            "  --detailed_debug     debug logging\n"
-            "  --drain_timeout S    on SIGTERM, wait up to S seconds for in-flight requests "
-            "(default 30)\n"
-            "  --check FILE         validate a config, print every problem, exit non-zero on "
-            "errors\n");
+    fprintf(out, "usage: sluice --config FILE [--host HOST] [--port PORT] [--num_workers N]\n"
+                 "              [--detailed_debug] [--drain_timeout SECONDS]\n"
+                 "       sluice --check FILE\n"
+                 "       sluice --version | --help\n"
+                 "\n"
+                 "  --config FILE        LiteLLM config.yaml (also $CONFIG_FILE_PATH)\n"
+                 "  --host HOST          address to listen on (default 0.0.0.0)\n"
+                 "  --port PORT          port to listen on (default 4000)\n"
+                 "  --num_workers N      worker threads (default: number of cores)\n"
+                 "  --detailed_debug     debug logging\n"
+                 "  --drain_timeout S    on SIGTERM, wait up to S seconds for in-flight requests "
+                 "(default 30)\n"
+                 "  --check FILE         validate a config, print every problem, exit non-zero on "
+                 "errors\n");
 }
 
 static void on_server_drained(void *arg)
@@ -143,8 +142,18 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static int parse_args(int argc, char **argv, options_t *o, const char **check_path)
 {
-    enum { OPT_CONFIG = 1, OPT_HOST, OPT_PORT, OPT_WORKERS, OPT_DEBUG, OPT_DRAIN, OPT_CHECK,
-           OPT_VERSION, OPT_HELP, OPT_INFO };
+    enum {
+        OPT_CONFIG = 1,
+        OPT_HOST,
+        OPT_PORT,
+        OPT_WORKERS,
+        OPT_DEBUG,
+        OPT_DRAIN,
+        OPT_CHECK,
+        OPT_VERSION,
+        OPT_HELP,
+        OPT_INFO
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
         {"host", required_argument, NULL, OPT_HOST},

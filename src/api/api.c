@@ -114,7 +114,8 @@ static void handle_models(http_req_t *req, api_worker_t *w)
             buf_append(&b, ",", 1);
         buf_append_cstr(&b, "{\"id\":");
         buf_append_json_string(&b, str_cstr(names[i]));
-        buf_append_cstr(&b, ",\"object\":\"model\",\"created\":1677610602,\"owned_by\":\"openai\"}");
+        buf_append_cstr(&b,
+                        ",\"object\":\"model\",\"created\":1677610602,\"owned_by\":\"openai\"}");
     }
     buf_append_cstr(&b, "],\"object\":\"list\"}");
     send_json(req, 200, b.p, b.n);
@@ -186,8 +187,7 @@ void api_handle(http_req_t *req)
         if (r->id == R_MESSAGES || r->id == R_COUNT_TOKENS) {
             /* Anthropic's envelope on Anthropic's route */
             buf_t b = {0};
-            api_format_anthropic.error_body(401, "auth_error", auth_error_message(st, who.key),
-                                            &b);
+            api_format_anthropic.error_body(401, "auth_error", auth_error_message(st, who.key), &b);
             http_resp_send(req, 401, "application/json", b.p, b.n);
             buf_free(&b);
             return;

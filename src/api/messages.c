@@ -79,8 +79,8 @@ void api_messages(http_req_t *req, bool count_tokens)
 {
     str_t model, model_raw;
     bool stream;
-    const route_group_t *g = api_parse_model(req, &api_format_anthropic, &model, &model_raw,
-                                             &stream);
+    const route_group_t *g =
+        api_parse_model(req, &api_format_anthropic, &model, &model_raw, &stream);
     if (!g)
         return;
     if (api_group_all_provider(g, model, "anthropic")) {

@@ -39,8 +39,8 @@ typedef struct {
     int attempt, max_retries, status;
     bool started, failed_stream;
     bool include_usage; /* the client asked for stream_options.include_usage */
-    buf_t body; /* non-stream answer or error body */
-    buf_t out;  /* encoded client bytes being written */
+    buf_t body;         /* non-stream answer or error body */
+    buf_t out;          /* encoded client bytes being written */
     prov_stream_t *pstream;
     api_stream_enc_t *enc;
     uint64_t up_start_ns, up_head_ns, up_total_ns;
@@ -405,11 +405,10 @@ static void on_done(void *arg, int result, const char *message)
     /* a whole answer: adapter -> canonical -> client format */
     buf_t canon = {0};
     prov_error_t err = {0};
-    int rc = x->kind == API_EMBEDDINGS
-                 ? x->adapter->embed_response(&x->pctx, str_make(x->body.p, x->body.n), &canon,
-                                              &err)
-                 : x->adapter->chat_response(&x->pctx, str_make(x->body.p, x->body.n), &canon,
-                                             &err);
+    int rc =
+        x->kind == API_EMBEDDINGS
+            ? x->adapter->embed_response(&x->pctx, str_make(x->body.p, x->body.n), &canon, &err)
+            : x->adapter->chat_response(&x->pctx, str_make(x->body.p, x->body.n), &canon, &err);
     if (rc != 0) {
         buf_free(&canon);
         xcall_fail(x, err.status ? err.status : 502, "internal_server_error",

@@ -11,9 +11,9 @@
 #include "http/http.h"
 
 typedef enum {
-    AUTH_OK = 0,     /* identity filled */
-    AUTH_NO_KEY,     /* no key in the request */
-    AUTH_BAD_KEY,    /* a key that is not accepted */
+    AUTH_OK = 0,  /* identity filled */
+    AUTH_NO_KEY,  /* no key in the request */
+    AUTH_BAD_KEY, /* a key that is not accepted */
 } auth_status_t;
 
 typedef struct {

@@ -41,7 +41,7 @@ typedef struct cfg_deployment {
     cfg_kv_t *params; /* every scalar litellm_params entry, os.environ/ resolved, file order */
     size_t num_params;
     bool wildcard; /* model_name contains '*' */
-    int line; /* line of the entry in the file, for messages */
+    int line;      /* line of the entry in the file, for messages */
 } cfg_deployment_t;
 
 typedef struct {

@@ -36,8 +36,9 @@ void log_msg(log_level_t level, const char *fmt, ...)
     char line[2600];
     buf_t b = {line, 0, sizeof line}; /* stack storage; never grows past cap */
     if (log_json) {
-        int k = snprintf(line, sizeof line, "{\"timestamp\":\"%s\",\"level\":\"%s\",\"message\":",
-                         stamp, level_names[level]);
+        int k = snprintf(line, sizeof line,
+                         "{\"timestamp\":\"%s\",\"level\":\"%s\",\"message\":", stamp,
+                         level_names[level]);
         b.n = (size_t)k;
         /* escaping may want more than the stack line; fall back to plain on overflow */
         buf_t heap = {0};
@@ -49,7 +50,8 @@ void log_msg(log_level_t level, const char *fmt, ...)
         buf_free(&heap);
         return;
     }
-    int k = snprintf(line, sizeof line, "%s [%s] %.*s\n", stamp, level_names[level], (int)mlen, msg);
+    int k =
+        snprintf(line, sizeof line, "%s [%s] %.*s\n", stamp, level_names[level], (int)mlen, msg);
     if (k > 0)
         (void)!write(STDERR_FILENO, line, (size_t)k < sizeof line ? (size_t)k : sizeof line - 1);
 }

@@ -19,8 +19,8 @@
 #define HTTP_MAX_HEADERS 100
 
 enum {
-    HTTP_PARSE_INVALID = -1,      /* malformed: answer 400 and close */
-    HTTP_PARSE_INCOMPLETE = -2,   /* need more bytes */
+    HTTP_PARSE_INVALID = -1,          /* malformed: answer 400 and close */
+    HTTP_PARSE_INCOMPLETE = -2,       /* need more bytes */
     HTTP_PARSE_TOO_MANY_HEADERS = -3, /* more than HTTP_MAX_HEADERS: answer 431 and close */
 };
 
@@ -32,9 +32,9 @@ typedef struct {
 /* A parsed request head; every slice points into the caller's buffer. */
 typedef struct {
     str_t method;
-    str_t target; /* as sent: path plus optional ?query */
-    str_t path;   /* target up to '?' */
-    str_t query;  /* after '?', without it; empty when absent */
+    str_t target;      /* as sent: path plus optional ?query */
+    str_t path;        /* target up to '?' */
+    str_t query;       /* after '?', without it; empty when absent */
     int minor_version; /* 0 or 1 (HTTP/1.x only) */
     http_header_t headers[HTTP_MAX_HEADERS];
     size_t num_headers;
@@ -94,15 +94,15 @@ typedef struct http_conn http_conn_t;
 typedef void (*http_handler_fn)(http_req_t *req);
 
 typedef struct {
-    const char *host;            /* "127.0.0.1", "0.0.0.0", "::" ... */
+    const char *host; /* "127.0.0.1", "0.0.0.0", "::" ... */
     int port;
-    size_t max_header_bytes;     /* 0: 64 KiB. Larger heads get 431 */
-    size_t max_body_bytes;       /* 0: 32 MiB. Larger bodies get 413 */
-    uint64_t header_timeout_ms;  /* 0: 30 s to receive a whole head once its first byte arrived */
-    uint64_t idle_timeout_ms;    /* 0: 75 s between requests on a keep-alive connection */
-    uint64_t body_timeout_ms;    /* 0: 60 s without progress while reading a body */
+    size_t max_header_bytes;    /* 0: 64 KiB. Larger heads get 431 */
+    size_t max_body_bytes;      /* 0: 32 MiB. Larger bodies get 413 */
+    uint64_t header_timeout_ms; /* 0: 30 s to receive a whole head once its first byte arrived */
+    uint64_t idle_timeout_ms;   /* 0: 75 s between requests on a keep-alive connection */
+    uint64_t body_timeout_ms;   /* 0: 60 s without progress while reading a body */
     http_handler_fn handler;
-    void *data;                  /* handed to the handler as req->server_data */
+    void *data; /* handed to the handler as req->server_data */
 } http_server_config_t;
 
 /* Creates a server on `loop` listening on host:port with SO_REUSEPORT, so every worker thread
@@ -127,23 +127,23 @@ size_t http_server_active(const http_server_t *srv);
  * the same loop. */
 struct http_req {
     http_head_t head;
-    str_t body;         /* whole body, decoded; valid for the request's life */
-    arena_t arena;      /* reset when the request ends */
+    str_t body;    /* whole body, decoded; valid for the request's life */
+    arena_t arena; /* reset when the request ends */
     uv_loop_t *loop;
-    void *server_data;  /* http_server_config_t.data */
-    uint64_t start_ns;  /* uv_hrtime() when the head was complete */
-    uint64_t id;        /* per-server sequence number */
+    void *server_data; /* http_server_config_t.data */
+    uint64_t start_ns; /* uv_hrtime() when the head was complete */
+    uint64_t id;       /* per-server sequence number */
     /* Set by the handler: called once if the client goes away before the response is complete.
      * After it returns the request is gone; the handler must not touch it again. */
     void (*on_abort)(http_req_t *req);
     /* Set by the handler: called when everything written so far has reached the socket, so a
      * producer paused for a slow client can resume. */
     void (*on_drain)(http_req_t *req);
-    void *user;         /* the handler's per-request state */
-    http_conn_t *conn;  /* private */
-    buf_t resp_head;    /* private: response head being built */
-    int status;         /* status sent, 0 before */
-    bool streaming;     /* private */
+    void *user;        /* the handler's per-request state */
+    http_conn_t *conn; /* private */
+    buf_t resp_head;   /* private: response head being built */
+    int status;        /* status sent, 0 before */
+    bool streaming;    /* private */
 };
 
 /* Convenience: header value of the request, STR_NULL if absent. */

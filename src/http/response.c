@@ -43,8 +43,7 @@ int http_parse_response(const char *buf, size_t len, size_t last_len, http_respo
     /* status line: HTTP/1.x SP 3DIGIT [SP reason] */
     const char *nl = memchr(p, '\n', (size_t)(stop - p));
     const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-    if (le - p < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') ||
-        p[8] != ' ')
+    if (le - p < 12 || memcmp(p, "HTTP/1.", 7) != 0 || (p[7] != '0' && p[7] != '1') || p[8] != ' ')
         return HTTP_PARSE_INVALID;
     h->minor_version = p[7] - '0';
     h->status = 0;

@@ -55,23 +55,23 @@ struct http_conn {
     http_server_t *srv;
     http_conn_t *prev, *next;
     enum conn_state state;
-    buf_t rbuf;         /* the request being read, and what follows it */
-    buf_t pending;      /* bytes read while a request is being handled */
-    buf_t head_out;     /* response head being written; reused */
-    buf_t out;          /* stream bytes not yet written: flushed once per loop iteration */
+    buf_t rbuf;     /* the request being read, and what follows it */
+    buf_t pending;  /* bytes read while a request is being handled */
+    buf_t head_out; /* response head being written; reused */
+    buf_t out;      /* stream bytes not yet written: flushed once per loop iteration */
     http_conn_t *next_flush;
     bool flush_pending;
     const char *head_base; /* rbuf.p when the head was parsed: slices point there */
-    size_t last_len;    /* parser resume point */
-    size_t head_len;    /* length of the current head */
-    size_t body_end;    /* chunked: end of decoded body in rbuf */
-    size_t req_end;     /* offset in rbuf where the next request starts */
+    size_t last_len;       /* parser resume point */
+    size_t head_len;       /* length of the current head */
+    size_t body_end;       /* chunked: end of decoded body in rbuf */
+    size_t req_end;        /* offset in rbuf where the next request starts */
     http_chunked_t chunked;
     size_t write_queued; /* bytes handed to uv_write and not yet completed */
     int handles_open;    /* tcp and timer; the conn is freed when both are closed */
     bool reading;
-    bool close_after;    /* close once the current response is out */
-    bool client_gone;    /* the handler still owns req, but nobody listens */
+    bool close_after; /* close once the current response is out */
+    bool client_gone; /* the handler still owns req, but nobody listens */
     bool in_process;
     bool sent_continue;
     http_req_t req;
@@ -108,35 +108,64 @@ static void conn_shutdown_write(http_conn_t *c)
 const char *http_status_text(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 499: return "Client Closed Request";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 499:
+        return "Client Closed Request";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
     }
 }
 
@@ -293,8 +322,7 @@ static void resp_build_head(http_req_t *req, buf_t *out, int status, const char 
         buf_append(out, "content-length: ", 16);
         buf_append_u64(out, (unsigned long long)content_length);
         buf_append(out, "\r\n", 2);
-    }
-    else if (req->head.minor_version >= 1)
+    } else if (req->head.minor_version >= 1)
         buf_append_cstr(out, "transfer-encoding: chunked\r\n");
     else
         c->close_after = true; /* HTTP/1.0: the end of a stream is the end of the connection */
@@ -599,7 +627,8 @@ static void conn_process(http_conn_t *c)
                 c->last_len = c->rbuf.n;
                 break;
             }
-            if (r == HTTP_PARSE_TOO_MANY_HEADERS || (r > 0 && (size_t)r > srv->cfg.max_header_bytes)) {
+            if (r == HTTP_PARSE_TOO_MANY_HEADERS ||
+                (r > 0 && (size_t)r > srv->cfg.max_header_bytes)) {
                 conn_fail(c, 431, "Request header fields too large");
                 break;
             }
@@ -784,7 +813,8 @@ int http_port_check(const char *host, int port)
 
 static int listen_socket_opts(const char *host, int port, bool reuseport)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     char portstr[16];
@@ -898,8 +928,7 @@ static void on_drain_deadline(uv_timer_t *t)
     }
 }
 
-void http_server_shutdown(http_server_t *srv, uint64_t drain_ms, void (*done)(void *arg),
-                          void *arg)
+void http_server_shutdown(http_server_t *srv, uint64_t drain_ms, void (*done)(void *arg), void *arg)
 {
     if (srv->shutting_down)
         return;

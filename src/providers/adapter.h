@@ -22,15 +22,15 @@
 /* What an adapter knows about the call it builds. Everything lives at least as long as the
  * client request (strings in `arena` or the config). */
 typedef struct {
-    const cfg_deployment_t *dep;  /* the deployment: api_key, api_version, cfg_deployment_param() */
-    const prov_info_t *prov;      /* the provider's row (default base, key variables) */
-    str_t model;                  /* upstream model name, e.g. "claude-3-5-sonnet-20241022" */
-    const char *api_base;         /* resolved base without trailing '/', NULL when none */
-    const char *api_key;          /* resolved key (config, else environment), NULL when none */
-    bool stream;                  /* the client asked for a stream */
-    bool drop_params;             /* litellm_settings.drop_params (or the deployment's) */
-    arena_t *arena;               /* the request's arena: for URLs, header lines, small strings */
-    struct prov_auth *auth;       /* per-worker credential state (vertex tokens); may be NULL */
+    const cfg_deployment_t *dep; /* the deployment: api_key, api_version, cfg_deployment_param() */
+    const prov_info_t *prov;     /* the provider's row (default base, key variables) */
+    str_t model;                 /* upstream model name, e.g. "claude-3-5-sonnet-20241022" */
+    const char *api_base;        /* resolved base without trailing '/', NULL when none */
+    const char *api_key;         /* resolved key (config, else environment), NULL when none */
+    bool stream;                 /* the client asked for a stream */
+    bool drop_params;            /* litellm_settings.drop_params (or the deployment's) */
+    arena_t *arena;              /* the request's arena: for URLs, header lines, small strings */
+    struct prov_auth *auth;      /* per-worker credential state (vertex tokens); may be NULL */
 } prov_ctx_t;
 
 /* The HTTP request an adapter builds. */
@@ -115,8 +115,8 @@ void prov_new_id(char out[40]);
 /* Builds an OpenAI chunk: {"id","object":"chat.completion.chunk","created","model",
  * "choices":[{"index":0,"delta":<delta>,"finish_reason":<fr or null>}]} plus "usage" when
  * `usage` is not NULL. Takes ownership of delta and usage. Emits it; returns emit's result. */
-int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created,
-                    str_t model, cJSON *delta, const char *finish_reason, cJSON *usage);
+int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created, str_t model,
+                    cJSON *delta, const char *finish_reason, cJSON *usage);
 
 /* Frees this thread's scratch space of prov_emit_chunk; call when a worker thread ends. */
 void prov_thread_cleanup(void);

@@ -1385,7 +1385,7 @@ static int anth_on_event(void *arg, const sse_event_t *ev)
                  cJSON_IsString(et) ? et->valuestring : "error",
                  cJSON_IsString(em) ? em->valuestring : "the stream failed");
         rc = -1;
-    }            /* ping, message_stop and unknown events carry nothing for OpenAI clients */
+    } /* ping, message_stop and unknown events carry nothing for OpenAI clients */
     cJSON_Delete(event);
     return rc;
 }

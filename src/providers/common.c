@@ -33,8 +33,8 @@ size_t prov_extra_headers(const prov_ctx_t *ctx, const char **lines, size_t max)
     size_t n = 0;
     const cfg_deployment_t *d = ctx->dep;
     for (size_t i = 0; d && i < d->num_extra_headers && n < max; i++)
-        lines[n++] = prov_header_line(ctx->arena, d->extra_headers[i].name,
-                                      d->extra_headers[i].value);
+        lines[n++] =
+            prov_header_line(ctx->arena, d->extra_headers[i].name, d->extra_headers[i].value);
     return n;
 }
 
@@ -56,15 +56,28 @@ const char *prov_finish_reason(const char *r)
     static const struct {
         const char *from, *to;
     } map[] = {
-        {"end_turn", "stop"},           {"stop_sequence", "stop"},   {"stop", "stop"},
-        {"STOP", "stop"},               {"COMPLETE", "stop"},        {"STOP_SEQUENCE", "stop"},
-        {"max_tokens", "length"},       {"MAX_TOKENS", "length"},    {"length", "length"},
-        {"tool_use", "tool_calls"},     {"TOOL_CALL", "tool_calls"}, {"tool_calls", "tool_calls"},
-        {"SAFETY", "content_filter"},   {"RECITATION", "content_filter"},
-        {"content_filtered", "content_filter"}, {"guardrail_intervened", "content_filter"},
-        {"refusal", "content_filter"},  {"content_filter", "content_filter"},
-        {"BLOCKLIST", "content_filter"}, {"PROHIBITED_CONTENT", "content_filter"},
-        {"SPII", "content_filter"},     {"IMAGE_SAFETY", "content_filter"},
+        {"end_turn", "stop"},
+        {"stop_sequence", "stop"},
+        {"stop", "stop"},
+        {"STOP", "stop"},
+        {"COMPLETE", "stop"},
+        {"STOP_SEQUENCE", "stop"},
+        {"max_tokens", "length"},
+        {"MAX_TOKENS", "length"},
+        {"length", "length"},
+        {"tool_use", "tool_calls"},
+        {"TOOL_CALL", "tool_calls"},
+        {"tool_calls", "tool_calls"},
+        {"SAFETY", "content_filter"},
+        {"RECITATION", "content_filter"},
+        {"content_filtered", "content_filter"},
+        {"guardrail_intervened", "content_filter"},
+        {"refusal", "content_filter"},
+        {"content_filter", "content_filter"},
+        {"BLOCKLIST", "content_filter"},
+        {"PROHIBITED_CONTENT", "content_filter"},
+        {"SPII", "content_filter"},
+        {"IMAGE_SAFETY", "content_filter"},
         {"IMAGE_PROHIBITED_CONTENT", "content_filter"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -167,10 +180,20 @@ int prov_check_params(const prov_ctx_t *ctx, const cJSON *req, const char *const
                       prov_error_t *err)
 {
     /* keys of the OpenAI request that are sluice's or LiteLLM's own, never sent upstream */
-    static const char *const ours[] = {"model", "messages", "stream", "stream_options",
-                                       "metadata", "mock", "fallbacks", "num_retries",
-                                       "caching", "cache", "context_window_fallback_dict",
-                                       "mock_response", "litellm_request_debug", NULL};
+    static const char *const ours[] = {"model",
+                                       "messages",
+                                       "stream",
+                                       "stream_options",
+                                       "metadata",
+                                       "mock",
+                                       "fallbacks",
+                                       "num_retries",
+                                       "caching",
+                                       "cache",
+                                       "context_window_fallback_dict",
+                                       "mock_response",
+                                       "litellm_request_debug",
+                                       NULL};
     if (ctx->drop_params)
         return 0;
     for (const cJSON *it = req ? req->child : NULL; it; it = it->next) {
@@ -182,12 +205,12 @@ int prov_check_params(const prov_ctx_t *ctx, const cJSON *req, const char *const
         for (const char *const *s = supported; s && *s && !ok; s++)
             ok = strcmp(*s, it->string) == 0;
         if (!ok)
-            return prov_fail(err, 400, it->string,
-                             "litellm.UnsupportedParamsError: %s does not support parameters: "
-                             "['%s'], for model=%.*s. To drop these, set `litellm.drop_params=True` "
-                             "or for proxy: `litellm_settings: drop_params: true`",
-                             ctx->prov ? ctx->prov->name : "the provider", it->string,
-                             STR_FMT(ctx->model));
+            return prov_fail(
+                err, 400, it->string,
+                "litellm.UnsupportedParamsError: %s does not support parameters: "
+                "['%s'], for model=%.*s. To drop these, set `litellm.drop_params=True` "
+                "or for proxy: `litellm_settings: drop_params: true`",
+                ctx->prov ? ctx->prov->name : "the provider", it->string, STR_FMT(ctx->model));
     }
     return 0;
 }

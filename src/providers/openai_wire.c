@@ -24,9 +24,8 @@ static const char **wire_headers(const prov_ctx_t *ctx)
     if (ctx->api_key)
         lines[n++] = w && w->auth_header
                          ? w->auth_header(ctx->arena, ctx->dep, ctx->api_base, ctx->api_key)
-                                         : prov_header_line(ctx->arena, "Authorization",
-                                                            arena_printf(ctx->arena, "Bearer %s",
-                                                                         ctx->api_key));
+                         : prov_header_line(ctx->arena, "Authorization",
+                                            arena_printf(ctx->arena, "Bearer %s", ctx->api_key));
     if (ctx->dep && ctx->dep->organization)
         lines[n++] = prov_header_line(ctx->arena, "OpenAI-Organization", ctx->dep->organization);
     n += prov_extra_headers(ctx, lines + n, 32);
@@ -97,8 +96,7 @@ static int wire_on_event(void *arg, const sse_event_t *ev)
     return s->emit(s->arg, ev->data) < 0 ? -1 : 0;
 }
 
-static int wire_stream_feed(prov_stream_t *s, const char *p, size_t n, prov_emit_fn emit,
-                            void *arg)
+static int wire_stream_feed(prov_stream_t *s, const char *p, size_t n, prov_emit_fn emit, void *arg)
 {
     s->emit = emit;
     s->arg = arg;

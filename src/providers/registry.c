@@ -14,14 +14,9 @@ extern const prov_adapter_t prov_adapter_ollama;
 extern const prov_adapter_t prov_adapter_ollama_chat;
 
 static const prov_adapter_t *const adapters[] = {
-    &prov_adapter_anthropic,
-    &prov_adapter_gemini,
-    &prov_adapter_vertex_ai,
-    &prov_adapter_bedrock,
-    &prov_adapter_cohere,
-    &prov_adapter_cohere_chat,
-    &prov_adapter_ollama,
-    &prov_adapter_ollama_chat,
+    &prov_adapter_anthropic, &prov_adapter_gemini,      &prov_adapter_vertex_ai,
+    &prov_adapter_bedrock,   &prov_adapter_cohere,      &prov_adapter_cohere_chat,
+    &prov_adapter_ollama,    &prov_adapter_ollama_chat,
 };
 
 const prov_adapter_t *prov_adapter_find(str_t provider)

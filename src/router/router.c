@@ -136,10 +136,10 @@ static const char **build_headers(const cfg_deployment_t *d, const prov_info_t *
         h[n++] = arena ? arena_printf(arena, "OpenAI-Organization: %s", d->organization)
                        : str_printf_heap("OpenAI-Organization: %s", d->organization);
     for (size_t i = 0; d && i < d->num_extra_headers; i++)
-        h[n++] = arena ? arena_printf(arena, "%s: %s", d->extra_headers[i].name,
-                                      d->extra_headers[i].value)
-                       : str_printf_heap("%s: %s", d->extra_headers[i].name,
-                                         d->extra_headers[i].value);
+        h[n++] =
+            arena
+                ? arena_printf(arena, "%s: %s", d->extra_headers[i].name, d->extra_headers[i].value)
+                : str_printf_heap("%s: %s", d->extra_headers[i].name, d->extra_headers[i].value);
     h[n] = NULL;
     return h;
 }
@@ -158,7 +158,7 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     rd->cfg = d;
     rd->model_has_star = strchr(d->model, '*') != NULL;
     rd->weight = 1;
-    rd->timeout_ms = (uint64_t)(1000 * (d->timeout_s > 0          ? d->timeout_s
+    rd->timeout_ms = (uint64_t)(1000 * (d->timeout_s > 0            ? d->timeout_s
                                         : cfg->router_timeout_s > 0 ? cfg->router_timeout_s
                                                                     : cfg->request_timeout_s));
     double st = d->stream_timeout_s > 0 ? d->stream_timeout_s : cfg->router_stream_timeout_s;
@@ -187,8 +187,8 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     if (base) {
         rd->api_base = base_without_slash(base);
         const char *q = strchr(rd->api_base, '?');
-        rd->api_base_for_header = q ? xstrndup(rd->api_base, (size_t)(q - rd->api_base))
-                                    : xstrdup(rd->api_base);
+        rd->api_base_for_header =
+            q ? xstrndup(rd->api_base, (size_t)(q - rd->api_base)) : xstrdup(rd->api_base);
     }
     const char *key = d->api_key;
     if (!key)
@@ -325,7 +325,8 @@ const char *const *route_model_names(const route_table_t *t, size_t *count)
     return t->names;
 }
 
-/* Puts captures into the '*'s of `tmpl`: the template openai/<star> with ["gpt-5"] is "openai/gpt-5". */
+/* Puts captures into the '*'s of `tmpl`: the template openai/<star> with ["gpt-5"] is
+ * "openai/gpt-5". */
 static str_t substitute(arena_t *a, const char *tmpl, const str_t *caps, int ncaps)
 {
     size_t len = 0;
@@ -383,7 +384,8 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     if (n < 0)
         n = 0;
     if (!g->wildcard) {
-        caps[0] = model; /* model_name x with model openai/<star>: the client's name fills the star */
+        caps[0] =
+            model; /* model_name x with model openai/<star>: the client's name fills the star */
         n = 1;
     }
     str_t full = substitute(arena, d->cfg->model, caps, n);
@@ -394,9 +396,9 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
     if (d->prov) {
         /* the template had a provider prefix: strip it */
         const char *slash = memchr(full.p, '/', full.n);
-        out->upstream_model =
-            d->cfg->provider[0] && slash ? str_make(slash + 1, full.n - (size_t)(slash + 1 - full.p))
-                                         : full;
+        out->upstream_model = d->cfg->provider[0] && slash
+                                  ? str_make(slash + 1, full.n - (size_t)(slash + 1 - full.p))
+                                  : full;
         return 0;
     }
     /* "*": the provider is the client's prefix, credentials from the environment */
@@ -421,8 +423,7 @@ int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_d
         bn--;
     out->prov = prov;
     out->api_base = arena_strndup(arena, base, bn);
-    out->upstream_model =
-        slash ? str_make(slash + 1, full.n - (size_t)(slash + 1 - full.p)) : full;
+    out->upstream_model = slash ? str_make(slash + 1, full.n - (size_t)(slash + 1 - full.p)) : full;
     const char *key = env_nonempty(prov->key_env);
     if (!key)
         key = env_nonempty(prov->key_env_alt);

@@ -25,11 +25,11 @@ typedef struct {
     const char *api_key;     /* api_key, else the provider's variable; NULL when none */
     const char **headers;    /* "Name: value" lines, NULL-terminated (auth, content type, extras) */
     const char *api_base_for_header; /* api_base without query, for x-litellm-model-api-base */
-    double weight;           /* simple-shuffle weight (>0) */
+    double weight;                   /* simple-shuffle weight (>0) */
     uint64_t timeout_ms;
     uint64_t stream_timeout_ms;
     int num_retries;
-    bool model_has_star;     /* litellm_params.model contains '*': substituted per request */
+    bool model_has_star; /* litellm_params.model contains '*': substituted per request */
 } route_deployment_t;
 
 typedef struct {

@@ -40,7 +40,7 @@ typedef struct {
 } up_callbacks_t;
 
 typedef struct {
-    const char *method;   /* "POST", "GET" */
+    const char *method; /* "POST", "GET" */
     const char *url;
     const char **headers; /* "Name: value" lines, NULL-terminated; copied by up_start */
     str_t body[4];        /* body pieces sent in order without copying; must outlive the request */
@@ -57,8 +57,7 @@ up_client_t *up_client_new(uv_loop_t *loop);
 void up_client_free(up_client_t *client);
 
 /* Starts a request. NULL when it cannot start (the callbacks are not called then). */
-up_req_t *up_start(up_client_t *client, const up_spec_t *spec, const up_callbacks_t *cb,
-                   void *arg);
+up_req_t *up_start(up_client_t *client, const up_spec_t *spec, const up_callbacks_t *cb, void *arg);
 
 /* Stops a request; no callback is called for it afterwards, even from inside one. */
 void up_cancel(up_req_t *req);

@@ -13,7 +13,8 @@ static int parse(const char *s, http_response_head_t *h)
 Test(http_response, simple)
 {
     http_response_head_t h;
-    const char *s = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"a\":1}";
+    const char *s =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"a\":1}";
     int n = parse(s, &h);
     cr_assert_eq(n, (int)(strstr(s, "\r\n\r\n") - s) + 4);
     cr_expect_eq(h.status, 200);
@@ -27,7 +28,8 @@ Test(http_response, simple)
 
 Test(http_response, split_at_every_byte)
 {
-    const char *s = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const char *s =
+        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nTransfer-Encoding: chunked\r\n\r\n";
     size_t len = strlen(s);
     http_response_head_t h;
     for (size_t cut = 0; cut < len; cut++)
@@ -48,7 +50,8 @@ Test(http_response, split_at_every_byte)
 Test(http_response, framing_rules)
 {
     http_response_head_t h;
-    cr_expect_gt(parse("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\nContent-Length: 5\n\n", &h), 0);
+    cr_expect_gt(
+        parse("HTTP/1.1 200 OK\nTransfer-Encoding: gzip, chunked\nContent-Length: 5\n\n", &h), 0);
     cr_expect(h.chunked);
     cr_expect_eq(h.content_length, -1, "Transfer-Encoding overrides Content-Length");
     cr_expect_gt(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", &h), 0);

@@ -11,9 +11,11 @@
 static const char yaml[] =
     "model_list:\n"
     "  - model_name: gpt-4o\n"
-    "    litellm_params: {model: openai/gpt-4o, api_base: 'http://a.test/v1/', api_key: k1, weight: 3}\n"
+    "    litellm_params: {model: openai/gpt-4o, api_base: 'http://a.test/v1/', api_key: k1, "
+    "weight: 3}\n"
     "  - model_name: gpt-4o\n"
-    "    litellm_params: {model: openai/gpt-4o-b, api_base: 'http://b.test/v1', api_key: k2, weight: 1}\n"
+    "    litellm_params: {model: openai/gpt-4o-b, api_base: 'http://b.test/v1', api_key: k2, "
+    "weight: 1}\n"
     "  - model_name: fast\n"
     "    litellm_params: {model: groq/llama-3.1-8b-instant, api_key: gk,\n"
     "                     extra_headers: {X-One: '1'}, organization: org-9}\n"
