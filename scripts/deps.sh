@@ -2,7 +2,7 @@
 # Installs the Debian packages sluice builds, tests and benchmarks with, when any is missing.
 # Runs apt-get as root, or through sudo; does nothing when everything is present.
 set -eu
-pkgs=(build-essential pkg-config clang libuv1-dev libcurl4-openssl-dev libssl-dev libcjson-dev
+pkgs=(build-essential pkg-config clang clang-format libuv1-dev libcurl4-openssl-dev libssl-dev libcjson-dev
       libyaml-dev libsqlite3-dev libpq-dev libhiredis-dev libcriterion-dev libclang-rt-14-dev
       nodejs npm wrk nginx-light postgresql redis-server curl ca-certificates)
 [ "${SLUICE_DEPS_MINIMAL:-}" = 1 ] && pkgs=(build-essential pkg-config libuv1-dev libcurl4-openssl-dev
