@@ -306,9 +306,12 @@ static void on_up_data(void *arg, const char *data, size_t n)
         }
         return;
     }
-    if (p->body.n + n > MAX_RESPONSE_BYTES)
-        return; /* a runaway answer: keep what fits, the JSON will fail to parse downstream */
-    buf_append(&p->body, data, n);
+    if (p->body.n + n > MAX_RESPONSE_BYTES || buf_append(&p->body, data, n) < 0) {
+        /* a runaway answer: stop the provider and say so, rather than pass on a cut body */
+        proxy_error(p, 502, "internal_server_error", NULL,
+                    "litellm.APIError: the provider's answer is larger than 256 MB");
+        return;
+    }
 }
 
 static void on_up_done(void *arg, int result, const char *message)

@@ -279,8 +279,9 @@ static void on_data(void *arg, const char *p, size_t n)
 {
     xcall_t *x = arg;
     if (!x->started) {
-        if (x->body.n + n <= MAX_RESPONSE_BYTES)
-            buf_append(&x->body, p, n);
+        if (x->body.n + n > MAX_RESPONSE_BYTES || buf_append(&x->body, p, n) < 0)
+            xcall_fail(x, 502, "internal_server_error",
+                       "litellm.APIError: the provider's answer is larger than 256 MB");
         return;
     }
     if (x->failed_stream)
