@@ -6,7 +6,7 @@
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
 
 CC      ?= cc
-PKGS    := libuv libcurl libcjson yaml-0.1 openssl sqlite3
+PKGS    := libuv libcurl libcjson yaml-0.1 openssl sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

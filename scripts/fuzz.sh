@@ -10,7 +10,7 @@ seconds=${FUZZ_SECONDS:-10}
 cc=${FUZZ_CC:-clang}
 jobs=${FUZZ_JOBS:-2}
 out=build/fuzz
-pkgs="libuv libcurl libcjson yaml-0.1 openssl sqlite3"
+pkgs="libuv libcurl libcjson yaml-0.1 openssl sqlite3 libpq"
 
 # same language flags as the Makefile; -O1 keeps sanitizer reports readable
 # shellcheck disable=SC2086

@@ -3,8 +3,9 @@
  * the SQLite back end (blocking: only the store thread calls it), and the outage spool that keeps
  * spend records on local disk while the database is unreachable.
  *
- * Not here yet: the store thread itself (queue, batching timer, reconnect) and the PostgreSQL back
- * end; see docs/store.md. Every function is synchronous and none is thread-safe on one handle. */
+ * The PostgreSQL back end (pg.c, libpq non-blocking, driven from a loop) is declared at the end.
+ * Not here yet: the store thread itself (queue, batching timer, reconnect); see docs/store.md.
+ * The SQLite functions are synchronous; no handle is thread-safe. */
 #ifndef SLUICE_STORE_STORE_H
 #define SLUICE_STORE_STORE_H
 
@@ -249,5 +250,71 @@ unsigned long long store_spool_pending(const store_spool_t *sp);
 
 /* Empties the spool and resets the cursor (after a full replay). 0, or -1. */
 int store_spool_truncate(store_spool_t *sp);
+
+/* ---- PostgreSQL back end --------------------------------------------------------------------- */
+
+/* One libpq connection driven without blocking: the owner watches store_pg_fd() for the events
+ * store_pg_events() asks for and calls store_pg_on_readable / store_pg_on_writable. Operations
+ * run one at a time (pipelined inside) and complete through their callback, from within an
+ * on_readable / on_writable call. Not thread-safe; one owner (the store thread). */
+typedef struct store_pg store_pg_t;
+
+typedef enum {
+    STORE_PG_CONNECTING, /* PQconnectPoll in progress */
+    STORE_PG_READY,      /* connected, no operation running */
+    STORE_PG_BUSY,       /* an operation's queries are in flight */
+    STORE_PG_BROKEN,     /* never connected, or the connection failed: connect again */
+} store_pg_state_t;
+
+#define STORE_PG_READABLE 1
+#define STORE_PG_WRITABLE 2
+
+/* Completion of an operation: rc 0 done (key_get: found), 1 key_get found no key, -1 failed
+ * (err says why; the transaction, if any, was rolled back). The callback may start the next
+ * operation but must not free pg. */
+typedef void (*store_pg_cb)(store_pg_t *pg, void *arg, int rc, const char *err);
+
+/* A connection object in the BROKEN state (nothing connected yet). NULL on no memory. */
+store_pg_t *store_pg_new(void);
+/* Closes the connection, without calling a pending callback. */
+void store_pg_free(store_pg_t *pg);
+/* Starts connecting (PQconnectStart; conninfo is a libpq URI or key=value string, dropping any
+ * earlier connection). 0: cb follows, rc 0 once READY or -1 and BROKEN. -1: failed at once (bad
+ * conninfo, no memory; BROKEN, no callback, store_pg_errmsg says why). No timeout of its own: the
+ * owner arms a timer and frees or reconnects when it fires. */
+int store_pg_connect(store_pg_t *pg, const char *conninfo, store_pg_cb cb, void *arg);
+store_pg_state_t store_pg_state(const store_pg_t *pg);
+/* The socket to watch, or -1 when BROKEN. It can change while connecting (libpq tries each
+ * address in turn): read it again after every on_readable / on_writable call. */
+int store_pg_fd(const store_pg_t *pg);
+/* STORE_PG_READABLE | STORE_PG_WRITABLE: the events to watch now (0 when BROKEN). */
+int store_pg_events(const store_pg_t *pg);
+void store_pg_on_readable(store_pg_t *pg);
+void store_pg_on_writable(store_pg_t *pg);
+/* The last error, "" if none. Owned by pg. */
+const char *store_pg_errmsg(const store_pg_t *pg);
+
+/* Each operation returns 0 when started (cb follows) or -1 when refused at once (not READY,
+ * no memory; no callback, store_pg_errmsg says why). */
+
+/* Creates the absent tables with the schema's PostgreSQL DDL (CREATE ... IF NOT EXISTS, never
+ * ALTER), in one transaction, only when LiteLLM_VerificationToken is absent: a database LiteLLM
+ * or an earlier run set up belongs to its migrations and is left alone. */
+int store_pg_ensure_schema(store_pg_t *pg, store_pg_cb cb, void *arg);
+/* store_sqlite_write_batch's unit on PostgreSQL, in one transaction and two pipelines: BEGIN and
+ * the SpendLogs inserts (ON CONFLICT (request_id) DO NOTHING), then the increments and Daily*
+ * upserts of the new rows only and COMMIT. logs (and what they point to) and res must stay valid
+ * until cb; res is filled when rc is 0. */
+int store_pg_write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n, bool write_logs,
+                         store_batch_result_t *res, store_pg_cb cb, void *arg);
+/* Reads the key row whose token is token_hash into *out (valid until cb; on rc 0 the caller
+ * frees it with store_key_free). */
+int store_pg_key_get(store_pg_t *pg, const char *token_hash, store_key_t *out, store_pg_cb cb,
+                     void *arg);
+
+/* Blocking helper for tests and tools: drives the state machine with poll() until the running
+ * operation (or connect) completes. 0, or -1 when BROKEN or after timeout_ms (the operation is
+ * then still running). Never on the store thread's loop. */
+int store_pg_wait(store_pg_t *pg, int timeout_ms);
 
 #endif
