@@ -59,4 +59,36 @@ int store_strlist_from_json(store_strlist_t *l, const char *json);
 /* CRC-32 (IEEE 802.3, as zlib's crc32). */
 uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
 
+/* ---- one batch's increments (batch.c), shared by the back ends ---- */
+
+struct cJSON;
+
+typedef struct {
+    store_entity_t entity;
+    const char *id, *id2;
+    double amount;
+} store_spend_item_t;
+
+typedef struct {
+    store_daily_t table;
+    store_daily_delta_t d;
+} store_daily_item_t;
+
+/* Growable arrays for one batch's increments. */
+typedef struct {
+    store_spend_item_t *spend;
+    size_t nspend, capspend;
+    store_daily_item_t *daily;
+    size_t ndaily, capdaily;
+} store_batch_acc_t;
+
+/* Collects the increments of one new log. Tag strings point into *tags_doc, kept by the caller. */
+int store_batch_collect(store_batch_acc_t *a, const store_spend_log_t *l, const char *date,
+                        struct cJSON **tags_doc);
+
+/* Sorts and sums: afterwards each distinct row appears once in spend[] and daily[]. */
+void store_batch_merge(store_batch_acc_t *a);
+
+void store_batch_acc_free(store_batch_acc_t *a);
+
 #endif

@@ -292,160 +292,6 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
-/* ---- the batch ------------------------------------------------------------------------------- */
-
-typedef struct {
-    store_entity_t entity;
-    const char *id, *id2;
-    double amount;
-} spend_item_t;
-
-typedef struct {
-    store_daily_t table;
-    store_daily_delta_t d;
-} daily_item_t;
-
-static int cmp_str(const char *a, const char *b)
-{
-    if (!a || !b)
-        return (a != NULL) - (b != NULL);
-    return strcmp(a, b);
-}
-
-static int cmp_spend(const void *pa, const void *pb)
-{
-    const spend_item_t *a = pa, *b = pb;
-    if (a->entity != b->entity)
-        return (int)a->entity - (int)b->entity;
-    int c = cmp_str(a->id, b->id);
-    return c ? c : cmp_str(a->id2, b->id2);
-}
-
-static int cmp_daily(const void *pa, const void *pb)
-{
-    const daily_item_t *a = pa, *b = pb;
-    if (a->table != b->table)
-        return (int)a->table - (int)b->table;
-    const char *ka[] = {a->d.entity_id,
-                        a->d.date,
-                        or_empty(a->d.api_key),
-                        or_empty(a->d.model),
-                        or_empty(a->d.custom_llm_provider),
-                        or_empty(a->d.mcp_namespaced_tool_name),
-                        or_empty(a->d.endpoint)};
-    const char *kb[] = {b->d.entity_id,
-                        b->d.date,
-                        or_empty(b->d.api_key),
-                        or_empty(b->d.model),
-                        or_empty(b->d.custom_llm_provider),
-                        or_empty(b->d.mcp_namespaced_tool_name),
-                        or_empty(b->d.endpoint)};
-    for (size_t i = 0; i < COUNTOF(ka); i++) {
-        int c = cmp_str(ka[i], kb[i]);
-        if (c)
-            return c;
-    }
-    return 0;
-}
-
-/* Growable arrays for one batch's increments. */
-typedef struct {
-    spend_item_t *spend;
-    size_t nspend, capspend;
-    daily_item_t *daily;
-    size_t ndaily, capdaily;
-} batch_acc_t;
-
-static int push_spend(batch_acc_t *a, store_entity_t e, const char *id, const char *id2,
-                      double amount)
-{
-    if (!id || !*id)
-        return 0;
-    if (a->nspend == a->capspend) {
-        size_t cap = a->capspend ? a->capspend * 2 : 64;
-        spend_item_t *p = realloc(a->spend, cap * sizeof *p);
-        if (!p)
-            return -1;
-        a->spend = p;
-        a->capspend = cap;
-    }
-    a->spend[a->nspend++] = (spend_item_t){e, id, id2, amount};
-    return 0;
-}
-
-static int push_daily(batch_acc_t *a, store_daily_t t, const char *entity, const char *date,
-                      const store_spend_log_t *l)
-{
-    if (a->ndaily == a->capdaily) {
-        size_t cap = a->capdaily ? a->capdaily * 2 : 64;
-        daily_item_t *p = realloc(a->daily, cap * sizeof *p);
-        if (!p)
-            return -1;
-        a->daily = p;
-        a->capdaily = cap;
-    }
-    bool failed = l->status && strcmp(l->status, "failure") == 0;
-    a->daily[a->ndaily++] = (daily_item_t){
-        t,
-        {
-            .entity_id = entity,
-            .date = date,
-            .api_key = l->api_key,
-            .model = l->model,
-            .model_group = l->model_group,
-            .custom_llm_provider = l->custom_llm_provider,
-            .mcp_namespaced_tool_name = l->mcp_namespaced_tool_name,
-            .endpoint = l->endpoint,
-            .prompt_tokens = l->prompt_tokens,
-            .completion_tokens = l->completion_tokens,
-            .cache_read_input_tokens = l->cache_read_input_tokens,
-            .cache_creation_input_tokens = l->cache_creation_input_tokens,
-            .spend = l->spend,
-            .api_requests = 1,
-            .successful_requests = failed ? 0 : 1,
-            .failed_requests = failed ? 1 : 0,
-        },
-    };
-    return 0;
-}
-
-/* Collects the increments of one new log. Tag strings point into *tags_doc, kept by the caller. */
-static int collect(batch_acc_t *a, const store_spend_log_t *l, const char *date, cJSON **tags_doc)
-{
-    double x = l->spend;
-    if (push_spend(a, STORE_ENTITY_KEY, l->api_key, NULL, x) < 0 ||
-        push_spend(a, STORE_ENTITY_USER, l->user, NULL, x) < 0 ||
-        push_spend(a, STORE_ENTITY_TEAM, l->team_id, NULL, x) < 0 ||
-        (l->user && *l->user && l->team_id && *l->team_id &&
-         push_spend(a, STORE_ENTITY_TEAM_MEMBER, l->user, l->team_id, x) < 0) ||
-        push_spend(a, STORE_ENTITY_ORG, l->organization_id, NULL, x) < 0 ||
-        push_spend(a, STORE_ENTITY_END_USER, l->end_user, NULL, x) < 0)
-        return -1;
-    const char *user = l->user && *l->user ? l->user : NULL;
-    if (push_daily(a, STORE_DAILY_USER, user, date, l) < 0)
-        return -1;
-    struct {
-        store_daily_t t;
-        const char *id;
-    } opt[] = {{STORE_DAILY_TEAM, l->team_id},
-               {STORE_DAILY_ORG, l->organization_id},
-               {STORE_DAILY_END_USER, l->end_user},
-               {STORE_DAILY_AGENT, l->agent_id}};
-    for (size_t i = 0; i < COUNTOF(opt); i++)
-        if (opt[i].id && *opt[i].id && push_daily(a, opt[i].t, opt[i].id, date, l) < 0)
-            return -1;
-    if (l->request_tags && (*tags_doc = cJSON_Parse(l->request_tags))) {
-        const cJSON *tag;
-        cJSON_ArrayForEach(tag, *tags_doc)
-        {
-            if (cJSON_IsString(tag) && *tag->valuestring &&
-                push_daily(a, STORE_DAILY_TAG, tag->valuestring, date, l) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
 /* ---- parameters ------------------------------------------------------------------------------ */
 
 /* Parameter text of a column's default, for a field the record leaves "not given" (what the
@@ -757,7 +603,7 @@ static void batch_result(store_pg_t *pg, const PGresult *r)
     pg->fresh[pg->nres - 1] = strtoll(PQcmdTuples((PGresult *)r), NULL, 10) > 0;
 }
 
-static int send_add_spend(store_pg_t *pg, const spend_item_t *s)
+static int send_add_spend(store_pg_t *pg, const store_spend_item_t *s)
 {
     static const int which[] = {SQL_ADD_KEY, SQL_ADD_USER,     SQL_ADD_TEAM,
                                 SQL_ADD_ORG, SQL_ADD_END_USER, SQL_ADD_TEAM_MEMBER};
@@ -768,7 +614,7 @@ static int send_add_spend(store_pg_t *pg, const spend_item_t *s)
                       s->entity == STORE_ENTITY_TEAM_MEMBER ? 3 : 2, v);
 }
 
-static int send_daily(store_pg_t *pg, const daily_item_t *it, long long now)
+static int send_daily(store_pg_t *pg, const store_daily_item_t *it, long long now)
 {
     const store_daily_delta_t *d = &it->d;
     char id[37], ts[24], num[8][32];
@@ -808,7 +654,7 @@ static int batch_send_apply(store_pg_t *pg)
     size_t n = pg->nlogs;
     char(*dates)[11] = calloc(n ? n : 1, sizeof *dates);
     cJSON **tags = calloc(n ? n : 1, sizeof *tags);
-    batch_acc_t a = {0};
+    store_batch_acc_t a = {0};
     int rc = -1;
     begin_step(pg, STEP_SECOND);
     if (!dates || !tags)
@@ -822,37 +668,17 @@ static int batch_send_apply(store_pg_t *pg)
         pg->result.inserted += pg->write_logs;
         store_date_format(l->start_time != STORE_TIME_NULL ? l->start_time : store_now_ms(),
                           dates[i]);
-        if (collect(&a, l, dates[i], &tags[i]) < 0)
+        if (store_batch_collect(&a, l, dates[i], &tags[i]) < 0)
             goto out;
     }
-    if (a.nspend)
-        qsort(a.spend, a.nspend, sizeof *a.spend, cmp_spend);
-    for (size_t i = 0; i < a.nspend;) {
-        spend_item_t sum = a.spend[i++];
-        while (i < a.nspend && cmp_spend(&sum, &a.spend[i]) == 0)
-            sum.amount += a.spend[i++].amount;
-        if (send_add_spend(pg, &sum) < 0)
+    store_batch_merge(&a);
+    for (size_t i = 0; i < a.nspend; i++)
+        if (send_add_spend(pg, &a.spend[i]) < 0)
             goto sent;
-    }
-    if (a.ndaily)
-        qsort(a.daily, a.ndaily, sizeof *a.daily, cmp_daily);
     long long now = store_now_ms();
-    for (size_t i = 0; i < a.ndaily;) {
-        daily_item_t sum = a.daily[i++];
-        for (; i < a.ndaily && cmp_daily(&sum, &a.daily[i]) == 0; i++) {
-            const store_daily_delta_t *d = &a.daily[i].d;
-            sum.d.prompt_tokens += d->prompt_tokens;
-            sum.d.completion_tokens += d->completion_tokens;
-            sum.d.cache_read_input_tokens += d->cache_read_input_tokens;
-            sum.d.cache_creation_input_tokens += d->cache_creation_input_tokens;
-            sum.d.spend += d->spend;
-            sum.d.api_requests += d->api_requests;
-            sum.d.successful_requests += d->successful_requests;
-            sum.d.failed_requests += d->failed_requests;
-        }
-        if (send_daily(pg, &sum, now) < 0)
+    for (size_t i = 0; i < a.ndaily; i++)
+        if (send_daily(pg, &a.daily[i], now) < 0)
             goto sent;
-    }
     if (send_query(pg, "COMMIT", 0, NULL) == 0 && send_sync(pg) == 0)
         rc = 0;
 sent: /* libpq copied the queued statements: the strings may go now */
