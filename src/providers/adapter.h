@@ -118,6 +118,10 @@ void prov_new_id(char out[40]);
 int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created, str_t model,
                     cJSON *delta, const char *finish_reason, cJSON *usage);
 
+/* Appends the string member `field` of a provider's JSON error body, or the body itself when
+ * it has none (Cohere's "message", Ollama's "error"). */
+void prov_error_field(str_t body, const char *field, buf_t *out);
+
 /* Frees this thread's scratch space of prov_emit_chunk; call when a worker thread ends. */
 void prov_thread_cleanup(void);
 

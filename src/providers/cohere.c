@@ -666,13 +666,7 @@ static void cohere_stream_free(prov_stream_t *s)
 static void cohere_error_message(int status, str_t body, buf_t *out)
 {
     (void)status;
-    cJSON *in = cJSON_ParseWithLength(body.p, body.n);
-    const char *msg = cohere_string(in, "message");
-    if (msg)
-        buf_append_cstr(out, msg);
-    else
-        buf_append_str(out, body);
-    cJSON_Delete(in);
+    prov_error_field(body, "message", out);
 }
 
 /* ---- embeddings -------------------------------------------------------------------------- */

@@ -214,3 +214,14 @@ int prov_check_params(const prov_ctx_t *ctx, const cJSON *req, const char *const
     }
     return 0;
 }
+
+void prov_error_field(str_t body, const char *field, buf_t *out)
+{
+    cJSON *in = cJSON_ParseWithLength(body.p ? body.p : "", body.n);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(in, field);
+    if (cJSON_IsString(m))
+        buf_append_cstr(out, m->valuestring);
+    else
+        buf_append_str(out, body);
+    cJSON_Delete(in);
+}
