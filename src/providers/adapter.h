@@ -118,6 +118,17 @@ void prov_new_id(char out[40]);
 int prov_emit_chunk(prov_emit_fn emit, void *arg, const char *id, long long created, str_t model,
                     cJSON *delta, const char *finish_reason, cJSON *usage);
 
+/* JSON helpers every adapter uses: the member `name` of an object (NULL when `obj` is not an
+ * object or has none), its string value, and a member present with a value other than null. */
+const cJSON *prov_json_get(const cJSON *obj, const char *name);
+const char *prov_json_string(const cJSON *obj, const char *name);
+const cJSON *prov_json_param(const cJSON *obj, const char *name);
+
+/* Copies a request's top-level "mock" object (sluice-mock's per-request controls) into the
+ * provider body, so tests steer the mock through translation as through the pass-through; real
+ * clients never send one. */
+void prov_carry_mock(const cJSON *req, cJSON *body);
+
 /* Appends the string member `field` of a provider's JSON error body, or the body itself when
  * it has none (Cohere's "message", Ollama's "error"). */
 void prov_error_field(str_t body, const char *field, buf_t *out);

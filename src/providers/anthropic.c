@@ -49,20 +49,9 @@ static const char *const anth_supported[] = {
 
 /* ---- small JSON helpers ----------------------------------------------------------------- */
 
-static const cJSON *anth_get(const cJSON *o, const char *key)
-{
-    return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-}
-
-static const char *anth_get_string(const cJSON *o, const char *key)
-{
-    const cJSON *v = anth_get(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static long long anth_get_count(const cJSON *o, const char *key)
 {
-    const cJSON *v = anth_get(o, key);
+    const cJSON *v = prov_json_get(o, key);
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 1e15)
         return 0;
     return (long long)v->valuedouble;
@@ -70,21 +59,21 @@ static long long anth_get_count(const cJSON *o, const char *key)
 
 static bool anth_role_is(const cJSON *msg, const char *role)
 {
-    const char *r = anth_get_string(msg, "role");
+    const char *r = prov_json_string(msg, "role");
     return r && strcmp(r, role) == 0;
 }
 
 /* A present member that is not JSON null. */
 static const cJSON *anth_get_set(const cJSON *o, const char *key)
 {
-    const cJSON *v = anth_get(o, key);
+    const cJSON *v = prov_json_get(o, key);
     return v && !cJSON_IsNull(v) ? v : NULL;
 }
 
 /* Copies from.cache_control onto block when it is an object (prompt caching markers). */
 static void anth_copy_cache_control(cJSON *block, const cJSON *from)
 {
-    const cJSON *cc = anth_get(from, "cache_control");
+    const cJSON *cc = prov_json_get(from, "cache_control");
     if (cJSON_IsObject(cc))
         cJSON_AddItemToObject(block, "cache_control", cJSON_Duplicate(cc, true));
 }
@@ -144,11 +133,11 @@ static cJSON *anth_media_block(const char *url, const char *format, bool file, c
 /* OpenAI `file` part: inline file_data, or a file_id (an URL, or an Anthropic Files API id). */
 static cJSON *anth_file_block(const cJSON *part, const char *where, prov_error_t *err)
 {
-    const cJSON *file = anth_get(part, "file");
-    const char *data = anth_get_string(file, "file_data");
-    const char *id = anth_get_string(file, "file_id");
+    const cJSON *file = prov_json_get(part, "file");
+    const char *data = prov_json_string(file, "file_data");
+    const char *id = prov_json_string(file, "file_id");
     if (data)
-        return anth_media_block(data, anth_get_string(file, "format"), true, where, err);
+        return anth_media_block(data, prov_json_string(file, "format"), true, where, err);
     if (!id) {
         prov_fail(err, 400, "messages", "%s: a file part needs file.file_data or file.file_id",
                   where);
@@ -167,26 +156,26 @@ static cJSON *anth_file_block(const cJSON *part, const char *where, prov_error_t
 /* The image of an image_url part (its url as a string or {url, format}). */
 static cJSON *anth_image_part(const cJSON *part, const char *where, prov_error_t *err)
 {
-    const cJSON *iu = anth_get(part, "image_url");
-    const char *url = cJSON_IsString(iu) ? iu->valuestring : anth_get_string(iu, "url");
+    const cJSON *iu = prov_json_get(part, "image_url");
+    const char *url = cJSON_IsString(iu) ? iu->valuestring : prov_json_string(iu, "url");
     if (!url) {
         prov_fail(err, 400, "messages", "%s: image_url needs a url", where);
         return NULL;
     }
-    return anth_media_block(url, anth_get_string(iu, "format"), false, where, err);
+    return anth_media_block(url, prov_json_string(iu, "format"), false, where, err);
 }
 
 /* One part of a user message's content array. */
 static cJSON *anth_user_part(const cJSON *part, const char *where, prov_error_t *err)
 {
-    const char *type = anth_get_string(part, "type");
+    const char *type = prov_json_string(part, "type");
     cJSON *block = NULL;
     if (!type) {
         prov_fail(err, 400, "messages", "%s: a content part needs a string type", where);
         return NULL;
     }
     if (strcmp(type, "text") == 0) {
-        const char *text = anth_get_string(part, "text");
+        const char *text = prov_json_string(part, "text");
         if (!text) {
             prov_fail(err, 400, "messages", "%s: a text part needs a string text", where);
             return NULL;
@@ -210,7 +199,7 @@ static cJSON *anth_user_part(const cJSON *part, const char *where, prov_error_t 
 /* Appends the blocks of a user message to `blocks`. */
 static int anth_user_blocks(const cJSON *msg, size_t mi, cJSON *blocks, prov_error_t *err)
 {
-    const cJSON *content = anth_get(msg, "content");
+    const cJSON *content = prov_json_get(msg, "content");
     char where[96];
     if (cJSON_IsString(content)) {
         cJSON_AddItemToArray(blocks, anth_text_block(content->valuestring, msg));
@@ -235,13 +224,13 @@ static int anth_user_blocks(const cJSON *msg, size_t mi, cJSON *blocks, prov_err
 /* role tool (or the legacy role function): a tool_result block answering tool_use_id. */
 static int anth_tool_result(const cJSON *msg, size_t mi, cJSON *blocks, prov_error_t *err)
 {
-    const char *id = anth_get_string(msg, "tool_call_id");
+    const char *id = prov_json_string(msg, "tool_call_id");
     if (!id && anth_role_is(msg, "function"))
-        id = anth_get_string(msg, "name"); /* legacy calls use the function name as id */
+        id = prov_json_string(msg, "name"); /* legacy calls use the function name as id */
     if (!id)
         return prov_fail(err, 400, "messages", "messages[%zu]: a tool message needs tool_call_id",
                          mi);
-    const cJSON *content = anth_get(msg, "content");
+    const cJSON *content = prov_json_get(msg, "content");
     cJSON *result;
     char where[96];
     if (cJSON_IsString(content)) {
@@ -253,10 +242,10 @@ static int anth_tool_result(const cJSON *msg, size_t mi, cJSON *blocks, prov_err
         size_t pi = 0;
         for (const cJSON *part = content->child; part; part = part->next, pi++) {
             snprintf(where, sizeof where, "messages[%zu].content[%zu]", mi, pi);
-            const char *type = anth_get_string(part, "type");
+            const char *type = prov_json_string(part, "type");
             cJSON *block = NULL;
-            if (type && strcmp(type, "text") == 0 && anth_get_string(part, "text"))
-                block = anth_text_block(anth_get_string(part, "text"), NULL);
+            if (type && strcmp(type, "text") == 0 && prov_json_string(part, "text"))
+                block = anth_text_block(prov_json_string(part, "text"), NULL);
             else if (type && strcmp(type, "image_url") == 0)
                 block = anth_image_part(part, where, err);
             else
@@ -314,19 +303,19 @@ static int anth_tool_use(const char *id, const char *name, const cJSON *argument
 static int anth_assistant_blocks(const cJSON *msg, size_t mi, cJSON *blocks, prov_error_t *err)
 {
     char where[96];
-    const cJSON *thinking = anth_get(msg, "thinking_blocks");
+    const cJSON *thinking = prov_json_get(msg, "thinking_blocks");
     for (const cJSON *t = cJSON_IsArray(thinking) ? thinking->child : NULL; t; t = t->next)
         if (cJSON_IsObject(t))
             cJSON_AddItemToArray(blocks, cJSON_Duplicate(t, true));
-    const cJSON *content = anth_get(msg, "content");
+    const cJSON *content = prov_json_get(msg, "content");
     if (cJSON_IsString(content)) {
         if (content->valuestring[0])
             cJSON_AddItemToArray(blocks, anth_text_block(content->valuestring, msg));
     } else if (cJSON_IsArray(content)) {
         for (const cJSON *part = content->child; part; part = part->next) {
-            const char *type = anth_get_string(part, "type");
-            const char *text = anth_get_string(part, "text");
-            const char *thought = anth_get_string(part, "thinking");
+            const char *type = prov_json_string(part, "type");
+            const char *text = prov_json_string(part, "text");
+            const char *thought = prov_json_string(part, "thinking");
             if (type && strcmp(type, "text") == 0 && text && text[0])
                 cJSON_AddItemToArray(blocks, anth_text_block(text, part));
             else if (type && strcmp(type, "thinking") == 0 && thought && thought[0])
@@ -336,24 +325,25 @@ static int anth_assistant_blocks(const cJSON *msg, size_t mi, cJSON *blocks, pro
         return prov_fail(err, 400, "messages",
                          "messages[%zu].content: expected a string or an array of parts", mi);
     }
-    const cJSON *calls = anth_get(msg, "tool_calls");
+    const cJSON *calls = prov_json_get(msg, "tool_calls");
     size_t ci = 0;
     for (const cJSON *call = cJSON_IsArray(calls) ? calls->child : NULL; call;
          call = call->next, ci++) {
-        const char *type = anth_get_string(call, "type");
+        const char *type = prov_json_string(call, "type");
         if (type && strcmp(type, "function") != 0)
             continue; /* LiteLLM skips calls that are not functions */
-        const cJSON *fn = anth_get(call, "function");
+        const cJSON *fn = prov_json_get(call, "function");
         snprintf(where, sizeof where, "messages[%zu].tool_calls[%zu]", mi, ci);
-        if (anth_tool_use(anth_get_string(call, "id"), anth_get_string(fn, "name"),
-                          anth_get(fn, "arguments"), call, where, blocks, err) != 0)
+        if (anth_tool_use(prov_json_string(call, "id"), prov_json_string(fn, "name"),
+                          prov_json_get(fn, "arguments"), call, where, blocks, err) != 0)
             return -1;
     }
-    const cJSON *fcall = anth_get(msg, "function_call"); /* legacy: the name is the id */
+    const cJSON *fcall = prov_json_get(msg, "function_call"); /* legacy: the name is the id */
     if (cJSON_IsObject(fcall)) {
         snprintf(where, sizeof where, "messages[%zu].function_call", mi);
-        const char *name = anth_get_string(fcall, "name");
-        if (anth_tool_use(name, name, anth_get(fcall, "arguments"), NULL, where, blocks, err) != 0)
+        const char *name = prov_json_string(fcall, "name");
+        if (anth_tool_use(name, name, prov_json_get(fcall, "arguments"), NULL, where, blocks,
+                          err) != 0)
             return -1;
     }
     return 0;
@@ -366,7 +356,7 @@ static void anth_trim_prefill(cJSON *blocks)
     while (b) {
         cJSON *next = b->next;
         cJSON *text = cJSON_GetObjectItemCaseSensitive(b, "text");
-        const char *type = anth_get_string(b, "type");
+        const char *type = prov_json_string(b, "type");
         if (type && strcmp(type, "text") == 0 && cJSON_IsString(text)) {
             size_t n = strlen(text->valuestring);
             while (n && isspace((unsigned char)text->valuestring[n - 1]))
@@ -396,14 +386,14 @@ static cJSON *anth_system(const cJSON *messages)
     for (const cJSON *m = messages->child; m; m = m->next) {
         if (!anth_is_system(m))
             continue;
-        const cJSON *content = anth_get(m, "content");
+        const cJSON *content = prov_json_get(m, "content");
         if (cJSON_IsString(content) && content->valuestring[0]) {
             cJSON_AddItemToArray(system, anth_text_block(content->valuestring, m));
             continue;
         }
         for (const cJSON *p = cJSON_IsArray(content) ? content->child : NULL; p; p = p->next) {
-            const char *text = anth_get_string(p, "text");
-            const char *type = anth_get_string(p, "type");
+            const char *text = prov_json_string(p, "text");
+            const char *type = prov_json_string(p, "type");
             if (type && strcmp(type, "text") == 0 && text && text[0])
                 cJSON_AddItemToArray(system, anth_text_block(text, p));
         }
@@ -432,7 +422,7 @@ static cJSON *anth_messages(const cJSON *messages, prov_error_t *err)
             continue;
         bool user = anth_is_user_side(m);
         if (!user && !anth_role_is(m, "assistant")) {
-            const char *role = anth_get_string(m, "role");
+            const char *role = prov_json_string(m, "role");
             prov_fail(err, 400, "messages", "messages[%zu]: role '%s' is not supported", mi,
                       role ? role : "(none)");
             goto fail;
@@ -479,22 +469,22 @@ static int anth_tools(const cJSON *tools, cJSON *out, prov_error_t *err)
     for (const cJSON *t = tools->child; t; t = t->next, i++) {
         if (!cJSON_IsObject(t))
             return prov_fail(err, 400, "tools", "tools[%zu]: expected an object", i);
-        if (anth_get(t, "input_schema")) {
+        if (prov_json_get(t, "input_schema")) {
             cJSON_AddItemToArray(out, cJSON_Duplicate(t, true));
             continue;
         }
-        const char *type = anth_get_string(t, "type");
-        const cJSON *fn = anth_get(t, "function");
+        const char *type = prov_json_string(t, "type");
+        const cJSON *fn = prov_json_get(t, "function");
         if (!type || strcmp(type, "function") == 0 || strcmp(type, "custom") == 0) {
-            const char *name = anth_get_string(fn, "name");
+            const char *name = prov_json_string(fn, "name");
             if (!name)
                 return prov_fail(err, 400, "tools", "tools[%zu]: function.name is required", i);
             cJSON *tool = cJSON_CreateObject();
             cJSON_AddStringToObject(tool, "name", name);
-            const char *description = anth_get_string(fn, "description");
+            const char *description = prov_json_string(fn, "description");
             if (description)
                 cJSON_AddStringToObject(tool, "description", description);
-            const cJSON *params = anth_get(fn, "parameters");
+            const cJSON *params = prov_json_get(fn, "parameters");
             if (cJSON_IsObject(params)) {
                 cJSON_AddItemToObject(tool, "input_schema", cJSON_Duplicate(params, true));
             } else {
@@ -502,13 +492,13 @@ static int anth_tools(const cJSON *tools, cJSON *out, prov_error_t *err)
                 cJSON_AddStringToObject(schema, "type", "object");
                 cJSON_AddObjectToObject(schema, "properties");
             }
-            anth_copy_cache_control(tool, anth_get(t, "cache_control") ? t : fn);
+            anth_copy_cache_control(tool, prov_json_get(t, "cache_control") ? t : fn);
             cJSON_AddItemToArray(out, tool);
             continue;
         }
-        const char *name = anth_get_string(t, "name");
+        const char *name = prov_json_string(t, "name");
         if (!name)
-            name = anth_get_string(fn, "name");
+            name = prov_json_string(fn, "name");
         if (!name)
             return prov_fail(err, 400, "tools", "tools[%zu]: tool type '%s' needs a name", i, type);
         cJSON *tool = cJSON_Duplicate(t, true);
@@ -541,9 +531,9 @@ static int anth_tool_choice(const cJSON *choice, const cJSON *parallel, cJSON **
         tc = cJSON_CreateObject();
         cJSON_AddStringToObject(tc, "type", type);
     } else if (cJSON_IsObject(choice)) {
-        const char *name = anth_get_string(anth_get(choice, "function"), "name");
+        const char *name = prov_json_string(prov_json_get(choice, "function"), "name");
         if (!name)
-            name = anth_get_string(choice, "name");
+            name = prov_json_string(choice, "name");
         tc = cJSON_CreateObject();
         cJSON_AddStringToObject(tc, "type", "tool");
         if (name)
@@ -566,12 +556,12 @@ static int anth_tool_choice(const cJSON *choice, const cJSON *parallel, cJSON **
  * the answer's call to it becomes the message content again). NULL for "text" or nothing. */
 static cJSON *anth_json_tool(const cJSON *format)
 {
-    const char *type = anth_get_string(format, "type");
+    const char *type = prov_json_string(format, "type");
     if (!type || strcmp(type, "text") == 0)
         return NULL;
-    const cJSON *schema = anth_get(format, "response_schema");
+    const cJSON *schema = prov_json_get(format, "response_schema");
     if (!schema)
-        schema = anth_get(anth_get(format, "json_schema"), "schema");
+        schema = prov_json_get(prov_json_get(format, "json_schema"), "schema");
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddStringToObject(tool, "name", ANTH_JSON_TOOL);
     cJSON *input = cJSON_AddObjectToObject(tool, "input_schema");
@@ -598,18 +588,18 @@ static cJSON *anth_web_search_tool(const cJSON *options)
     cJSON *tool = cJSON_CreateObject();
     cJSON_AddStringToObject(tool, "type", "web_search_20250305");
     cJSON_AddStringToObject(tool, "name", "web_search");
-    const cJSON *approx = anth_get(anth_get(options, "user_location"), "approximate");
+    const cJSON *approx = prov_json_get(prov_json_get(options, "user_location"), "approximate");
     if (cJSON_IsObject(approx)) {
         static const char *const keys[] = {"city", "region", "country", "timezone"};
         cJSON *loc = cJSON_AddObjectToObject(tool, "user_location");
         cJSON_AddStringToObject(loc, "type", "approximate");
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-            const cJSON *v = anth_get(approx, keys[i]);
+            const cJSON *v = prov_json_get(approx, keys[i]);
             if (v)
                 cJSON_AddItemToObject(loc, keys[i], cJSON_Duplicate(v, true));
         }
     }
-    const char *size = anth_get_string(options, "search_context_size");
+    const char *size = prov_json_string(options, "search_context_size");
     for (size_t i = 0; size && i < sizeof uses / sizeof uses[0]; i++)
         if (strcmp(size, uses[i].size) == 0)
             cJSON_AddNumberToObject(tool, "max_uses", uses[i].max_uses);
@@ -722,7 +712,7 @@ static int anth_params(const prov_ctx_t *ctx, const cJSON *req, cJSON *body, pro
     else if (cJSON_IsString(effort) &&
              anth_thinking_from_effort(effort->valuestring, &thinking, err) != 0)
         return -1;
-    const char *thinking_type = anth_get_string(thinking, "type");
+    const char *thinking_type = prov_json_string(thinking, "type");
     bool thinking_on = thinking_type && strcmp(thinking_type, "enabled") == 0;
 
     long long max_tokens = anth_token_param(req, "max_completion_tokens");
@@ -746,7 +736,7 @@ static int anth_params(const prov_ctx_t *ctx, const cJSON *req, cJSON *body, pro
         anth_number_param(req, "top_p", body, err) != 0 ||
         anth_number_param(req, "top_k", body, err) != 0)
         goto fail;
-    cJSON *stops = anth_stop_sequences(anth_get(req, "stop"), ctx->drop_params);
+    cJSON *stops = anth_stop_sequences(prov_json_get(req, "stop"), ctx->drop_params);
     if (stops)
         cJSON_AddItemToObject(body, "stop_sequences", stops);
 
@@ -757,7 +747,7 @@ static int anth_params(const prov_ctx_t *ctx, const cJSON *req, cJSON *body, pro
     if (anth_tool_choice(anth_get_set(req, "tool_choice"), anth_get_set(req, "parallel_tool_calls"),
                          &choice, err) != 0)
         goto fail;
-    cJSON *json_tool = anth_json_tool(anth_get(req, "response_format"));
+    cJSON *json_tool = anth_json_tool(prov_json_get(req, "response_format"));
     if (json_tool) {
         cJSON_AddItemToArray(tools, json_tool);
         if (!thinking_on) { /* a forced tool and thinking do not mix */
@@ -767,7 +757,7 @@ static int anth_params(const prov_ctx_t *ctx, const cJSON *req, cJSON *body, pro
             cJSON_AddStringToObject(choice, "name", ANTH_JSON_TOOL);
         }
     }
-    const cJSON *search = anth_get(req, "web_search_options");
+    const cJSON *search = prov_json_get(req, "web_search_options");
     if (cJSON_IsObject(search))
         cJSON_AddItemToArray(tools, anth_web_search_tool(search));
     if (tools->child)
@@ -782,7 +772,7 @@ static int anth_params(const prov_ctx_t *ctx, const cJSON *req, cJSON *body, pro
         cJSON_AddItemToObject(body, "thinking", thinking);
     thinking = NULL;
 
-    const char *user = anth_get_string(req, "user");
+    const char *user = prov_json_string(req, "user");
     if (user && anth_user_id_ok(user)) {
         cJSON *metadata = cJSON_AddObjectToObject(body, "metadata");
         cJSON_AddStringToObject(metadata, "user_id", user);
@@ -839,7 +829,7 @@ static const char **anth_headers(const prov_ctx_t *ctx, const cJSON *req, prov_e
     lines[n++] = prov_header_line(ctx->arena, "anthropic-version", ANTH_VERSION);
     lines[n++] = prov_header_line(ctx->arena, "content-type", "application/json");
     n += prov_extra_headers(ctx, lines + n, ANTH_MAX_HEADERS - n);
-    const cJSON *extra = anth_get(req, "extra_headers");
+    const cJSON *extra = prov_json_get(req, "extra_headers");
     for (const cJSON *h = cJSON_IsObject(extra) ? extra->child : NULL; h; h = h->next) {
         if (!cJSON_IsString(h))
             continue;
@@ -884,7 +874,7 @@ static int anth_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_
                          "`ANTHROPIC_API_KEY` in your environment vars");
     if (prov_check_params(ctx, req, anth_supported, err) != 0)
         return -1;
-    const cJSON *msgs = anth_get(req, "messages");
+    const cJSON *msgs = prov_json_get(req, "messages");
     if (!cJSON_IsArray(msgs))
         return prov_fail(err, 400, "messages", "messages: expected an array");
     messages = anth_messages(msgs, err);
@@ -942,8 +932,8 @@ static cJSON *anth_usage_of(const cJSON *usage)
     return anth_usage(anth_get_count(usage, "input_tokens"), anth_get_count(usage, "output_tokens"),
                       anth_get_count(usage, "cache_read_input_tokens"),
                       anth_get_count(usage, "cache_creation_input_tokens"),
-                      anth_get(usage, "cache_read_input_tokens") ||
-                          anth_get(usage, "cache_creation_input_tokens"));
+                      prov_json_get(usage, "cache_read_input_tokens") ||
+                          prov_json_get(usage, "cache_creation_input_tokens"));
 }
 
 static const char *anth_finish_reason(const char *stop_reason)
@@ -958,7 +948,7 @@ static const char *anth_finish_reason(const char *stop_reason)
 /* JSON mode's answer: the json_tool_call input (or its `values`) as text. */
 static char *anth_json_mode_text(const cJSON *input)
 {
-    const cJSON *values = anth_get(input, "values");
+    const cJSON *values = prov_json_get(input, "values");
     return cJSON_PrintUnformatted(values ? values : input);
 }
 
@@ -968,14 +958,14 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
     cJSON *resp = NULL;
     buf_t text = {0}, reasoning = {0};
     int rc = -1;
-    const cJSON *content = anth_get(doc, "content");
+    const cJSON *content = prov_json_get(doc, "content");
     if (!cJSON_IsObject(doc)) {
         prov_fail(err, 502, NULL, "anthropic answered with something that is not a JSON object");
         goto done;
     }
-    const cJSON *error = anth_get(doc, "error");
+    const cJSON *error = prov_json_get(doc, "error");
     if (error) {
-        const char *message = anth_get_string(error, "message");
+        const char *message = prov_json_string(error, "message");
         prov_fail(err, 502, NULL, "anthropic: %s", message ? message : "error without a message");
         goto done;
     }
@@ -988,17 +978,17 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
     const cJSON *json_input = NULL;
     size_t ncalls = 0;
     for (const cJSON *b = content->child; b; b = b->next) {
-        const char *type = anth_get_string(b, "type");
+        const char *type = prov_json_string(b, "type");
         if (!type)
             continue;
-        if (strcmp(type, "text") == 0 && anth_get_string(b, "text")) {
-            buf_append_cstr(&text, anth_get_string(b, "text"));
+        if (strcmp(type, "text") == 0 && prov_json_string(b, "text")) {
+            buf_append_cstr(&text, prov_json_string(b, "text"));
         } else if (strcmp(type, "tool_use") == 0) {
-            const char *name = anth_get_string(b, "name");
-            const cJSON *input = anth_get(b, "input");
+            const char *name = prov_json_string(b, "name");
+            const cJSON *input = prov_json_get(b, "input");
             char *args = input ? cJSON_PrintUnformatted(input) : strdup("{}");
             cJSON *call = cJSON_CreateObject();
-            const char *id = anth_get_string(b, "id");
+            const char *id = prov_json_string(b, "id");
             cJSON_AddStringToObject(call, "id", id ? id : "");
             cJSON_AddStringToObject(call, "type", "function");
             cJSON *fn = cJSON_AddObjectToObject(call, "function");
@@ -1011,11 +1001,11 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
                 json_input = input;
         } else if (strcmp(type, "thinking") == 0 || strcmp(type, "redacted_thinking") == 0) {
             cJSON_AddItemToArray(thinking_blocks, cJSON_Duplicate(b, true));
-            if (anth_get_string(b, "thinking"))
-                buf_append_cstr(&reasoning, anth_get_string(b, "thinking"));
+            if (prov_json_string(b, "thinking"))
+                buf_append_cstr(&reasoning, prov_json_string(b, "thinking"));
         }
     }
-    const char *finish = anth_finish_reason(anth_get_string(doc, "stop_reason"));
+    const char *finish = anth_finish_reason(prov_json_string(doc, "stop_reason"));
     char *json_text = NULL;
     if (ncalls == 1 && json_input) { /* JSON mode: the forced tool's input is the content */
         json_text = anth_json_mode_text(json_input);
@@ -1025,7 +1015,7 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
     }
 
     resp = cJSON_CreateObject();
-    const char *id = anth_get_string(doc, "id");
+    const char *id = prov_json_string(doc, "id");
     char fresh[40];
     if (!id) {
         prov_new_id(fresh);
@@ -1034,7 +1024,7 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
     cJSON_AddStringToObject(resp, "id", id);
     cJSON_AddStringToObject(resp, "object", "chat.completion");
     cJSON_AddNumberToObject(resp, "created", (double)time(NULL));
-    const char *model = anth_get_string(doc, "model");
+    const char *model = prov_json_string(doc, "model");
     if (model) {
         cJSON_AddStringToObject(resp, "model", model);
     } else {
@@ -1066,7 +1056,7 @@ static int anth_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, pro
     }
     cJSON_AddStringToObject(choice, "finish_reason", finish);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(resp, "choices"), choice);
-    cJSON_AddItemToObject(resp, "usage", anth_usage_of(anth_get(doc, "usage")));
+    cJSON_AddItemToObject(resp, "usage", anth_usage_of(prov_json_get(doc, "usage")));
 
     char *printed = cJSON_PrintUnformatted(resp);
     if (!printed || buf_append_cstr(out, printed) != 0) {
@@ -1180,7 +1170,7 @@ static int anth_emit_tool(prov_stream_t *s, int tool, const char *id, const char
 
 static anth_block_t *anth_block_find(prov_stream_t *s, const cJSON *event)
 {
-    const cJSON *index = anth_get(event, "index");
+    const cJSON *index = prov_json_get(event, "index");
     if (!cJSON_IsNumber(index))
         return NULL;
     for (size_t i = s->num_blocks; i-- > 0;)
@@ -1191,7 +1181,7 @@ static anth_block_t *anth_block_find(prov_stream_t *s, const cJSON *event)
 
 static anth_block_t *anth_block_add(prov_stream_t *s, const cJSON *event)
 {
-    const cJSON *index = anth_get(event, "index");
+    const cJSON *index = prov_json_get(event, "index");
     if (s->num_blocks == s->cap_blocks) {
         if (s->cap_blocks >= ANTH_MAX_BLOCKS)
             return NULL;
@@ -1209,8 +1199,8 @@ static anth_block_t *anth_block_add(prov_stream_t *s, const cJSON *event)
 
 static int anth_on_block_start(prov_stream_t *s, const cJSON *event)
 {
-    const cJSON *cb = anth_get(event, "content_block");
-    const char *type = anth_get_string(cb, "type");
+    const cJSON *cb = prov_json_get(event, "content_block");
+    const char *type = prov_json_string(cb, "type");
     anth_block_t *b = anth_block_add(s, event);
     if (!b)
         return -1;
@@ -1218,12 +1208,12 @@ static int anth_on_block_start(prov_stream_t *s, const cJSON *event)
         return 0;
     if (strcmp(type, "text") == 0) {
         b->kind = ANTH_BLOCK_TEXT;
-        const char *text = anth_get_string(cb, "text");
+        const char *text = prov_json_string(cb, "text");
         return text && text[0] ? anth_emit_string(s, "content", text) : 0;
     }
     if (strcmp(type, "thinking") == 0) {
         b->kind = ANTH_BLOCK_THINKING;
-        const char *thinking = anth_get_string(cb, "thinking");
+        const char *thinking = prov_json_string(cb, "thinking");
         return thinking && thinking[0] ? anth_emit_string(s, "reasoning_content", thinking) : 0;
     }
     if (strcmp(type, "redacted_thinking") == 0) {
@@ -1234,8 +1224,8 @@ static int anth_on_block_start(prov_stream_t *s, const cJSON *event)
     }
     if (strcmp(type, "tool_use") != 0)
         return 0; /* server tools and their results have no OpenAI counterpart */
-    const char *name = anth_get_string(cb, "name");
-    const cJSON *input = anth_get(cb, "input");
+    const char *name = prov_json_string(cb, "name");
+    const cJSON *input = prov_json_get(cb, "input");
     char *args = cJSON_IsObject(input) && input->child ? cJSON_PrintUnformatted(input) : NULL;
     int rc = 0;
     if (name && strcmp(name, ANTH_JSON_TOOL) == 0) {
@@ -1246,7 +1236,7 @@ static int anth_on_block_start(prov_stream_t *s, const cJSON *event)
     } else {
         b->kind = ANTH_BLOCK_TOOL;
         b->tool = s->tools++;
-        const char *id = anth_get_string(cb, "id");
+        const char *id = prov_json_string(cb, "id");
         rc = anth_emit_tool(s, b->tool, id ? id : "", name ? name : "", args ? args : "");
     }
     b->has_args = args != NULL;
@@ -1256,17 +1246,17 @@ static int anth_on_block_start(prov_stream_t *s, const cJSON *event)
 
 static int anth_on_block_delta(prov_stream_t *s, const cJSON *event)
 {
-    const cJSON *delta = anth_get(event, "delta");
-    const char *type = anth_get_string(delta, "type");
+    const cJSON *delta = prov_json_get(event, "delta");
+    const char *type = prov_json_string(delta, "type");
     anth_block_t *b = anth_block_find(s, event);
     if (!type)
         return 0;
     if (strcmp(type, "text_delta") == 0) {
-        const char *text = anth_get_string(delta, "text");
+        const char *text = prov_json_string(delta, "text");
         return text && text[0] ? anth_emit_string(s, "content", text) : 0;
     }
     if (strcmp(type, "thinking_delta") == 0) {
-        const char *thinking = anth_get_string(delta, "thinking");
+        const char *thinking = prov_json_string(delta, "thinking");
         if (!thinking || !thinking[0])
             return 0;
         cJSON *d = cJSON_CreateObject();
@@ -1278,7 +1268,7 @@ static int anth_on_block_delta(prov_stream_t *s, const cJSON *event)
         return anth_emit(s, d, NULL, NULL);
     }
     if (strcmp(type, "signature_delta") == 0) {
-        const char *signature = anth_get_string(delta, "signature");
+        const char *signature = prov_json_string(delta, "signature");
         if (!signature)
             return 0;
         cJSON *d = cJSON_CreateObject();
@@ -1291,7 +1281,7 @@ static int anth_on_block_delta(prov_stream_t *s, const cJSON *event)
     }
     if (strcmp(type, "input_json_delta") != 0)
         return 0; /* citations_delta and future kinds */
-    const char *partial = anth_get_string(delta, "partial_json");
+    const char *partial = prov_json_string(delta, "partial_json");
     if (!b || !partial || !partial[0])
         return 0;
     if (b->kind == ANTH_BLOCK_JSON_TOOL) {
@@ -1318,13 +1308,13 @@ static int anth_on_block_stop(prov_stream_t *s, const cJSON *event)
 
 static void anth_take_usage(prov_stream_t *s, const cJSON *usage)
 {
-    if (anth_get(usage, "input_tokens"))
+    if (prov_json_get(usage, "input_tokens"))
         s->input_tokens = anth_get_count(usage, "input_tokens");
-    if (anth_get(usage, "cache_read_input_tokens")) {
+    if (prov_json_get(usage, "cache_read_input_tokens")) {
         s->cache_read = anth_get_count(usage, "cache_read_input_tokens");
         s->cache_fields = true;
     }
-    if (anth_get(usage, "cache_creation_input_tokens")) {
+    if (prov_json_get(usage, "cache_creation_input_tokens")) {
         s->cache_creation = anth_get_count(usage, "cache_creation_input_tokens");
         s->cache_fields = true;
     }
@@ -1332,9 +1322,9 @@ static void anth_take_usage(prov_stream_t *s, const cJSON *usage)
 
 static int anth_on_message_delta(prov_stream_t *s, const cJSON *event)
 {
-    const cJSON *usage = anth_get(event, "usage");
+    const cJSON *usage = prov_json_get(event, "usage");
     anth_take_usage(s, usage);
-    const char *reason = anth_get_string(anth_get(event, "delta"), "stop_reason");
+    const char *reason = prov_json_string(prov_json_get(event, "delta"), "stop_reason");
     const char *finish = anth_finish_reason(reason);
     if (s->json_tool && s->tools == 0 && strcmp(finish, "tool_calls") == 0)
         finish = "stop";
@@ -1354,7 +1344,7 @@ static int anth_on_event(void *arg, const sse_event_t *ev)
         cJSON_Delete(event);
         return -1;
     }
-    const char *type = anth_get_string(event, "type");
+    const char *type = prov_json_string(event, "type");
     char name[32];
     if (!type) { /* Anthropic always names the type in the data too; the event line will do */
         snprintf(name, sizeof name, "%.*s", (int)(ev->event.n < 31 ? ev->event.n : 31),
@@ -1363,7 +1353,7 @@ static int anth_on_event(void *arg, const sse_event_t *ev)
     }
     int rc = 0;
     if (strcmp(type, "message_start") == 0) {
-        anth_take_usage(s, anth_get(anth_get(event, "message"), "usage"));
+        anth_take_usage(s, prov_json_get(prov_json_get(event, "message"), "usage"));
         cJSON *delta = cJSON_CreateObject();
         cJSON_AddStringToObject(delta, "role", "assistant");
         cJSON_AddStringToObject(delta, "content", "");
@@ -1418,12 +1408,12 @@ static void anth_error_message(int status, str_t body, buf_t *out)
 {
     (void)status;
     cJSON *doc = cJSON_ParseWithLength(body.p ? body.p : "", body.n);
-    const cJSON *error = anth_get(doc, "error");
-    const char *message = anth_get_string(error, "message");
+    const cJSON *error = prov_json_get(doc, "error");
+    const char *message = prov_json_string(error, "message");
     if (!message && cJSON_IsString(error))
         message = error->valuestring;
     if (!message)
-        message = anth_get_string(doc, "message");
+        message = prov_json_string(doc, "message");
     if (message)
         buf_append_cstr(out, message);
     else

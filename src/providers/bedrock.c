@@ -41,17 +41,6 @@ static const char *const br_embed_params[] = {"input", "encoding_format", "dimen
 
 /* ---- small helpers ---------------------------------------------------------------------- */
 
-static const cJSON *br_get(const cJSON *obj, const char *name)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
-}
-
-static const char *br_string(const cJSON *obj, const char *name)
-{
-    const cJSON *v = br_get(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A count from JSON: non-negative, whole, at most 2^53 (else 0). */
 static long long br_count(double d)
 {
@@ -60,7 +49,7 @@ static long long br_count(double d)
 
 static long long br_int(const cJSON *obj, const char *name)
 {
-    const cJSON *v = br_get(obj, name);
+    const cJSON *v = prov_json_get(obj, name);
     return cJSON_IsNumber(v) ? br_count(v->valuedouble) : 0;
 }
 
@@ -223,7 +212,7 @@ static bool br_split_url(const char *url, str_t *host, str_t *path, str_t *query
 static size_t br_mock_headers(const prov_ctx_t *ctx, const cJSON *req, const char **lines,
                               size_t max)
 {
-    const cJSON *mock = br_get(req, "mock");
+    const cJSON *mock = prov_json_get(req, "mock");
     size_t n = 0;
     for (const cJSON *it = cJSON_IsObject(mock) ? mock->child : NULL; it && n < max;
          it = it->next) {
@@ -256,7 +245,7 @@ static int br_finish_request(const prov_ctx_t *ctx, const cJSON *req, const br_a
     if (!out->url)
         return prov_fail(err, 500, NULL, "out of memory");
     size_t num_extra = ctx->dep ? ctx->dep->num_extra_headers : 0;
-    const cJSON *mock = br_get(req, "mock");
+    const cJSON *mock = prov_json_get(req, "mock");
     size_t num_mock = MIN((size_t)cJSON_GetArraySize(cJSON_IsObject(mock) ? mock : NULL),
                           (size_t)BR_MAX_MOCK_HEADERS);
     size_t cap = BR_MAX_HEADER_LINES + num_extra + num_mock;
@@ -327,7 +316,7 @@ static int br_print_body(cJSON *body, prov_http_t *out, prov_error_t *err)
 /* {"cachePoint":{"type":"default"}} after a part that asks for prompt caching. */
 static void br_cache_point(cJSON *blocks, const cJSON *part)
 {
-    if (!cJSON_IsObject(br_get(part, "cache_control")))
+    if (!cJSON_IsObject(prov_json_get(part, "cache_control")))
         return;
     cJSON *cp = cJSON_CreateObject();
     cJSON_AddStringToObject(cJSON_AddObjectToObject(cp, "cachePoint"), "type", "default");
@@ -418,31 +407,31 @@ static int br_content_blocks(cJSON *blocks, const cJSON *content, bool media, bo
     if (!cJSON_IsArray(content))
         return prov_fail(err, 400, "messages", "bedrock: content must be a string or an array");
     for (const cJSON *part = content->child; part; part = part->next) {
-        const char *type = br_string(part, "type");
+        const char *type = prov_json_string(part, "type");
         if (!type)
             return prov_fail(err, 400, "messages", "bedrock: a content part has no type");
         if (strcmp(type, "text") == 0) {
-            const char *text = br_string(part, "text");
+            const char *text = prov_json_string(part, "text");
             if (!text)
                 return prov_fail(err, 400, "messages", "bedrock: a text part has no text");
             if (!(skip_empty && !text[0]))
                 br_text_block(blocks, text);
         } else if (media && strcmp(type, "image_url") == 0) {
-            const cJSON *iu = br_get(part, "image_url");
-            const char *url = cJSON_IsString(iu) ? iu->valuestring : br_string(iu, "url");
+            const cJSON *iu = prov_json_get(part, "image_url");
+            const char *url = cJSON_IsString(iu) ? iu->valuestring : prov_json_string(iu, "url");
             if (!url)
                 return prov_fail(err, 400, "messages", "bedrock: an image_url part has no url");
             if (br_media_block(blocks, url, NULL, false, 0, err) != 0)
                 return -1;
         } else if (media && strcmp(type, "file") == 0) {
-            const cJSON *f = br_get(part, "file");
-            const char *data = br_string(f, "file_data");
+            const cJSON *f = prov_json_get(part, "file");
+            const char *data = prov_json_string(f, "file_data");
             if (!data)
                 return prov_fail(err, 400, "messages",
                                  "bedrock: a file part needs file_data (a data: URL); file_id "
                                  "is not supported");
-            if (br_media_block(blocks, data, br_string(f, "filename"), true, ++*doc_index, err) !=
-                0)
+            if (br_media_block(blocks, data, prov_json_string(f, "filename"), true, ++*doc_index,
+                               err) != 0)
                 return -1;
         } else {
             return prov_fail(err, 400, "messages",
@@ -458,7 +447,7 @@ static int br_content_blocks(cJSON *blocks, const cJSON *content, bool media, bo
 static void br_add_turn(cJSON *messages, const char *role, cJSON *blocks)
 {
     cJSON *last = cJSON_GetArrayItem(messages, cJSON_GetArraySize(messages) - 1);
-    const char *last_role = br_string(last, "role");
+    const char *last_role = prov_json_string(last, "role");
     if (last_role && strcmp(last_role, role) == 0) {
         cJSON *dst = cJSON_GetObjectItemCaseSensitive(last, "content");
         cJSON *b;
@@ -477,12 +466,12 @@ static void br_add_turn(cJSON *messages, const char *role, cJSON *blocks)
 static int br_tool_uses(cJSON *blocks, const cJSON *calls, prov_error_t *err)
 {
     for (const cJSON *c = calls ? calls->child : NULL; c; c = c->next) {
-        const cJSON *fn = br_get(c, "function");
-        const char *id = br_string(c, "id"), *name = br_string(fn, "name");
+        const cJSON *fn = prov_json_get(c, "function");
+        const char *id = prov_json_string(c, "id"), *name = prov_json_string(fn, "name");
         if (!id || !name)
             return prov_fail(err, 400, "messages",
                              "bedrock: an assistant tool call needs an id and function.name");
-        const char *args = br_string(fn, "arguments");
+        const char *args = prov_json_string(fn, "arguments");
         cJSON *input = args && *args ? cJSON_Parse(args) : cJSON_CreateObject();
         if (!input)
             return prov_fail(err, 400, "messages",
@@ -501,12 +490,12 @@ static int br_tool_uses(cJSON *blocks, const cJSON *calls, prov_error_t *err)
 /* A tool message as a toolResult block. */
 static int br_tool_result(cJSON *blocks, const cJSON *m, prov_error_t *err)
 {
-    const char *id = br_string(m, "tool_call_id");
+    const char *id = prov_json_string(m, "tool_call_id");
     if (!id)
         return prov_fail(err, 400, "messages", "bedrock: a tool message needs tool_call_id");
     cJSON *content = cJSON_CreateArray();
     size_t docs = 0;
-    if (br_content_blocks(content, br_get(m, "content"), false, false, &docs, err) != 0) {
+    if (br_content_blocks(content, prov_json_get(m, "content"), false, false, &docs, err) != 0) {
         cJSON_Delete(content);
         return -1;
     }
@@ -525,32 +514,32 @@ static int br_tool_result(cJSON *blocks, const cJSON *m, prov_error_t *err)
  * toolUse / toolResult blocks. */
 static int br_messages(const cJSON *req, cJSON *body, bool *has_tool_blocks, prov_error_t *err)
 {
-    const cJSON *msgs = br_get(req, "messages");
+    const cJSON *msgs = prov_json_get(req, "messages");
     if (!cJSON_IsArray(msgs) || !msgs->child)
         return prov_fail(err, 400, "messages", "bedrock: messages must be a non-empty array");
     cJSON *system = cJSON_CreateArray();
     cJSON *messages = cJSON_CreateArray();
     size_t docs = 0;
     for (const cJSON *m = msgs->child; m; m = m->next) {
-        const char *role = br_string(m, "role");
+        const char *role = prov_json_string(m, "role");
         if (!role)
             goto bad_role;
         cJSON *blocks = cJSON_CreateArray();
         int rc = 0;
         const char *turn = role;
         if (strcmp(role, "system") == 0 || strcmp(role, "developer") == 0) {
-            rc = br_content_blocks(system, br_get(m, "content"), false, false, &docs, err);
+            rc = br_content_blocks(system, prov_json_get(m, "content"), false, false, &docs, err);
             br_cache_point(system, m);
             cJSON_Delete(blocks);
             if (rc)
                 goto fail;
             continue;
         } else if (strcmp(role, "user") == 0) {
-            rc = br_content_blocks(blocks, br_get(m, "content"), true, false, &docs, err);
+            rc = br_content_blocks(blocks, prov_json_get(m, "content"), true, false, &docs, err);
             br_cache_point(blocks, m);
         } else if (strcmp(role, "assistant") == 0) {
-            rc = br_content_blocks(blocks, br_get(m, "content"), false, true, &docs, err);
-            const cJSON *calls = br_get(m, "tool_calls");
+            rc = br_content_blocks(blocks, prov_json_get(m, "content"), false, true, &docs, err);
+            const cJSON *calls = prov_json_get(m, "tool_calls");
             if (!rc && cJSON_IsArray(calls) && calls->child) {
                 rc = br_tool_uses(blocks, calls, err);
                 *has_tool_blocks = true;
@@ -592,20 +581,20 @@ fail:
 
 static int br_tool_config(const cJSON *req, cJSON *body, bool has_tool_blocks, prov_error_t *err)
 {
-    const cJSON *tools = br_get(req, "tools");
-    const cJSON *choice = br_get(req, "tool_choice");
+    const cJSON *tools = prov_json_get(req, "tools");
+    const cJSON *choice = prov_json_get(req, "tool_choice");
     cJSON *specs = cJSON_CreateArray();
     for (const cJSON *t = cJSON_IsArray(tools) ? tools->child : NULL; t; t = t->next) {
-        const cJSON *fn = br_get(t, "function");
+        const cJSON *fn = prov_json_get(t, "function");
         if (!fn)
             fn = t; /* flat {"type":"function","name":...} */
-        const char *name = br_string(fn, "name");
+        const char *name = prov_json_string(fn, "name");
         if (!name || !*name) {
             cJSON_Delete(specs);
             return prov_fail(err, 400, "tools", "bedrock: every tool needs function.name");
         }
-        const char *desc = br_string(fn, "description");
-        const cJSON *params = br_get(fn, "parameters");
+        const char *desc = prov_json_string(fn, "description");
+        const cJSON *params = prov_json_get(fn, "parameters");
         cJSON *spec = cJSON_CreateObject();
         cJSON_AddStringToObject(spec, "name", name);
         /* Bedrock requires a description; LiteLLM uses the name when there is none */
@@ -645,9 +634,9 @@ static int br_tool_config(const cJSON *req, cJSON *body, bool has_tool_blocks, p
     if (!choice || cJSON_IsNull(choice))
         return 0;
     const char *word = cJSON_IsString(choice) ? choice->valuestring : NULL;
-    const char *name = br_string(br_get(choice, "function"), "name");
+    const char *name = prov_json_string(prov_json_get(choice, "function"), "name");
     if (!name)
-        name = br_string(choice, "name");
+        name = prov_json_string(choice, "name");
     if (word && strcmp(word, "none") == 0)
         return 0; /* Converse has no "none": the tools stay, no choice is forced */
     cJSON *tc = cJSON_AddObjectToObject(config, "toolChoice");
@@ -666,17 +655,17 @@ static int br_tool_config(const cJSON *req, cJSON *body, bool has_tool_blocks, p
 static int br_inference_config(const cJSON *req, cJSON *body, prov_error_t *err)
 {
     cJSON *ic = cJSON_CreateObject();
-    const cJSON *max = br_get(req, "max_completion_tokens");
+    const cJSON *max = prov_json_get(req, "max_completion_tokens");
     if (!max || cJSON_IsNull(max))
-        max = br_get(req, "max_tokens");
+        max = prov_json_get(req, "max_tokens");
     const char *bad = NULL;
     if (max && !cJSON_IsNull(max)) {
         if (!cJSON_IsNumber(max) || br_count(max->valuedouble) < 1)
-            bad = max == br_get(req, "max_tokens") ? "max_tokens" : "max_completion_tokens";
+            bad = max == prov_json_get(req, "max_tokens") ? "max_tokens" : "max_completion_tokens";
         else
             cJSON_AddNumberToObject(ic, "maxTokens", (double)br_count(max->valuedouble));
     }
-    const cJSON *temp = br_get(req, "temperature"), *top_p = br_get(req, "top_p");
+    const cJSON *temp = prov_json_get(req, "temperature"), *top_p = prov_json_get(req, "top_p");
     if (temp && !cJSON_IsNull(temp)) {
         if (!cJSON_IsNumber(temp))
             bad = "temperature";
@@ -689,7 +678,7 @@ static int br_inference_config(const cJSON *req, cJSON *body, prov_error_t *err)
         else
             cJSON_AddNumberToObject(ic, "topP", top_p->valuedouble);
     }
-    const cJSON *stop = br_get(req, "stop");
+    const cJSON *stop = prov_json_get(req, "stop");
     if (cJSON_IsString(stop)) {
         cJSON_AddItemToObject(ic, "stopSequences",
                               cJSON_CreateStringArray((const char *const[]){stop->valuestring}, 1));
@@ -715,11 +704,11 @@ static int br_inference_config(const cJSON *req, cJSON *body, prov_error_t *err)
 
     /* model-specific settings Converse passes through */
     cJSON *extra = cJSON_CreateObject();
-    const cJSON *top_k = br_get(req, "top_k");
+    const cJSON *top_k = prov_json_get(req, "top_k");
     if (cJSON_IsNumber(top_k))
         cJSON_AddNumberToObject(extra, "top_k", top_k->valuedouble);
-    const cJSON *thinking = br_get(req, "thinking");
-    const char *effort = br_string(req, "reasoning_effort");
+    const cJSON *thinking = prov_json_get(req, "thinking");
+    const char *effort = prov_json_string(req, "reasoning_effort");
     if (cJSON_IsObject(thinking)) {
         cJSON_AddItemToObject(extra, "thinking", cJSON_Duplicate(thinking, true));
     } else if (effort) {
@@ -798,10 +787,10 @@ static cJSON *br_usage(const cJSON *u)
 static int br_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_error_t *err)
 {
     cJSON *in = cJSON_ParseWithLength(body.p ? body.p : "", body.n);
-    const cJSON *message = br_get(br_get(in, "output"), "message");
-    const cJSON *content = br_get(message, "content");
+    const cJSON *message = prov_json_get(prov_json_get(in, "output"), "message");
+    const cJSON *content = prov_json_get(message, "content");
     if (!cJSON_IsArray(content)) {
-        const char *msg = br_string(in, "message");
+        const char *msg = prov_json_string(in, "message");
         if (msg)
             prov_fail(err, 502, NULL, "bedrock: %s", msg);
         else
@@ -813,26 +802,27 @@ static int br_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_
     buf_t text = {0}, reasoning = {0};
     cJSON *calls = cJSON_CreateArray();
     for (const cJSON *b = content->child; b; b = b->next) {
-        const char *t = br_string(b, "text");
-        const cJSON *use = br_get(b, "toolUse");
-        const cJSON *rc = br_get(br_get(b, "reasoningContent"), "reasoningText");
+        const char *t = prov_json_string(b, "text");
+        const cJSON *use = prov_json_get(b, "toolUse");
+        const cJSON *rc = prov_json_get(prov_json_get(b, "reasoningContent"), "reasoningText");
         if (t) {
             buf_append_cstr(&text, t);
         } else if (cJSON_IsObject(use)) {
-            const cJSON *input = br_get(use, "input");
+            const cJSON *input = prov_json_get(use, "input");
             char *args = input ? cJSON_PrintUnformatted(input) : NULL;
             cJSON *call = cJSON_CreateObject();
-            cJSON_AddStringToObject(call, "id",
-                                    br_string(use, "toolUseId") ? br_string(use, "toolUseId") : "");
+            cJSON_AddStringToObject(
+                call, "id",
+                prov_json_string(use, "toolUseId") ? prov_json_string(use, "toolUseId") : "");
             cJSON_AddStringToObject(call, "type", "function");
             cJSON *fn = cJSON_AddObjectToObject(call, "function");
-            cJSON_AddStringToObject(fn, "name",
-                                    br_string(use, "name") ? br_string(use, "name") : "");
+            cJSON_AddStringToObject(
+                fn, "name", prov_json_string(use, "name") ? prov_json_string(use, "name") : "");
             cJSON_AddStringToObject(fn, "arguments", args ? args : "{}");
             free(args);
             cJSON_AddItemToArray(calls, call);
-        } else if (br_string(rc, "text")) {
-            buf_append_cstr(&reasoning, br_string(rc, "text"));
+        } else if (prov_json_string(rc, "text")) {
+            buf_append_cstr(&reasoning, prov_json_string(rc, "text"));
         }
     }
     char id[40];
@@ -859,9 +849,10 @@ static int br_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_
         cJSON_AddItemToObject(msg, "tool_calls", calls);
     else
         cJSON_Delete(calls);
-    cJSON_AddStringToObject(choice, "finish_reason", br_finish_reason(br_string(in, "stopReason")));
+    cJSON_AddStringToObject(choice, "finish_reason",
+                            br_finish_reason(prov_json_string(in, "stopReason")));
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "choices"), choice);
-    cJSON_AddItemToObject(o, "usage", br_usage(br_get(in, "usage")));
+    cJSON_AddItemToObject(o, "usage", br_usage(prov_json_get(in, "usage")));
     buf_free(&text);
     buf_free(&reasoning);
     cJSON_Delete(in);
@@ -878,9 +869,9 @@ static void br_error_message(int status, str_t body, buf_t *out)
 {
     (void)status;
     cJSON *in = cJSON_ParseWithLength(body.p ? body.p : "", body.n);
-    const char *msg = br_string(in, "message");
+    const char *msg = prov_json_string(in, "message");
     if (!msg)
-        msg = br_string(in, "Message"); /* some AWS front ends capitalize it */
+        msg = prov_json_string(in, "Message"); /* some AWS front ends capitalize it */
     if (msg)
         buf_append_cstr(out, msg);
     else
@@ -971,7 +962,7 @@ static int br_emit_final(prov_stream_t *s)
 /* The tool index of a content block, or -1. `start` assigns one. */
 static int br_block_tool(prov_stream_t *s, const cJSON *payload, bool start)
 {
-    const cJSON *idx = br_get(payload, "contentBlockIndex");
+    const cJSON *idx = prov_json_get(payload, "contentBlockIndex");
     if (!cJSON_IsNumber(idx) || idx->valuedouble < 0 || idx->valuedouble >= BR_MAX_BLOCKS)
         return -1;
     size_t i = (size_t)idx->valuedouble;
@@ -1002,10 +993,10 @@ static int br_on_event(prov_stream_t *s, str_t event, const cJSON *p)
         return br_emit(s, d, NULL, NULL);
     }
     if (str_eq_cstr(event, "contentBlockStart")) {
-        const cJSON *use = br_get(br_get(p, "start"), "toolUse");
+        const cJSON *use = prov_json_get(prov_json_get(p, "start"), "toolUse");
         if (!cJSON_IsObject(use))
             return 0; /* other block kinds start with their deltas */
-        const char *id = br_string(use, "toolUseId"), *name = br_string(use, "name");
+        const char *id = prov_json_string(use, "toolUseId"), *name = prov_json_string(use, "name");
         int k = br_block_tool(s, p, true);
         if (k < 0 || !id || !name)
             return -1;
@@ -1021,17 +1012,17 @@ static int br_on_event(prov_stream_t *s, str_t event, const cJSON *p)
         return br_emit(s, d, NULL, NULL);
     }
     if (str_eq_cstr(event, "contentBlockDelta")) {
-        const cJSON *delta = br_get(p, "delta");
-        const char *text = br_string(delta, "text");
-        const cJSON *use = br_get(delta, "toolUse");
-        const char *reasoning = br_string(br_get(delta, "reasoningContent"), "text");
+        const cJSON *delta = prov_json_get(p, "delta");
+        const char *text = prov_json_string(delta, "text");
+        const cJSON *use = prov_json_get(delta, "toolUse");
+        const char *reasoning = prov_json_string(prov_json_get(delta, "reasoningContent"), "text");
         if (text) {
             cJSON *d = br_delta(s);
             cJSON_AddStringToObject(d, "content", text);
             return br_emit(s, d, NULL, NULL);
         }
         if (cJSON_IsObject(use)) {
-            const char *input = br_string(use, "input");
+            const char *input = prov_json_string(use, "input");
             int k = br_block_tool(s, p, false);
             if (k < 0 || !input)
                 return -1; /* tool input for a block that did not start as a tool */
@@ -1050,13 +1041,13 @@ static int br_on_event(prov_stream_t *s, str_t event, const cJSON *p)
         return 0; /* signatures, redacted reasoning: nothing for OpenAI clients */
     }
     if (str_eq_cstr(event, "messageStop")) {
-        const char *stop = br_string(p, "stopReason");
+        const char *stop = prov_json_string(p, "stopReason");
         snprintf(s->stop, sizeof s->stop, "%s", stop ? stop : "");
         s->stopped = true;
         return 0; /* the final chunk waits for metadata's usage */
     }
     if (str_eq_cstr(event, "metadata")) {
-        const cJSON *u = br_get(p, "usage");
+        const cJSON *u = prov_json_get(p, "usage");
         if (cJSON_IsObject(u)) {
             cJSON_Delete(s->usage);
             s->usage = cJSON_Duplicate(u, true);
@@ -1148,7 +1139,7 @@ static int br_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_t
                          (int)MIN(model.n, (size_t)200), model.p);
     if (prov_check_params(ctx, req, br_embed_params, err) != 0)
         return -1;
-    const cJSON *input = br_get(req, "input");
+    const cJSON *input = prov_json_get(req, "input");
     size_t count = cJSON_IsString(input) ? 1 : (size_t)cJSON_GetArraySize(input);
     if (!cJSON_IsString(input) && (!cJSON_IsArray(input) || !count))
         return prov_fail(err, 400, "input",
@@ -1157,7 +1148,7 @@ static int br_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_t
         if (!cJSON_IsString(t))
             return prov_fail(err, 400, "input",
                              "bedrock: input must be text; token arrays are not supported");
-    const cJSON *dims = br_get(req, "dimensions");
+    const cJSON *dims = prov_json_get(req, "dimensions");
     bool titan_v2 = kind == BR_EMBED_TITAN && memmem(model.p, model.n, "text-v2", 7) != NULL;
     if (dims && !cJSON_IsNull(dims) && !titan_v2 && !ctx->drop_params)
         return prov_fail(
@@ -1189,7 +1180,7 @@ static int br_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_t
             cJSON_AddItemToArray(texts, cJSON_CreateString(input->valuestring));
         for (const cJSON *t = cJSON_IsArray(input) ? input->child : NULL; t; t = t->next)
             cJSON_AddItemToArray(texts, cJSON_CreateString(t->valuestring));
-        const char *input_type = br_string(req, "input_type");
+        const char *input_type = prov_json_string(req, "input_type");
         cJSON_AddStringToObject(body, "input_type", input_type ? input_type : "search_document");
     }
     if (br_print_body(body, out, err) != 0)
@@ -1229,10 +1220,10 @@ static int br_embed_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov
     cJSON *data = cJSON_AddArrayToObject(o, "data");
     long long tokens = 0;
     bool ok = false;
-    const cJSON *titan = br_get(in, "embedding");
-    const cJSON *cohere = br_get(in, "embeddings");
+    const cJSON *titan = prov_json_get(in, "embedding");
+    const cJSON *cohere = prov_json_get(in, "embeddings");
     if (cJSON_IsObject(cohere))
-        cohere = br_get(cohere, "float"); /* embedding_types: {"float": [[...]]} */
+        cohere = prov_json_get(cohere, "float"); /* embedding_types: {"float": [[...]]} */
     if (br_is_vector(titan)) {
         br_embed_item(data, 0, titan);
         tokens = br_int(in, "inputTextTokenCount");

@@ -14,34 +14,6 @@
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static const cJSON *cohere_get(const cJSON *obj, const char *name)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
-}
-
-static const char *cohere_string(const cJSON *obj, const char *name)
-{
-    const cJSON *v = cohere_get(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* A member present with a value other than null. */
-static const cJSON *cohere_param(const cJSON *req, const char *name)
-{
-    const cJSON *v = cohere_get(req, name);
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-/* sluice-mock's per-request controls (a top-level "mock" object) ride along, so tests reach
- * the mock through translation as they do through the OpenAI pass-through; real clients never
- * send one. */
-static void cohere_carry_mock(const cJSON *req, cJSON *root)
-{
-    const cJSON *mock = cohere_param(req, "mock");
-    if (cJSON_IsObject(mock))
-        cJSON_AddItemToObject(root, "mock", cJSON_Duplicate(mock, 1));
-}
-
 static char *cohere_model(const prov_ctx_t *ctx)
 {
     return arena_strndup(ctx->arena, ctx->model.p ? ctx->model.p : "", ctx->model.n);
@@ -104,15 +76,15 @@ static cJSON *cohere_content(const cJSON *content, bool images, prov_error_t *er
     }
     cJSON *parts = cJSON_CreateArray();
     for (const cJSON *p = content->child; p; p = p->next) {
-        const char *type = cohere_string(p, "type");
-        if (type && strcmp(type, "text") == 0 && cohere_string(p, "text")) {
+        const char *type = prov_json_string(p, "type");
+        if (type && strcmp(type, "text") == 0 && prov_json_string(p, "text")) {
             cJSON *t = cJSON_CreateObject();
             cJSON_AddStringToObject(t, "type", "text");
-            cJSON_AddStringToObject(t, "text", cohere_string(p, "text"));
+            cJSON_AddStringToObject(t, "text", prov_json_string(p, "text"));
             cJSON_AddItemToArray(parts, t);
         } else if (images && type && strcmp(type, "image_url") == 0) {
-            const cJSON *iu = cohere_get(p, "image_url");
-            const char *url = cJSON_IsString(iu) ? iu->valuestring : cohere_string(iu, "url");
+            const cJSON *iu = prov_json_get(p, "image_url");
+            const char *url = cJSON_IsString(iu) ? iu->valuestring : prov_json_string(iu, "url");
             if (!url) {
                 cJSON_Delete(parts);
                 prov_fail(err, 400, "messages", "cohere: image_url part without a url");
@@ -137,16 +109,16 @@ static cJSON *cohere_tool_calls(const cJSON *calls, prov_error_t *err)
 {
     cJSON *out = cJSON_CreateArray();
     for (const cJSON *c = calls->child; c; c = c->next) {
-        const cJSON *fn = cohere_get(c, "function");
-        const char *name = cohere_string(fn, "name");
+        const cJSON *fn = prov_json_get(c, "function");
+        const char *name = prov_json_string(fn, "name");
         if (!name) {
             cJSON_Delete(out);
             prov_fail(err, 400, "messages", "cohere: an assistant tool call has no function name");
             return NULL;
         }
-        const cJSON *args = cohere_get(fn, "arguments");
+        const cJSON *args = prov_json_get(fn, "arguments");
         cJSON *tc = cJSON_CreateObject();
-        const char *id = cohere_string(c, "id");
+        const char *id = prov_json_string(c, "id");
         cJSON_AddStringToObject(tc, "id", id ? id : "");
         cJSON_AddStringToObject(tc, "type", "function");
         cJSON *f = cJSON_AddObjectToObject(tc, "function");
@@ -173,8 +145,8 @@ static cJSON *cohere_messages(const cJSON *messages, prov_error_t *err)
     }
     cJSON *out = cJSON_CreateArray();
     for (const cJSON *m = messages->child; m; m = m->next) {
-        const char *role = cohere_string(m, "role");
-        const cJSON *content = cohere_param(m, "content");
+        const char *role = prov_json_string(m, "role");
+        const cJSON *content = prov_json_param(m, "content");
         cJSON *msg = cJSON_CreateObject();
         cJSON_AddItemToArray(out, msg);
         if (!role) {
@@ -191,7 +163,7 @@ static cJSON *cohere_messages(const cJSON *messages, prov_error_t *err)
             cJSON_AddItemToObject(msg, "content", c);
         } else if (strcmp(role, "assistant") == 0) {
             cJSON_AddStringToObject(msg, "role", "assistant");
-            const cJSON *calls = cohere_param(m, "tool_calls");
+            const cJSON *calls = prov_json_param(m, "tool_calls");
             bool has_calls = cJSON_IsArray(calls) && calls->child;
             if (content) {
                 cJSON *c = cohere_content(content, false, err);
@@ -208,7 +180,7 @@ static cJSON *cohere_messages(const cJSON *messages, prov_error_t *err)
                 cJSON_AddItemToObject(msg, "tool_calls", tc);
             }
         } else if (strcmp(role, "tool") == 0) {
-            const char *id = cohere_string(m, "tool_call_id");
+            const char *id = prov_json_string(m, "tool_call_id");
             if (!id) {
                 prov_fail(err, 400, "messages", "cohere: a tool message needs 'tool_call_id'");
                 goto fail;
@@ -242,9 +214,9 @@ static cJSON *cohere_tools(const cJSON *tools, const char *only, prov_error_t *e
     }
     cJSON *out = cJSON_CreateArray();
     for (const cJSON *t = tools->child; t; t = t->next) {
-        const char *type = cohere_string(t, "type");
-        const cJSON *fn = cohere_get(t, "function");
-        const char *name = cohere_string(fn, "name");
+        const char *type = prov_json_string(t, "type");
+        const cJSON *fn = prov_json_get(t, "function");
+        const char *name = prov_json_string(fn, "name");
         if (!type || strcmp(type, "function") != 0 || !name) {
             cJSON_Delete(out);
             prov_fail(err, 400, "tools",
@@ -257,10 +229,10 @@ static cJSON *cohere_tools(const cJSON *tools, const char *only, prov_error_t *e
         cJSON_AddStringToObject(tool, "type", "function");
         cJSON *f = cJSON_AddObjectToObject(tool, "function");
         cJSON_AddStringToObject(f, "name", name);
-        const cJSON *desc = cohere_get(fn, "description");
+        const cJSON *desc = prov_json_get(fn, "description");
         if (cJSON_IsString(desc))
             cJSON_AddStringToObject(f, "description", desc->valuestring);
-        const cJSON *params = cohere_param(fn, "parameters");
+        const cJSON *params = prov_json_param(fn, "parameters");
         if (params)
             cJSON_AddItemToObject(f, "parameters", cJSON_Duplicate(params, 1));
         cJSON_AddItemToArray(out, tool);
@@ -290,13 +262,13 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
 {
     if (prov_check_params(ctx, req, cohere_supported, err) != 0)
         return -1;
-    const cJSON *n = cohere_param(req, "n");
+    const cJSON *n = prov_json_param(req, "n");
     if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
         return prov_fail(err, 400, "n", "cohere: v2 chat answers one choice; 'n' must be 1");
 
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", cohere_model(ctx));
-    cJSON *messages = cohere_messages(cohere_get(req, "messages"), err);
+    cJSON *messages = cohere_messages(prov_json_get(req, "messages"), err);
     if (!messages)
         goto fail;
     cJSON_AddItemToObject(root, "messages", messages);
@@ -305,7 +277,7 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
 
     /* tool_choice: "required" -> REQUIRED, "none" -> NONE, "auto" -> omitted; a named
      * function -> REQUIRED with only that tool offered */
-    const cJSON *choice = cohere_param(req, "tool_choice");
+    const cJSON *choice = prov_json_param(req, "tool_choice");
     const char *forced = NULL, *mode = NULL;
     if (cJSON_IsString(choice)) {
         if (strcmp(choice->valuestring, "required") == 0)
@@ -318,14 +290,14 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
             goto fail;
         }
     } else if (cJSON_IsObject(choice)) {
-        forced = cohere_string(cohere_get(choice, "function"), "name");
+        forced = prov_json_string(prov_json_get(choice, "function"), "name");
         if (!forced) {
             prov_fail(err, 400, "tool_choice", "cohere: tool_choice names no function");
             goto fail;
         }
         mode = "REQUIRED";
     }
-    const cJSON *tools = cohere_param(req, "tools");
+    const cJSON *tools = prov_json_param(req, "tools");
     if (tools) {
         cJSON *t = cohere_tools(tools, forced, err);
         if (!t)
@@ -351,7 +323,7 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
                 {"frequency_penalty", "frequency_penalty"},
                 {"presence_penalty", "presence_penalty"}};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
-        const cJSON *v = cohere_param(req, same[i].from);
+        const cJSON *v = prov_json_param(req, same[i].from);
         if (!v)
             continue;
         if (!cJSON_IsNumber(v)) {
@@ -361,7 +333,7 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
         cJSON_DeleteItemFromObjectCaseSensitive(root, same[i].to);
         cJSON_AddNumberToObject(root, same[i].to, v->valuedouble);
     }
-    const cJSON *stop = cohere_param(req, "stop");
+    const cJSON *stop = prov_json_param(req, "stop");
     if (cJSON_IsString(stop)) {
         cJSON *arr = cJSON_AddArrayToObject(root, "stop_sequences");
         cJSON_AddItemToArray(arr, cJSON_CreateString(stop->valuestring));
@@ -371,8 +343,8 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
         prov_fail(err, 400, "stop", "cohere: 'stop' must be a string or an array of strings");
         goto fail;
     }
-    const cJSON *rf = cohere_param(req, "response_format");
-    const char *rf_type = cohere_string(rf, "type");
+    const cJSON *rf = prov_json_param(req, "response_format");
+    const char *rf_type = prov_json_string(rf, "type");
     if (rf && !rf_type) {
         prov_fail(err, 400, "response_format", "cohere: response_format needs a 'type'");
         goto fail;
@@ -380,7 +352,7 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
     if (rf_type && strcmp(rf_type, "text") != 0) {
         cJSON *f = cJSON_AddObjectToObject(root, "response_format");
         cJSON_AddStringToObject(f, "type", "json_object");
-        const cJSON *schema = cohere_param(cohere_get(rf, "json_schema"), "schema");
+        const cJSON *schema = prov_json_param(prov_json_get(rf, "json_schema"), "schema");
         if (strcmp(rf_type, "json_schema") == 0 && schema)
             cJSON_AddItemToObject(f, "json_schema", cJSON_Duplicate(schema, 1));
         else if (strcmp(rf_type, "json_schema") != 0 && strcmp(rf_type, "json_object") != 0) {
@@ -390,7 +362,7 @@ static int cohere_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
         }
     }
 
-    cohere_carry_mock(req, root);
+    prov_carry_mock(req, root);
     if (cohere_finish_body(root, &out->body, err) != 0)
         return -1;
     out->method = "POST";
@@ -406,7 +378,7 @@ fail:
 
 static long long cohere_count(const cJSON *obj, const char *name)
 {
-    const cJSON *v = cohere_get(obj, name);
+    const cJSON *v = prov_json_get(obj, name);
     if (!cJSON_IsNumber(v) || !(v->valuedouble > 0))
         return 0;
     return v->valuedouble < 1e15 ? (long long)v->valuedouble : 1000000000000000LL; /* no UB */
@@ -415,9 +387,9 @@ static long long cohere_count(const cJSON *obj, const char *name)
 /* usage.tokens (what LiteLLM reports), else usage.billed_units; cached_tokens as cached. */
 static cJSON *cohere_usage(const cJSON *usage)
 {
-    const cJSON *t = cohere_get(usage, "tokens");
+    const cJSON *t = prov_json_get(usage, "tokens");
     if (!cJSON_IsObject(t))
-        t = cohere_get(usage, "billed_units");
+        t = prov_json_get(usage, "billed_units");
     return prov_usage(cohere_count(t, "input_tokens"), cohere_count(t, "output_tokens"),
                       cohere_count(usage, "cached_tokens"));
 }
@@ -432,18 +404,18 @@ static const char *cohere_finish(const char *reason, bool tool_calls)
 /* Cohere tool call -> OpenAI tool call (arguments kept as the JSON text Cohere sends). */
 static cJSON *cohere_openai_tool_call(const cJSON *tc, int index, bool with_index)
 {
-    const cJSON *fn = cohere_get(tc, "function");
+    const cJSON *fn = prov_json_get(tc, "function");
     cJSON *out = cJSON_CreateObject();
     if (with_index)
         cJSON_AddNumberToObject(out, "index", index);
-    const char *id = cohere_string(tc, "id");
+    const char *id = prov_json_string(tc, "id");
     if (id)
         cJSON_AddStringToObject(out, "id", id);
     cJSON_AddStringToObject(out, "type", "function");
     cJSON *f = cJSON_AddObjectToObject(out, "function");
-    const char *name = cohere_string(fn, "name");
+    const char *name = prov_json_string(fn, "name");
     cJSON_AddStringToObject(f, "name", name ? name : "");
-    const cJSON *args = cohere_get(fn, "arguments");
+    const cJSON *args = prov_json_get(fn, "arguments");
     if (cJSON_IsString(args)) {
         cJSON_AddStringToObject(f, "arguments", args->valuestring);
     } else if (args && !cJSON_IsNull(args)) {
@@ -459,7 +431,7 @@ static cJSON *cohere_openai_tool_call(const cJSON *tc, int index, bool with_inde
 static int cohere_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_error_t *err)
 {
     cJSON *in = cJSON_ParseWithLength(body.p, body.n);
-    const cJSON *message = cohere_get(in, "message");
+    const cJSON *message = prov_json_get(in, "message");
     if (!cJSON_IsObject(message)) {
         cJSON_Delete(in);
         return prov_fail(err, 502, NULL, "cohere: the answer has no 'message' object");
@@ -477,15 +449,15 @@ static int cohere_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, p
     cJSON *msg = cJSON_AddObjectToObject(choice, "message");
     cJSON_AddStringToObject(msg, "role", "assistant");
 
-    const cJSON *calls = cohere_get(message, "tool_calls");
+    const cJSON *calls = prov_json_get(message, "tool_calls");
     bool has_calls = cJSON_IsArray(calls) && calls->child;
-    const cJSON *content = cohere_get(message, "content");
+    const cJSON *content = prov_json_get(message, "content");
     if (has_calls || !cJSON_IsArray(content)) {
         cJSON_AddNullToObject(msg, "content"); /* LiteLLM drops text next to tool calls */
     } else {
         buf_t text = {0};
         for (const cJSON *c = content->child; c; c = c->next) {
-            const char *t = cohere_string(c, "text");
+            const char *t = prov_json_string(c, "text");
             if (t)
                 buf_append_cstr(&text, t);
         }
@@ -500,8 +472,8 @@ static int cohere_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, p
     }
     cJSON_AddNullToObject(choice, "logprobs");
     cJSON_AddStringToObject(choice, "finish_reason",
-                            cohere_finish(cohere_string(in, "finish_reason"), has_calls));
-    cJSON_AddItemToObject(root, "usage", cohere_usage(cohere_get(in, "usage")));
+                            cohere_finish(prov_json_string(in, "finish_reason"), has_calls));
+    cJSON_AddItemToObject(root, "usage", cohere_usage(prov_json_get(in, "usage")));
     cJSON_Delete(in);
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -557,27 +529,27 @@ static int cohere_text(prov_stream_t *s, const char *text)
 /* One Cohere event (its data JSON) -> zero or more chunks. */
 static int cohere_event(prov_stream_t *s, const cJSON *ev)
 {
-    const char *type = cohere_string(ev, "type");
-    const cJSON *delta = cohere_get(ev, "delta");
-    const cJSON *message = cohere_get(delta, "message");
+    const char *type = prov_json_string(ev, "type");
+    const cJSON *delta = prov_json_get(ev, "delta");
+    const cJSON *message = prov_json_get(delta, "message");
     if (!type)
         return -1;
     if (strcmp(type, "message-start") == 0)
         return cohere_role(s);
     if (strcmp(type, "content-start") == 0 || strcmp(type, "content-delta") == 0)
-        return cohere_text(s, cohere_string(cohere_get(message, "content"), "text"));
+        return cohere_text(s, prov_json_string(prov_json_get(message, "content"), "text"));
     if (strcmp(type, "tool-call-start") == 0) {
         if (cohere_role(s) != 0)
             return -1;
-        const cJSON *tc = cohere_get(message, "tool_calls");
+        const cJSON *tc = prov_json_get(message, "tool_calls");
         cJSON *d = cJSON_CreateObject();
         cJSON *arr = cJSON_AddArrayToObject(d, "tool_calls");
         cJSON_AddItemToArray(arr, cohere_openai_tool_call(tc, s->tools++, true));
         return cohere_emit(s, d, NULL, NULL);
     }
     if (strcmp(type, "tool-call-delta") == 0) {
-        const char *args =
-            cohere_string(cohere_get(cohere_get(message, "tool_calls"), "function"), "arguments");
+        const char *args = prov_json_string(
+            prov_json_get(prov_json_get(message, "tool_calls"), "function"), "arguments");
         if (!args || !*args || s->tools == 0)
             return 0;
         cJSON *d = cJSON_CreateObject();
@@ -593,9 +565,9 @@ static int cohere_event(prov_stream_t *s, const cJSON *ev)
         if (cohere_role(s) != 0)
             return -1;
         s->finished = true;
-        const char *reason = cohere_string(delta, "finish_reason");
+        const char *reason = prov_json_string(delta, "finish_reason");
         return cohere_emit(s, cJSON_CreateObject(), cohere_finish(reason, s->tools > 0),
-                           cohere_usage(cohere_get(delta, "usage")));
+                           cohere_usage(prov_json_get(delta, "usage")));
     }
     return 0; /* content-end, tool-plan-delta, tool-call-end, citation-*: nothing to say */
 }
@@ -674,7 +646,7 @@ static void cohere_error_message(int status, str_t body, buf_t *out)
 static int cohere_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_t *out,
                                 prov_error_t *err)
 {
-    const cJSON *input = cohere_get(req, "input");
+    const cJSON *input = prov_json_get(req, "input");
     cJSON *texts = cJSON_CreateArray();
     if (cJSON_IsString(input)) {
         cJSON_AddItemToArray(texts, cJSON_CreateString(input->valuestring));
@@ -696,17 +668,17 @@ static int cohere_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_ht
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", cohere_model(ctx));
     cJSON_AddItemToObject(root, "texts", texts);
-    const char *input_type = cohere_string(req, "input_type");
+    const char *input_type = prov_json_string(req, "input_type");
     cJSON_AddStringToObject(root, "input_type", input_type ? input_type : "search_document");
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "embedding_types"),
                          cJSON_CreateString("float"));
-    const cJSON *dims = cohere_param(req, "dimensions");
+    const cJSON *dims = prov_json_param(req, "dimensions");
     if (cJSON_IsNumber(dims))
         cJSON_AddNumberToObject(root, "output_dimension", dims->valuedouble);
-    const char *truncate = cohere_string(req, "truncate");
+    const char *truncate = prov_json_string(req, "truncate");
     if (truncate)
         cJSON_AddStringToObject(root, "truncate", truncate);
-    cohere_carry_mock(req, root);
+    prov_carry_mock(req, root);
     if (cohere_finish_body(root, &out->body, err) != 0)
         return -1;
     out->method = "POST";
@@ -720,14 +692,14 @@ static int cohere_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_ht
 static int cohere_embed_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_error_t *err)
 {
     cJSON *in = cJSON_ParseWithLength(body.p, body.n);
-    const cJSON *emb = cohere_get(in, "embeddings");
-    const cJSON *vectors = cJSON_IsObject(emb) ? cohere_get(emb, "float") : emb;
+    const cJSON *emb = prov_json_get(in, "embeddings");
+    const cJSON *vectors = cJSON_IsObject(emb) ? prov_json_get(emb, "float") : emb;
     if (!cJSON_IsArray(vectors)) {
         cJSON_Delete(in);
         return prov_fail(err, 502, NULL, "cohere: the embed answer has no float embeddings");
     }
     long long tokens =
-        cohere_count(cohere_get(cohere_get(in, "meta"), "billed_units"), "input_tokens");
+        cohere_count(prov_json_get(prov_json_get(in, "meta"), "billed_units"), "input_tokens");
     buf_append_cstr(out, "{\"object\":\"list\",\"data\":[");
     int index = 0;
     for (const cJSON *v = vectors->child; v; v = v->next, index++) {

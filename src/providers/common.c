@@ -225,3 +225,27 @@ void prov_error_field(str_t body, const char *field, buf_t *out)
         buf_append_str(out, body);
     cJSON_Delete(in);
 }
+
+const cJSON *prov_json_get(const cJSON *obj, const char *name)
+{
+    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+}
+
+const char *prov_json_string(const cJSON *obj, const char *name)
+{
+    const cJSON *v = prov_json_get(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *prov_json_param(const cJSON *obj, const char *name)
+{
+    const cJSON *v = prov_json_get(obj, name);
+    return v && !cJSON_IsNull(v) ? v : NULL;
+}
+
+void prov_carry_mock(const cJSON *req, cJSON *body)
+{
+    const cJSON *mock = prov_json_param(req, "mock");
+    if (cJSON_IsObject(mock))
+        cJSON_AddItemToObject(body, "mock", cJSON_Duplicate(mock, 1));
+}

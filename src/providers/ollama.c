@@ -16,36 +16,9 @@
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 
-static const cJSON *ollama_get(const cJSON *obj, const char *name)
-{
-    return cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
-}
-
-static const char *ollama_string(const cJSON *obj, const char *name)
-{
-    const cJSON *v = ollama_get(obj, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static const cJSON *ollama_param(const cJSON *req, const char *name)
-{
-    const cJSON *v = ollama_get(req, name);
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-/* sluice-mock's per-request controls (a top-level "mock" object) ride along, so tests reach
- * the mock through translation as they do through the OpenAI pass-through; real clients never
- * send one. */
-static void ollama_carry_mock(const cJSON *req, cJSON *root)
-{
-    const cJSON *mock = ollama_param(req, "mock");
-    if (cJSON_IsObject(mock))
-        cJSON_AddItemToObject(root, "mock", cJSON_Duplicate(mock, 1));
-}
-
 static long long ollama_count(const cJSON *obj, const char *name)
 {
-    const cJSON *v = ollama_get(obj, name);
+    const cJSON *v = prov_json_get(obj, name);
     if (!cJSON_IsNumber(v) || !(v->valuedouble > 0))
         return 0;
     return v->valuedouble < 1e15 ? (long long)v->valuedouble : 1000000000000000LL; /* no UB */
@@ -132,14 +105,14 @@ static int ollama_flatten(const cJSON *content, buf_t *text, cJSON *images, prov
         return prov_fail(err, 400, "messages",
                          "ollama: message content must be a string or an array of parts");
     for (const cJSON *p = content->child; p; p = p->next) {
-        const char *type = ollama_string(p, "type");
+        const char *type = prov_json_string(p, "type");
         if (type && strcmp(type, "text") == 0) {
-            const char *t = ollama_string(p, "text");
+            const char *t = prov_json_string(p, "text");
             if (t)
                 buf_append_cstr(text, t);
         } else if (type && strcmp(type, "image_url") == 0 && images) {
-            const cJSON *iu = ollama_get(p, "image_url");
-            const char *url = cJSON_IsString(iu) ? iu->valuestring : ollama_string(iu, "url");
+            const cJSON *iu = prov_json_get(p, "image_url");
+            const char *url = cJSON_IsString(iu) ? iu->valuestring : prov_json_string(iu, "url");
             if (!url)
                 return prov_fail(err, 400, "messages", "ollama: image_url part without a url");
             const char *b64 = ollama_image(url, err);
@@ -169,7 +142,7 @@ static int ollama_options(const cJSON *req, cJSON *root, prov_error_t *err)
                 {"repeat_penalty", "repeat_penalty"},
                 {"num_ctx", "num_ctx"}};
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        const cJSON *v = ollama_param(req, nums[i].from);
+        const cJSON *v = prov_json_param(req, nums[i].from);
         if (!v)
             continue;
         if (!cJSON_IsNumber(v)) {
@@ -179,7 +152,7 @@ static int ollama_options(const cJSON *req, cJSON *root, prov_error_t *err)
         cJSON_DeleteItemFromObjectCaseSensitive(opts, nums[i].to);
         cJSON_AddNumberToObject(opts, nums[i].to, v->valuedouble);
     }
-    const cJSON *stop = ollama_param(req, "stop");
+    const cJSON *stop = prov_json_param(req, "stop");
     if (cJSON_IsString(stop)) {
         cJSON_AddItemToArray(cJSON_AddArrayToObject(opts, "stop"),
                              cJSON_CreateString(stop->valuestring));
@@ -191,12 +164,12 @@ static int ollama_options(const cJSON *req, cJSON *root, prov_error_t *err)
     }
     cJSON_AddItemToObject(root, "options", opts);
 
-    const cJSON *rf = ollama_param(req, "response_format");
-    const char *rf_type = ollama_string(rf, "type");
+    const cJSON *rf = prov_json_param(req, "response_format");
+    const char *rf_type = prov_json_string(rf, "type");
     if (rf_type && strcmp(rf_type, "json_object") == 0) {
         cJSON_AddStringToObject(root, "format", "json");
     } else if (rf_type && strcmp(rf_type, "json_schema") == 0) {
-        const cJSON *schema = ollama_param(ollama_get(rf, "json_schema"), "schema");
+        const cJSON *schema = prov_json_param(prov_json_get(rf, "json_schema"), "schema");
         if (schema)
             cJSON_AddItemToObject(root, "format", cJSON_Duplicate(schema, 1));
         else
@@ -205,10 +178,10 @@ static int ollama_options(const cJSON *req, cJSON *root, prov_error_t *err)
         return prov_fail(err, 400, "response_format",
                          "ollama: response_format type must be text, json_object or json_schema");
     }
-    const cJSON *keep = ollama_param(req, "keep_alive");
+    const cJSON *keep = prov_json_param(req, "keep_alive");
     if (keep)
         cJSON_AddItemToObject(root, "keep_alive", cJSON_Duplicate(keep, 1));
-    const cJSON *effort = ollama_param(req, "reasoning_effort");
+    const cJSON *effort = prov_json_param(req, "reasoning_effort");
     if (cJSON_IsString(effort))
         cJSON_AddBoolToObject(root, "think", strcmp(effort->valuestring, "none") != 0);
     return 0;
@@ -253,7 +226,7 @@ static const char *const ollama_chat_supported[] = {"temperature",
 
 static int ollama_check_n(const cJSON *req, prov_error_t *err)
 {
-    const cJSON *n = ollama_param(req, "n");
+    const cJSON *n = prov_json_param(req, "n");
     if (n && (!cJSON_IsNumber(n) || n->valuedouble != 1))
         return prov_fail(err, 400, "n", "ollama: one choice per request; 'n' must be 1");
     return 0;
@@ -348,7 +321,7 @@ static void ollama_pyjson(buf_t *b, const cJSON *v, int depth)
 
 static bool ollama_role_is(const cJSON *m, const char *a, const char *b, const char *c)
 {
-    const char *r = ollama_string(m, "role");
+    const char *r = prov_json_string(m, "role");
     return r && (strcmp(r, a) == 0 || (b && strcmp(r, b) == 0) || (c && strcmp(r, c) == 0));
 }
 
@@ -366,34 +339,34 @@ static int ollama_prompt(const cJSON *messages, buf_t *prompt, cJSON *images, pr
         const cJSON *start = m;
         part.n = 0;
         while (m && rc == 0 && ollama_role_is(m, "user", "tool", "function")) {
-            rc = ollama_flatten(ollama_get(m, "content"), &part, images, err);
+            rc = ollama_flatten(prov_json_get(m, "content"), &part, images, err);
             m = m->next;
         }
         if (part.n)
             buf_printf(prompt, "### User:\n%.*s\n\n", (int)part.n, part.p);
         part.n = 0;
         while (m && rc == 0 && ollama_role_is(m, "system", "developer", NULL)) {
-            rc = ollama_flatten(ollama_get(m, "content"), &part, NULL, err);
+            rc = ollama_flatten(prov_json_get(m, "content"), &part, NULL, err);
             m = m->next;
         }
         if (part.n)
             buf_printf(prompt, "### System:\n%.*s\n\n", (int)part.n, part.p);
         part.n = 0;
         while (m && rc == 0 && ollama_role_is(m, "assistant", NULL, NULL)) {
-            rc = ollama_flatten(ollama_get(m, "content"), &part, NULL, err);
-            const cJSON *calls = ollama_param(m, "tool_calls");
+            rc = ollama_flatten(prov_json_get(m, "content"), &part, NULL, err);
+            const cJSON *calls = prov_json_param(m, "tool_calls");
             if (rc == 0 && cJSON_IsArray(calls) && calls->child) {
                 cJSON *list = cJSON_CreateArray();
                 for (const cJSON *c = calls->child; c; c = c->next) {
-                    const cJSON *fn = ollama_get(c, "function");
-                    const char *args = ollama_string(fn, "arguments");
+                    const cJSON *fn = prov_json_get(c, "function");
+                    const char *args = prov_json_string(fn, "arguments");
                     cJSON *parsed = args ? cJSON_Parse(args) : NULL;
                     cJSON *tc = cJSON_CreateObject();
-                    const char *id = ollama_string(c, "id");
+                    const char *id = prov_json_string(c, "id");
                     cJSON_AddStringToObject(tc, "id", id ? id : "");
                     cJSON_AddStringToObject(tc, "type", "function");
                     cJSON *f = cJSON_AddObjectToObject(tc, "function");
-                    const char *name = ollama_string(fn, "name");
+                    const char *name = prov_json_string(fn, "name");
                     cJSON_AddStringToObject(f, "name", name ? name : "");
                     cJSON_AddItemToObject(f, "arguments",
                                           parsed ? parsed : cJSON_CreateString(args ? args : ""));
@@ -408,7 +381,7 @@ static int ollama_prompt(const cJSON *messages, buf_t *prompt, cJSON *images, pr
         if (part.n)
             buf_printf(prompt, "### Assistant:\n%.*s\n\n", (int)part.n, part.p);
         if (rc == 0 && m == start) {
-            const char *role = ollama_string(m, "role");
+            const char *role = prov_json_string(m, "role");
             rc = prov_fail(err, 400, "messages",
                            "ollama: role '%s' is not supported; use system, user, assistant or "
                            "tool",
@@ -427,7 +400,7 @@ static int ollama_generate_request(const prov_ctx_t *ctx, const cJSON *req, prov
         return -1;
     cJSON *images = cJSON_CreateArray();
     buf_t prompt = {0};
-    if (ollama_prompt(ollama_get(req, "messages"), &prompt, images, err) != 0) {
+    if (ollama_prompt(prov_json_get(req, "messages"), &prompt, images, err) != 0) {
         cJSON_Delete(images);
         buf_free(&prompt);
         return -1;
@@ -447,7 +420,7 @@ static int ollama_generate_request(const prov_ctx_t *ctx, const cJSON *req, prov
         cJSON_AddItemToObject(root, "images", images);
     else
         cJSON_Delete(images);
-    ollama_carry_mock(req, root);
+    prov_carry_mock(req, root);
     if (ollama_print(root, &out->body, err) != 0)
         return -1;
     out->method = "POST";
@@ -464,11 +437,11 @@ static const char *ollama_tool_name(const cJSON *messages, const cJSON *upto, co
 {
     const char *found = NULL;
     for (const cJSON *m = messages->child; m && m != upto; m = m->next) {
-        const cJSON *calls = ollama_get(m, "tool_calls");
+        const cJSON *calls = prov_json_get(m, "tool_calls");
         for (const cJSON *c = cJSON_IsArray(calls) ? calls->child : NULL; c; c = c->next) {
-            const char *cid = ollama_string(c, "id");
+            const char *cid = prov_json_string(c, "id");
             if (cid && id && strcmp(cid, id) == 0)
-                found = ollama_string(ollama_get(c, "function"), "name");
+                found = prov_json_string(prov_json_get(c, "function"), "name");
         }
     }
     return found;
@@ -483,7 +456,7 @@ static cJSON *ollama_chat_messages(const cJSON *messages, prov_error_t *err)
     cJSON *out = cJSON_CreateArray();
     buf_t text = {0};
     for (const cJSON *m = messages->child; m; m = m->next) {
-        const char *role = ollama_string(m, "role");
+        const char *role = prov_json_string(m, "role");
         cJSON *msg = cJSON_CreateObject();
         cJSON_AddItemToArray(out, msg);
         if (!role) {
@@ -502,7 +475,7 @@ static cJSON *ollama_chat_messages(const cJSON *messages, prov_error_t *err)
         cJSON_AddStringToObject(msg, "role", system ? "system" : role);
         cJSON *images = user ? cJSON_CreateArray() : NULL;
         text.n = 0;
-        if (ollama_flatten(ollama_get(m, "content"), &text, images, err) != 0) {
+        if (ollama_flatten(prov_json_get(m, "content"), &text, images, err) != 0) {
             cJSON_Delete(images);
             goto fail;
         }
@@ -512,13 +485,13 @@ static cJSON *ollama_chat_messages(const cJSON *messages, prov_error_t *err)
             cJSON_AddItemToObject(msg, "images", images);
         else
             cJSON_Delete(images);
-        const cJSON *calls = ollama_param(m, "tool_calls");
+        const cJSON *calls = prov_json_param(m, "tool_calls");
         if (assistant && cJSON_IsArray(calls) && calls->child) {
             cJSON *list = cJSON_AddArrayToObject(msg, "tool_calls");
             for (const cJSON *c = calls->child; c; c = c->next) {
-                const cJSON *fn = ollama_get(c, "function");
-                const char *name = ollama_string(fn, "name");
-                const cJSON *args = ollama_get(fn, "arguments");
+                const cJSON *fn = prov_json_get(c, "function");
+                const char *name = prov_json_string(fn, "name");
+                const cJSON *args = prov_json_get(fn, "arguments");
                 cJSON *parsed = NULL;
                 if (cJSON_IsString(args))
                     parsed = args->valuestring[0] ? cJSON_Parse(args->valuestring)
@@ -542,9 +515,9 @@ static cJSON *ollama_chat_messages(const cJSON *messages, prov_error_t *err)
             }
         }
         if (tool) {
-            const char *name = ollama_tool_name(messages, m, ollama_string(m, "tool_call_id"));
+            const char *name = ollama_tool_name(messages, m, prov_json_string(m, "tool_call_id"));
             if (!name)
-                name = ollama_string(m, "name");
+                name = prov_json_string(m, "name");
             if (name)
                 cJSON_AddStringToObject(msg, "tool_name", name);
         }
@@ -565,9 +538,9 @@ static cJSON *ollama_tools(const cJSON *tools, prov_error_t *err)
     }
     cJSON *out = cJSON_CreateArray();
     for (const cJSON *t = tools->child; t; t = t->next) {
-        const char *type = ollama_string(t, "type");
-        const cJSON *fn = ollama_get(t, "function");
-        const char *name = ollama_string(fn, "name");
+        const char *type = prov_json_string(t, "type");
+        const cJSON *fn = prov_json_get(t, "function");
+        const char *name = prov_json_string(fn, "name");
         if (!type || strcmp(type, "function") != 0 || !name) {
             cJSON_Delete(out);
             prov_fail(err, 400, "tools",
@@ -578,10 +551,10 @@ static cJSON *ollama_tools(const cJSON *tools, prov_error_t *err)
         cJSON_AddStringToObject(tool, "type", "function");
         cJSON *f = cJSON_AddObjectToObject(tool, "function");
         cJSON_AddStringToObject(f, "name", name);
-        const char *desc = ollama_string(fn, "description");
+        const char *desc = prov_json_string(fn, "description");
         if (desc)
             cJSON_AddStringToObject(f, "description", desc);
-        const cJSON *params = ollama_param(fn, "parameters");
+        const cJSON *params = prov_json_param(fn, "parameters");
         if (params)
             cJSON_AddItemToObject(f, "parameters", cJSON_Duplicate(params, 1));
         cJSON_AddItemToArray(out, tool);
@@ -597,13 +570,13 @@ static int ollama_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
         return -1;
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", ollama_model(ctx));
-    cJSON *messages = ollama_chat_messages(ollama_get(req, "messages"), err);
+    cJSON *messages = ollama_chat_messages(prov_json_get(req, "messages"), err);
     if (!messages)
         goto fail;
     cJSON_AddItemToObject(root, "messages", messages);
     /* tool_choice has no Ollama equivalent: "none" sends no tools, anything else offers them */
-    const cJSON *tools = ollama_param(req, "tools");
-    const cJSON *choice = ollama_param(req, "tool_choice");
+    const cJSON *tools = prov_json_param(req, "tools");
+    const cJSON *choice = prov_json_param(req, "tool_choice");
     bool none = cJSON_IsString(choice) && strcmp(choice->valuestring, "none") == 0;
     if (tools && !none) {
         cJSON *t = ollama_tools(tools, err);
@@ -617,7 +590,7 @@ static int ollama_chat_request(const prov_ctx_t *ctx, const cJSON *req, prov_htt
     if (ollama_options(req, root, err) != 0)
         goto fail;
     cJSON_AddBoolToObject(root, "stream", ctx->stream);
-    ollama_carry_mock(req, root);
+    prov_carry_mock(req, root);
     if (ollama_print(root, &out->body, err) != 0)
         return -1;
     out->method = "POST";
@@ -641,19 +614,19 @@ static const char *ollama_finish(const char *done_reason, bool tool_calls)
 /* Ollama tool call {function:{name, arguments:{...}}} -> OpenAI's, arguments as JSON text. */
 static cJSON *ollama_openai_tool_call(const cJSON *tc, int index, bool with_index)
 {
-    const cJSON *fn = ollama_get(tc, "function");
+    const cJSON *fn = prov_json_get(tc, "function");
     cJSON *out = cJSON_CreateObject();
     if (with_index)
         cJSON_AddNumberToObject(out, "index", index);
     char id[40];
     ollama_call_id(id);
-    const char *given = ollama_string(tc, "id");
+    const char *given = prov_json_string(tc, "id");
     cJSON_AddStringToObject(out, "id", given && *given ? given : id);
     cJSON_AddStringToObject(out, "type", "function");
     cJSON *f = cJSON_AddObjectToObject(out, "function");
-    const char *name = ollama_string(fn, "name");
+    const char *name = prov_json_string(fn, "name");
     cJSON_AddStringToObject(f, "name", name ? name : "");
-    const cJSON *args = ollama_get(fn, "arguments");
+    const cJSON *args = prov_json_get(fn, "arguments");
     if (cJSON_IsString(args)) {
         cJSON_AddStringToObject(f, "arguments", args->valuestring);
     } else if (args && !cJSON_IsNull(args)) {
@@ -674,20 +647,21 @@ static int ollama_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, p
         cJSON_Delete(in);
         return prov_fail(err, 502, NULL, "ollama: the answer is not a JSON object");
     }
-    const char *error = ollama_string(in, "error");
+    const char *error = prov_json_string(in, "error");
     if (error) {
         int rc = prov_fail(err, 502, NULL, "ollama: %s", error);
         cJSON_Delete(in);
         return rc;
     }
-    const cJSON *message = ollama_get(in, "message");
-    const char *text = message ? ollama_string(message, "content") : ollama_string(in, "response");
-    const char *thinking = ollama_string(message ? message : in, "thinking");
+    const cJSON *message = prov_json_get(in, "message");
+    const char *text =
+        message ? prov_json_string(message, "content") : prov_json_string(in, "response");
+    const char *thinking = prov_json_string(message ? message : in, "thinking");
     if (!message && !text) {
         cJSON_Delete(in);
         return prov_fail(err, 502, NULL, "ollama: the answer has neither 'message' nor 'response'");
     }
-    const cJSON *calls = ollama_get(message, "tool_calls");
+    const cJSON *calls = prov_json_get(message, "tool_calls");
     bool has_calls = cJSON_IsArray(calls) && calls->child;
 
     char id[40];
@@ -715,7 +689,7 @@ static int ollama_chat_response(const prov_ctx_t *ctx, str_t body, buf_t *out, p
     }
     cJSON_AddNullToObject(choice, "logprobs");
     cJSON_AddStringToObject(choice, "finish_reason",
-                            ollama_finish(ollama_string(in, "done_reason"), has_calls));
+                            ollama_finish(prov_json_string(in, "done_reason"), has_calls));
     cJSON_AddItemToObject(
         root, "usage",
         prov_usage(ollama_count(in, "prompt_eval_count"), ollama_count(in, "eval_count"), 0));
@@ -769,15 +743,16 @@ static int ollama_line(prov_stream_t *s, const char *p, size_t n)
     if (s->finished)
         return -1; /* nothing may follow the done line */
     cJSON *in = cJSON_ParseWithLength(p, n);
-    if (!cJSON_IsObject(in) || ollama_get(in, "error")) {
+    if (!cJSON_IsObject(in) || prov_json_get(in, "error")) {
         cJSON_Delete(in);
         return -1;
     }
     int rc = ollama_role(s);
-    const cJSON *message = ollama_get(in, "message");
+    const cJSON *message = prov_json_get(in, "message");
     const cJSON *src = message ? message : in;
-    const char *text = message ? ollama_string(message, "content") : ollama_string(in, "response");
-    const char *thinking = ollama_string(src, "thinking");
+    const char *text =
+        message ? prov_json_string(message, "content") : prov_json_string(in, "response");
+    const char *thinking = prov_json_string(src, "thinking");
     if (rc == 0 && thinking && *thinking) {
         cJSON *d = cJSON_CreateObject();
         cJSON_AddStringToObject(d, "reasoning_content", thinking);
@@ -788,7 +763,7 @@ static int ollama_line(prov_stream_t *s, const char *p, size_t n)
         cJSON_AddStringToObject(d, "content", text);
         rc = ollama_emit(s, d, NULL, NULL);
     }
-    const cJSON *calls = ollama_get(message, "tool_calls");
+    const cJSON *calls = prov_json_get(message, "tool_calls");
     for (const cJSON *tc = cJSON_IsArray(calls) ? calls->child : NULL; tc && rc == 0;
          tc = tc->next) {
         cJSON *d = cJSON_CreateObject();
@@ -796,10 +771,11 @@ static int ollama_line(prov_stream_t *s, const char *p, size_t n)
                              ollama_openai_tool_call(tc, s->tools++, true));
         rc = ollama_emit(s, d, NULL, NULL);
     }
-    if (rc == 0 && cJSON_IsTrue(ollama_get(in, "done"))) {
+    if (rc == 0 && cJSON_IsTrue(prov_json_get(in, "done"))) {
         s->finished = true;
         rc = ollama_emit(
-            s, cJSON_CreateObject(), ollama_finish(ollama_string(in, "done_reason"), s->tools > 0),
+            s, cJSON_CreateObject(),
+            ollama_finish(prov_json_string(in, "done_reason"), s->tools > 0),
             prov_usage(ollama_count(in, "prompt_eval_count"), ollama_count(in, "eval_count"), 0));
     }
     cJSON_Delete(in);
@@ -892,7 +868,7 @@ static void ollama_error_message(int status, str_t body, buf_t *out)
 static int ollama_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_http_t *out,
                                 prov_error_t *err)
 {
-    const cJSON *input = ollama_get(req, "input");
+    const cJSON *input = prov_json_get(req, "input");
     bool ok = cJSON_IsString(input) || (cJSON_IsArray(input) && input->child);
     for (const cJSON *t = cJSON_IsArray(input) ? input->child : NULL; t && ok; t = t->next)
         ok = cJSON_IsString(t);
@@ -902,13 +878,13 @@ static int ollama_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_ht
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", ollama_model(ctx));
     cJSON_AddItemToObject(root, "input", cJSON_Duplicate(input, 1));
-    const cJSON *dims = ollama_param(req, "dimensions");
+    const cJSON *dims = prov_json_param(req, "dimensions");
     if (cJSON_IsNumber(dims))
         cJSON_AddNumberToObject(root, "dimensions", dims->valuedouble);
-    const cJSON *keep = ollama_param(req, "keep_alive");
+    const cJSON *keep = prov_json_param(req, "keep_alive");
     if (keep)
         cJSON_AddItemToObject(root, "keep_alive", cJSON_Duplicate(keep, 1));
-    ollama_carry_mock(req, root);
+    prov_carry_mock(req, root);
     if (ollama_print(root, &out->body, err) != 0)
         return -1;
     out->method = "POST";
@@ -921,7 +897,7 @@ static int ollama_embed_request(const prov_ctx_t *ctx, const cJSON *req, prov_ht
 static int ollama_embed_response(const prov_ctx_t *ctx, str_t body, buf_t *out, prov_error_t *err)
 {
     cJSON *in = cJSON_ParseWithLength(body.p, body.n);
-    const cJSON *vectors = ollama_get(in, "embeddings");
+    const cJSON *vectors = prov_json_get(in, "embeddings");
     if (!cJSON_IsArray(vectors)) {
         cJSON_Delete(in);
         return prov_fail(err, 502, NULL, "ollama: the embed answer has no 'embeddings'");
