@@ -59,6 +59,10 @@ int store_strlist_from_json(store_strlist_t *l, const char *json);
 /* CRC-32 (IEEE 802.3, as zlib's crc32). */
 uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
 
+/* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted: the one
+ * appender of both back ends' statement builders. 0, or -1 (also for an unknown %x). */
+int store_sqlf(buf_t *b, const char *fmt, ...);
+
 /* ---- one batch's increments (batch.c), shared by the back ends ---- */
 
 struct cJSON;

@@ -119,58 +119,26 @@ static void set_err(store_pg_t *pg, const char *what, const char *msg)
 
 /* ---- statement building ---------------------------------------------------------------------- */
 
-/* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted. */
-static int sqlf(buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = 0;
-    for (const char *p = fmt; *p && rc == 0; p++) {
-        if (*p != '%') {
-            const char *e = strchr(p, '%');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            rc = buf_append(b, p, n);
-            p += n - 1;
-            continue;
-        }
-        switch (*++p) {
-        case 's':
-            rc = buf_append_cstr(b, va_arg(ap, const char *));
-            break;
-        case 'q':
-            rc = store_schema_quote(b, va_arg(ap, const char *));
-            break;
-        case 'u':
-            rc = buf_printf(b, "%zu", va_arg(ap, size_t));
-            break;
-        default:
-            rc = -1;
-        }
-    }
-    va_end(ap);
-    return rc;
-}
-
 static int build_daily_upsert(buf_t *b, store_daily_t t)
 {
     const char *tbl = daily_tables[t], *ent = daily_entity_columns[t];
-    int rc = sqlf(b, "INSERT INTO %q (\"id\", %q", tbl, ent);
+    int rc = store_sqlf(b, "INSERT INTO %q (\"id\", %q", tbl, ent);
     for (size_t i = 0; i < COUNTOF(daily_keys); i++)
-        rc |= sqlf(b, ", %q", daily_keys[i]);
+        rc |= store_sqlf(b, ", %q", daily_keys[i]);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, ", %q", daily_counters[i]);
-    rc |= sqlf(b, ", \"created_at\", \"updated_at\") VALUES ($1");
+        rc |= store_sqlf(b, ", %q", daily_counters[i]);
+    rc |= store_sqlf(b, ", \"created_at\", \"updated_at\") VALUES ($1");
     for (size_t i = 2; i <= 19; i++)
-        rc |= sqlf(b, ", $%u", i);
-    rc |= sqlf(b, ") ON CONFLICT (%q", ent);
+        rc |= store_sqlf(b, ", $%u", i);
+    rc |= store_sqlf(b, ") ON CONFLICT (%q", ent);
     for (size_t i = 0; i < COUNTOF(daily_keys); i++)
         if (strcmp(daily_keys[i], "model_group") != 0)
-            rc |= sqlf(b, ", %q", daily_keys[i]);
-    rc |= sqlf(b, ") DO UPDATE SET ");
+            rc |= store_sqlf(b, ", %q", daily_keys[i]);
+    rc |= store_sqlf(b, ") DO UPDATE SET ");
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, "%q = %q.%q + excluded.%q, ", daily_counters[i], tbl, daily_counters[i],
-                   daily_counters[i]);
-    rc |= sqlf(b, "\"updated_at\" = excluded.\"updated_at\"");
+        rc |= store_sqlf(b, "%q = %q.%q + excluded.%q, ", daily_counters[i], tbl, daily_counters[i],
+                         daily_counters[i]);
+    rc |= store_sqlf(b, "\"updated_at\" = excluded.\"updated_at\"");
     return rc ? -1 : 0;
 }
 
@@ -179,60 +147,61 @@ static int build_daily_upsert(buf_t *b, store_daily_t t)
 static int build_daily_null_entity(buf_t *b, store_daily_t t)
 {
     const char *tbl = daily_tables[t], *ent = daily_entity_columns[t];
-    int rc = sqlf(b, "WITH u AS (UPDATE %q SET ", tbl);
+    int rc = store_sqlf(b, "WITH u AS (UPDATE %q SET ", tbl);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, "%q = %q + $%u::%s, ", daily_counters[i], daily_counters[i], i + 10,
-                   daily_counter_casts[i]);
-    rc |= sqlf(b, "\"updated_at\" = $19::timestamp(3) WHERE %q IS NULL", ent);
+        rc |= store_sqlf(b, "%q = %q + $%u::%s, ", daily_counters[i], daily_counters[i], i + 10,
+                         daily_counter_casts[i]);
+    rc |= store_sqlf(b, "\"updated_at\" = $19::timestamp(3) WHERE %q IS NULL", ent);
     for (size_t i = 0; i < COUNTOF(daily_keys); i++)
         if (strcmp(daily_keys[i], "model_group") != 0)
-            rc |= sqlf(b, " AND %q = $%u::text", daily_keys[i], i + 3);
-    rc |= sqlf(b, " RETURNING 1) INSERT INTO %q (\"id\", %q", tbl, ent);
+            rc |= store_sqlf(b, " AND %q = $%u::text", daily_keys[i], i + 3);
+    rc |= store_sqlf(b, " RETURNING 1) INSERT INTO %q (\"id\", %q", tbl, ent);
     for (size_t i = 0; i < COUNTOF(daily_keys); i++)
-        rc |= sqlf(b, ", %q", daily_keys[i]);
+        rc |= store_sqlf(b, ", %q", daily_keys[i]);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, ", %q", daily_counters[i]);
-    rc |= sqlf(b, ", \"created_at\", \"updated_at\") SELECT $1::text");
+        rc |= store_sqlf(b, ", %q", daily_counters[i]);
+    rc |= store_sqlf(b, ", \"created_at\", \"updated_at\") SELECT $1::text");
     for (size_t i = 2; i <= 9; i++)
-        rc |= sqlf(b, ", $%u::text", i);
+        rc |= store_sqlf(b, ", $%u::text", i);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, ", $%u::%s", i + 10, daily_counter_casts[i]);
-    rc |= sqlf(b, ", $18::timestamp(3), $19::timestamp(3) WHERE NOT EXISTS (SELECT 1 FROM u)");
+        rc |= store_sqlf(b, ", $%u::%s", i + 10, daily_counter_casts[i]);
+    rc |=
+        store_sqlf(b, ", $18::timestamp(3), $19::timestamp(3) WHERE NOT EXISTS (SELECT 1 FROM u)");
     return rc ? -1 : 0;
 }
 
 static int build_log_insert(buf_t *b)
 {
-    int rc = sqlf(b, "INSERT INTO \"LiteLLM_SpendLogs\" (");
+    int rc = store_sqlf(b, "INSERT INTO \"LiteLLM_SpendLogs\" (");
     size_t n = 0;
     for (size_t i = 0; i < store_spend_log_num_fields; i++)
         if (!(store_spend_log_fields[i].flags & STORE_FIELD_NO_COLUMN))
-            rc |= sqlf(b, n++ ? ", %q" : "%q", store_spend_log_fields[i].name);
-    rc |= sqlf(b, ") VALUES (");
+            rc |= store_sqlf(b, n++ ? ", %q" : "%q", store_spend_log_fields[i].name);
+    rc |= store_sqlf(b, ") VALUES (");
     for (size_t i = 1; i <= n; i++)
-        rc |= sqlf(b, i > 1 ? ", $%u" : "$%u", i);
-    rc |= sqlf(b, ") ON CONFLICT (\"request_id\") DO NOTHING");
+        rc |= store_sqlf(b, i > 1 ? ", $%u" : "$%u", i);
+    rc |= store_sqlf(b, ") ON CONFLICT (\"request_id\") DO NOTHING");
     return rc ? -1 : 0;
 }
 
 /* Times come back as our own text format and lists as JSON, whatever the session's DateStyle. */
 static int build_key_select(buf_t *b)
 {
-    int rc = sqlf(b, "SELECT ");
+    int rc = store_sqlf(b, "SELECT ");
     for (size_t i = 0; i < store_key_num_fields; i++) {
         const store_field_t *f = &store_key_fields[i];
         if (i)
-            rc |= sqlf(b, ", ");
+            rc |= store_sqlf(b, ", ");
         if (f->kind == STORE_F_TIME)
-            rc |= sqlf(b, "to_char(%q, 'YYYY-MM-DD HH24:MI:SS.MS')", f->name);
+            rc |= store_sqlf(b, "to_char(%q, 'YYYY-MM-DD HH24:MI:SS.MS')", f->name);
         else if (f->kind == STORE_F_LIST)
-            rc |= sqlf(b, "array_to_json(%q)::text", f->name);
+            rc |= store_sqlf(b, "array_to_json(%q)::text", f->name);
         else if (f->kind == STORE_F_JSON)
-            rc |= sqlf(b, "%q::text", f->name);
+            rc |= store_sqlf(b, "%q::text", f->name);
         else
-            rc |= sqlf(b, "%q", f->name);
+            rc |= store_sqlf(b, "%q", f->name);
     }
-    rc |= sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = $1");
+    rc |= store_sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = $1");
     return rc ? -1 : 0;
 }
 

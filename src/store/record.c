@@ -2,6 +2,7 @@
  * The records' field tables and the helpers every back end shares. */
 #include "store/internal.h"
 
+#include <stdarg.h>
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
@@ -311,4 +312,37 @@ uint32_t store_crc32(uint32_t crc, const void *p, size_t n)
     while (n--)
         crc = table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
     return ~crc;
+}
+
+/* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted; the one
+ * appender of every statement builder, so the pieces are appended strictly in order. */
+int store_sqlf(buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = 0;
+    for (const char *p = fmt; *p && rc == 0; p++) {
+        if (*p != '%') {
+            const char *e = strchr(p, '%');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            rc = buf_append(b, p, n);
+            p += n - 1;
+            continue;
+        }
+        switch (*++p) {
+        case 's':
+            rc = buf_append_cstr(b, va_arg(ap, const char *));
+            break;
+        case 'q':
+            rc = store_schema_quote(b, va_arg(ap, const char *));
+            break;
+        case 'u':
+            rc = buf_printf(b, "%zu", va_arg(ap, size_t));
+            break;
+        default:
+            rc = -1;
+        }
+    }
+    va_end(ap);
+    return rc;
 }

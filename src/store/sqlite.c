@@ -71,39 +71,6 @@ const char *store_sqlite_errmsg(store_sqlite_t *db)
 
 /* ---- statement building ---------------------------------------------------------------------- */
 
-/* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted; the one
- * appender of every statement builder, so the pieces are appended strictly in order. */
-static int sqlf(buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = 0;
-    for (const char *p = fmt; *p && rc == 0; p++) {
-        if (*p != '%') {
-            const char *e = strchr(p, '%');
-            size_t n = e ? (size_t)(e - p) : strlen(p);
-            rc = buf_append(b, p, n);
-            p += n - 1;
-            continue;
-        }
-        switch (*++p) {
-        case 's':
-            rc = buf_append_cstr(b, va_arg(ap, const char *));
-            break;
-        case 'q':
-            rc = store_schema_quote(b, va_arg(ap, const char *));
-            break;
-        case 'u':
-            rc = buf_printf(b, "%zu", va_arg(ap, size_t));
-            break;
-        default:
-            rc = -1;
-        }
-    }
-    va_end(ap);
-    return rc;
-}
-
 /* The identity of a daily row, in parameter order ?2..?9 (model_group is not part of it). */
 static const char *const daily_keys[] = {
     NULL,
@@ -119,24 +86,24 @@ static const char *const daily_keys[] = {
 static int build_daily_upsert(buf_t *b, store_daily_t t)
 {
     const char *tbl = daily_tables[t], *ent = daily_entity_columns[t];
-    int rc = sqlf(b, "INSERT INTO %q (\"id\", %q", tbl, ent);
+    int rc = store_sqlf(b, "INSERT INTO %q (\"id\", %q", tbl, ent);
     for (size_t i = 1; i < COUNTOF(daily_keys); i++)
-        rc |= sqlf(b, ", %q", daily_keys[i]);
+        rc |= store_sqlf(b, ", %q", daily_keys[i]);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, ", %q", daily_counters[i]);
-    rc |= sqlf(b, ", \"created_at\", \"updated_at\") VALUES (?1");
+        rc |= store_sqlf(b, ", %q", daily_counters[i]);
+    rc |= store_sqlf(b, ", \"created_at\", \"updated_at\") VALUES (?1");
     size_t nparams = 1 + COUNTOF(daily_keys) + COUNTOF(daily_counters) + 2;
     for (size_t i = 2; i <= nparams; i++)
-        rc |= sqlf(b, ", ?%u", i);
-    rc |= sqlf(b, ") ON CONFLICT (%q", ent);
+        rc |= store_sqlf(b, ", ?%u", i);
+    rc |= store_sqlf(b, ") ON CONFLICT (%q", ent);
     for (size_t i = 1; i < COUNTOF(daily_keys); i++)
         if (strcmp(daily_keys[i], "model_group") != 0)
-            rc |= sqlf(b, ", %q", daily_keys[i]);
-    rc |= sqlf(b, ") DO UPDATE SET ");
+            rc |= store_sqlf(b, ", %q", daily_keys[i]);
+    rc |= store_sqlf(b, ") DO UPDATE SET ");
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, "%q = %q.%q + excluded.%q, ", daily_counters[i], tbl, daily_counters[i],
-                   daily_counters[i]);
-    rc |= sqlf(b, "\"updated_at\" = excluded.\"updated_at\"");
+        rc |= store_sqlf(b, "%q = %q.%q + excluded.%q, ", daily_counters[i], tbl, daily_counters[i],
+                         daily_counters[i]);
+    rc |= store_sqlf(b, "\"updated_at\" = excluded.\"updated_at\"");
     return rc ? -1 : 0;
 }
 
@@ -144,51 +111,51 @@ static int build_daily_upsert(buf_t *b, store_daily_t t)
  * are numbered as in the upsert, so one binding serves both. */
 static int build_daily_update_null(buf_t *b, store_daily_t t)
 {
-    int rc = sqlf(b, "UPDATE %q SET ", daily_tables[t]);
+    int rc = store_sqlf(b, "UPDATE %q SET ", daily_tables[t]);
     for (size_t i = 0; i < COUNTOF(daily_counters); i++)
-        rc |= sqlf(b, "%q = %q + ?%u, ", daily_counters[i], daily_counters[i], i + 10);
-    rc |= sqlf(b, "\"updated_at\" = ?19 WHERE %q IS NULL", daily_entity_columns[t]);
+        rc |= store_sqlf(b, "%q = %q + ?%u, ", daily_counters[i], daily_counters[i], i + 10);
+    rc |= store_sqlf(b, "\"updated_at\" = ?19 WHERE %q IS NULL", daily_entity_columns[t]);
     for (size_t i = 1; i < COUNTOF(daily_keys); i++)
         if (strcmp(daily_keys[i], "model_group") != 0)
-            rc |= sqlf(b, " AND %q = ?%u", daily_keys[i], i + 2);
+            rc |= store_sqlf(b, " AND %q = ?%u", daily_keys[i], i + 2);
     return rc ? -1 : 0;
 }
 
 static int build_insert(buf_t *b, const char *table, const store_field_t *f, size_t nf,
                         const char *tail)
 {
-    int rc = sqlf(b, "INSERT INTO %q (", table);
+    int rc = store_sqlf(b, "INSERT INTO %q (", table);
     size_t n = 0;
     for (size_t i = 0; i < nf; i++)
         if (!(f[i].flags & STORE_FIELD_NO_COLUMN))
-            rc |= sqlf(b, n++ ? ", %q" : "%q", f[i].name);
-    rc |= sqlf(b, ") VALUES (");
+            rc |= store_sqlf(b, n++ ? ", %q" : "%q", f[i].name);
+    rc |= store_sqlf(b, ") VALUES (");
     for (size_t i = 1; i <= n; i++)
-        rc |= sqlf(b, i > 1 ? ", ?%u" : "?%u", i);
-    rc |= sqlf(b, ")%s", tail);
+        rc |= store_sqlf(b, i > 1 ? ", ?%u" : "?%u", i);
+    rc |= store_sqlf(b, ")%s", tail);
     return rc ? -1 : 0;
 }
 
 static int build_key_select(buf_t *b)
 {
-    int rc = sqlf(b, "SELECT ");
+    int rc = store_sqlf(b, "SELECT ");
     for (size_t i = 0; i < store_key_num_fields; i++)
-        rc |= sqlf(b, i ? ", %q" : "%q", store_key_fields[i].name);
-    rc |= sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = ?1");
+        rc |= store_sqlf(b, i ? ", %q" : "%q", store_key_fields[i].name);
+    rc |= store_sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = ?1");
     return rc ? -1 : 0;
 }
 
 static int build_key_update(buf_t *b)
 {
-    int rc = sqlf(b, "UPDATE \"LiteLLM_VerificationToken\" SET ");
+    int rc = store_sqlf(b, "UPDATE \"LiteLLM_VerificationToken\" SET ");
     size_t n = 0;
     for (size_t i = 0; i < store_key_num_fields; i++) {
         if (store_key_fields[i].flags & STORE_FIELD_NO_UPDATE)
             continue;
         n++;
-        rc |= sqlf(b, n > 1 ? ", %q = ?%u" : "%q = ?%u", store_key_fields[i].name, n);
+        rc |= store_sqlf(b, n > 1 ? ", %q = ?%u" : "%q = ?%u", store_key_fields[i].name, n);
     }
-    rc |= sqlf(b, " WHERE \"token\" = ?%u", n + 1);
+    rc |= store_sqlf(b, " WHERE \"token\" = ?%u", n + 1);
     return rc ? -1 : 0;
 }
 
