@@ -11,6 +11,7 @@
 #include "core/common.h"
 #include "core/jscan.h"
 #include "mock.h"
+#include "native.h"
 
 #define ANTH_PUT(b, lit) mock_append((b), "" lit, sizeof(lit) - 1)
 
@@ -84,13 +85,6 @@ static void anth_plan_error(mock_call_t *c, int status, const char *message)
     ANTH_PUT(b, "},\"request_id\":\"");
     buf_append(b, c->request_id, 36);
     ANTH_PUT(b, "\"}");
-}
-
-static void anth_plan_status(mock_call_t *c, int status)
-{
-    char message[32];
-    snprintf(message, sizeof message, "mock error %d", status);
-    anth_plan_error(c, status, message);
 }
 
 /* ---- the answer ------------------------------------------------------------------------- */
@@ -426,7 +420,6 @@ bool mock_anthropic_handle(mock_call_t *c)
     int route = anth_route(req);
     if (route == ANTH_ROUTE_NONE)
         return false;
-    mock_worker_t *w = c->w;
     http_resp_header(req, STR_LIT("request-id"), str_make(c->request_id, 36));
     if (!str_eq_cstr(req->head.method, "POST")) {
         anth_plan_error(c, 405, "Method Not Allowed");
@@ -443,32 +436,8 @@ bool mock_anthropic_handle(mock_call_t *c)
     str_t raw_mock = json_ok ? f[ANTH_F_MOCK].value : STR_NULL;
     cJSON *mock_tree = raw_mock.p ? cJSON_ParseWithLength(raw_mock.p, raw_mock.n) : NULL;
 
-    mock_controls_t ctl;
-    char err[256];
-    uint64_t seen = 0;
-    if (mock_controls_read(&ctl, &w->cfg->timing, req, mock_tree, err, sizeof err) != 0) {
-        anth_plan_error(c, 400, err);
-        goto start;
-    }
-    if (ctl.fail_first && !ctl.id.n) {
-        anth_plan_error(c, 400, "mock control 'fail-first' needs an 'id'");
-        goto start;
-    }
-    c->timing = ctl.timing;
-    c->delay_ms = ctl.delay_ms;
-    c->prompt_tokens = (req->body.n + 3) / 4;
-    if (ctl.id.n) {
-        buf_append_str(&c->id, ctl.id); /* copied: the id may point into mock_tree */
-        seen = mock_stats_id_request(ctl.id);
-    }
-
-    if (ctl.fault == MOCK_FAULT_DROP)
-        c->action = MOCK_ACT_DROP;
-    else if (ctl.fail_first && seen <= ctl.fail_first)
-        anth_plan_status(c, ctl.status >= 400 ? ctl.status : 500);
-    else if (!ctl.fail_first && ctl.status >= 400)
-        anth_plan_status(c, ctl.status);
-    if (c->action == MOCK_ACT_DROP || c->body.n)
+    mock_fault_t fault = MOCK_FAULT_NONE;
+    if (native_controls(c, mock_tree, &fault, anth_plan_error))
         goto start; /* a control decided the answer */
 
     if (!anth_has_key(req))
@@ -480,7 +449,7 @@ bool mock_anthropic_handle(mock_call_t *c)
                         "There was an issue with the request body: it is not one valid "
                         "JSON object.");
     else
-        anth_plan_request(c, route, f, ctl.fault);
+        anth_plan_request(c, route, f, fault);
 
 start:
     cJSON_Delete(mock_tree);

@@ -16,6 +16,7 @@
 
 #include "core/common.h"
 #include "mock.h"
+#include "native.h"
 
 #define GEM_PUT(b, lit) mock_append((b), "" lit, sizeof(lit) - 1)
 
@@ -798,42 +799,11 @@ bool mock_gemini_handle(mock_call_t *c)
     gem_route_t r;
     if (!gem_route(req, &r))
         return false;
-    mock_worker_t *w = c->w;
     cJSON *root = gem_parse_body(req->body);
     const cJSON *body_mock =
         cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "mock") : NULL;
-    mock_controls_t ctl;
-    char err[256];
-    if (mock_controls_read(&ctl, &w->cfg->timing, req, body_mock, err, sizeof err) != 0) {
-        gem_plan_error(c, 400, err);
-        goto start;
-    }
-    if (ctl.fail_first && !ctl.id.n) {
-        gem_plan_error(c, 400, "mock control 'fail-first' needs an 'id'");
-        goto start;
-    }
-    c->timing = ctl.timing;
-    c->delay_ms = ctl.delay_ms;
-    c->prompt_tokens = (req->body.n + 3) / 4;
-    uint64_t seen = 0;
-    if (ctl.id.n) {
-        buf_append_str(&c->id, ctl.id); /* ctl.id may point into root, freed below */
-        seen = mock_stats_id_request(ctl.id);
-    }
-    if (ctl.fault == MOCK_FAULT_DROP) {
-        c->action = MOCK_ACT_DROP;
-    } else if (ctl.fail_first) {
-        if (seen <= ctl.fail_first) {
-            char msg[32];
-            snprintf(msg, sizeof msg, "mock error %d", ctl.status >= 400 ? ctl.status : 500);
-            gem_plan_error(c, ctl.status >= 400 ? ctl.status : 500, msg);
-        }
-    } else if (ctl.status >= 400) {
-        char msg[32];
-        snprintf(msg, sizeof msg, "mock error %d", ctl.status);
-        gem_plan_error(c, ctl.status, msg);
-    }
-    if (c->action == MOCK_ACT_DROP || c->body.n)
+    mock_fault_t fault = MOCK_FAULT_NONE;
+    if (native_controls(c, body_mock, &fault, gem_plan_error))
         goto start; /* a control decided the answer */
 
     bool post = str_eq_cstr(req->head.method, "POST");
@@ -867,7 +837,7 @@ bool mock_gemini_handle(mock_call_t *c)
     } else {
         gem_put_escaped(&c->model, r.model);
         if (r.method == GEM_M_GENERATE || r.method == GEM_M_STREAM) {
-            gem_plan_generate(c, root, r.method == GEM_M_STREAM, ctl.fault);
+            gem_plan_generate(c, root, r.method == GEM_M_STREAM, fault);
         } else if (r.method == GEM_M_COUNT) {
             GEM_PUT(&c->body, "{\"totalTokens\":");
             mock_append_u64(&c->body, c->prompt_tokens);
@@ -876,7 +846,7 @@ bool mock_gemini_handle(mock_call_t *c)
             GEM_PUT(&c->body, "}]}");
             c->pre_ms = c->timing.latency_ms;
         } else {
-            gem_plan_embed(c, root, r.method, ctl.fault);
+            gem_plan_embed(c, root, r.method, fault);
         }
     }
 start:
