@@ -137,11 +137,14 @@ Test(spend, builtin_bare_and_prefixed_names)
     p = must_find("", "gpt-4o-mini");
     cr_expect_eq(p.input, 1.5e-7);
 
-    /* Anthropic: bare keys, cache read and write prices */
-    p = must_find("anthropic", "claude-3-5-sonnet-20241022");
+    /* Anthropic: bare keys, cache read and write prices, the 1M-context tier */
+    p = must_find("anthropic", "claude-sonnet-4-5");
     cr_expect_eq(p.input, 3e-6);
     cr_expect_eq(p.cache_read, 3e-7);
     cr_expect_eq(p.cache_creation, 3.75e-6);
+    cr_expect_eq(p.above, 200000);
+    cr_expect_eq(p.input_above, 6e-6);
+    cr_expect_eq(p.output_above, 2.25e-5);
     p = must_find("", "anthropic/claude-haiku-4-5");
     cr_expect_eq(p.output, 5e-6);
 
@@ -152,10 +155,12 @@ Test(spend, builtin_bare_and_prefixed_names)
     cr_expect_eq(p.above, 200000);
     /* Vertex has its own rows; the same bare name must not price a gemini/ request */
     p = must_find("vertex_ai", "gemini-2.0-flash");
+    cr_expect_str_eq(p.key, "gemini-2.0-flash");
     cr_expect_str_eq(p.provider, "vertex_ai-language-models");
-    cr_expect_eq(p.input, 1.5e-7);
+    cr_expect_eq(p.input, 1e-7);
     p = must_find("gemini", "gemini-2.0-flash");
     cr_expect_str_eq(p.key, "gemini/gemini-2.0-flash");
+    cr_expect_str_eq(p.provider, "gemini");
     cr_expect_eq(p.input, 1e-7);
 
     /* provider families: cohere -> cohere_chat, bedrock_converse -> bedrock */
@@ -163,6 +168,11 @@ Test(spend, builtin_bare_and_prefixed_names)
     cr_expect_str_eq(p.provider, "cohere_chat");
     p = must_find("bedrock_converse", "anthropic.claude-3-5-haiku-20241022-v1:0");
     cr_expect_eq(p.input, 8e-7);
+    /* ... and back: a bedrock_converse row found for provider bedrock; the us. profile's uplift */
+    p = must_find("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    cr_expect_str_eq(p.provider, "bedrock_converse");
+    cr_expect_eq(p.input, 3.3e-6);
+    cr_expect_eq(p.output, 1.65e-5);
     p = must_find("bedrock", "amazon.titan-embed-text-v2:0");
     cr_expect_str_eq(p.mode, "embedding");
     cr_expect_eq(p.output, 0);
@@ -172,8 +182,10 @@ Test(spend, builtin_bare_and_prefixed_names)
     cr_expect_eq(p.input, 1.1e-7);
     cr_expect(finds("deepseek", "deepseek-chat"));
     cr_expect(finds("xai", "grok-3-mini"));
-    cr_expect(finds("mistral", "mistral-large-latest"));
-    cr_expect(spend_prices_builtin_count(prices) >= 80);
+    p = must_find("mistral", "mistral-large-latest");
+    cr_expect_eq(p.input, 5e-7);
+    cr_expect_eq(p.output, 1.5e-6);
+    cr_expect(spend_prices_builtin_count(prices) >= 150);
 }
 
 /* Every row is found under its own key (no duplicate keys) and is a real price. */
