@@ -148,7 +148,8 @@ typedef struct {
     auth_hash_t hash;
     int state;
     uint64_t expires_ms;               /* TTL end; for PENDING, when the miss may be retried */
-    _Atomic uint64_t refresh_after_ms; /* POSITIVE: when the next refresh may be started */
+    uint64_t generation;               /* the cache's expire generation when it was stored */
+    _Atomic uint64_t refresh_after_ms; /* POSITIVE, once stale: when a refresh may be started */
     _Atomic uint64_t waiters;          /* PENDING: reader bits parked on it */
     auth_key_t rec;                    /* POSITIVE: deep copy; its memory follows the entry */
 } auth_entry_t;
@@ -183,7 +184,10 @@ struct auth_cache {
     auth_shard_t shard[SHARDS];
     struct auth_reader reader[AUTH_MAX_READERS];
     alignas(CACHE_LINE) _Atomic uint64_t epoch; /* grace-period counter, starts at 1 */
-    pthread_mutex_t retire_lock;                /* retire list and reader registration */
+    /* Bumped by auth_cache_expire_all: an answer stored under an older generation is stale.
+     * Its own cache line: readers load it on every hit, and it is written rarely. */
+    alignas(CACHE_LINE) _Atomic uint64_t generation;
+    pthread_mutex_t retire_lock; /* retire list and reader registration */
     retired_t *retired;
     pthread_mutex_t counter_lock;
     auth_counter_t *counter[COUNTER_BUCKETS];
@@ -229,6 +233,7 @@ auth_cache_t *auth_cache_new(const auth_cache_opts_t *opts)
         c->reader[i].id = i;
     }
     atomic_init(&c->epoch, 1);
+    atomic_init(&c->generation, 0);
     pthread_mutex_init(&c->retire_lock, NULL);
     pthread_mutex_init(&c->counter_lock, NULL);
     return c;
@@ -475,6 +480,20 @@ static auth_entry_t *entry_pending(const auth_hash_t *hash, uint64_t deadline, u
 
 #define RETRY_LOOKUP ((auth_lookup_t)-1)
 
+/* True when the store's answer in e no longer counts: its TTL ran out, or the cache was expired
+ * (auth_cache_expire_all) after it was stored. */
+static bool answer_stale(auth_cache_t *c, const auth_entry_t *e, uint64_t now_ms)
+{
+    return now_ms >= e->expires_ms ||
+           e->generation != atomic_load_explicit(&c->generation, memory_order_acquire);
+}
+
+/* A "no such key" that must be asked again. */
+static bool negative_stale(auth_cache_t *c, const auth_entry_t *e, uint64_t now_ms)
+{
+    return e->state == ENTRY_NEGATIVE && answer_stale(c, e, now_ms);
+}
+
 /* Slow path of a lookup: nothing usable is cached. Installs a pending entry unless another
  * caller did first. */
 static auth_lookup_t start_miss(auth_cache_t *c, auth_reader_t *r, const auth_hash_t *hash,
@@ -488,8 +507,7 @@ static auth_lookup_t start_miss(auth_cache_t *c, auth_reader_t *r, const auth_ha
     if (cur && cur->state == ENTRY_PENDING && now_ms < cur->expires_ms) {
         atomic_fetch_or(&cur->waiters, (uint64_t)1 << r->id);
         res = AUTH_LOOKUP_PENDING;
-    } else if (cur && cur->state != ENTRY_PENDING &&
-               !(now_ms >= cur->expires_ms && cur->state == ENTRY_NEGATIVE)) {
+    } else if (cur && cur->state != ENTRY_PENDING && !negative_stale(c, cur, now_ms)) {
         res = RETRY_LOOKUP; /* answered meanwhile: read it the lock-free way */
     } else {
         /* absent, a timed-out miss (its parked readers stay parked on the new one), or an
@@ -513,7 +531,7 @@ auth_lookup_t auth_lookup(auth_cache_t *c, auth_reader_t *r, const auth_hash_t *
     for (;;) {
         auth_entry_t *e = entry_get(c, hash);
         auth_lookup_t res;
-        if (!e || (e->state == ENTRY_NEGATIVE && now_ms >= e->expires_ms) ||
+        if (!e || negative_stale(c, e, now_ms) ||
             (e->state == ENTRY_PENDING && now_ms >= e->expires_ms)) {
             res = start_miss(c, r, hash, now_ms);
             if (res == RETRY_LOOKUP)
@@ -523,9 +541,10 @@ auth_lookup_t auth_lookup(auth_cache_t *c, auth_reader_t *r, const auth_hash_t *
         switch (e->state) {
         case ENTRY_POSITIVE: {
             *out = &e->rec;
-            if (LIKELY(now_ms < e->expires_ms))
+            if (LIKELY(!answer_stale(c, e, now_ms)))
                 return AUTH_LOOKUP_HIT;
-            /* stale: serve it, and let exactly one caller per timeout ask for a refresh */
+            /* stale (TTL or expire_all): serve it, and let exactly one caller per pending
+             * timeout ask for a refresh */
             uint64_t after = atomic_load_explicit(&e->refresh_after_ms, memory_order_relaxed);
             if (now_ms >= after &&
                 atomic_compare_exchange_strong(&e->refresh_after_ms, &after,
@@ -604,6 +623,12 @@ void auth_spend_add(const auth_key_t *rec, const char *model, double cost)
                 atomic_add_double(&rec->model_counters[i]->delta, cost);
 }
 
+void auth_counter_add(auth_counter_t *k, double amount)
+{
+    if (k)
+        atomic_add_double(&k->delta, amount);
+}
+
 void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, double amount)
 {
     char buf[512];
@@ -613,8 +638,13 @@ void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, doub
                                         : 'u',
              id);
     auth_counter_t *k = counter_find(c, buf);
-    if (k)
-        atomic_add_double(&k->delta, -amount);
+    if (!k)
+        return;
+    /* Moved, not dropped: the database holds it now, and the next put's base will too (the
+     * store thread puts and settles in order). Base first, so a reader in between sees the
+     * amount twice (refusing) rather than not at all (overspending). */
+    atomic_add_double(&k->base, amount);
+    atomic_add_double(&k->delta, -amount);
 }
 
 /* -- writers -- */
@@ -730,7 +760,8 @@ int auth_cache_put(auth_cache_t *c, const auth_key_t *rec, uint64_t now_ms)
     e->hash = rec->hash;
     e->state = ENTRY_POSITIVE;
     e->expires_ms = now_ms + c->opts.ttl_ms;
-    atomic_init(&e->refresh_after_ms, e->expires_ms);
+    e->generation = atomic_load(&c->generation);
+    atomic_init(&e->refresh_after_ms, 0); /* consulted only once stale: the first may refresh */
     atomic_init(&e->waiters, 0);
 
     /* live counters: the store's values become their base */
@@ -765,6 +796,7 @@ int auth_cache_put_missing(auth_cache_t *c, const auth_hash_t *hash, uint64_t no
     e->hash = *hash;
     e->state = ENTRY_NEGATIVE;
     e->expires_ms = now_ms + c->opts.ttl_ms;
+    e->generation = atomic_load(&c->generation);
     atomic_init(&e->refresh_after_ms, 0);
     atomic_init(&e->waiters, 0);
     publish(c, e, now_ms);
@@ -792,6 +824,12 @@ void auth_cache_invalidate(auth_cache_t *c, const auth_hash_t *hash)
     if (waiters && c->opts.on_answer)
         c->opts.on_answer(c->opts.on_answer_arg, hash, waiters);
     auth_cache_reclaim(c);
+}
+
+void auth_cache_expire_all(auth_cache_t *c)
+{
+    /* one store: every entry stored before it now compares stale; nothing is freed or moved */
+    atomic_fetch_add(&c->generation, 1);
 }
 
 size_t auth_cache_count(auth_cache_t *c)

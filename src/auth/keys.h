@@ -162,6 +162,12 @@ int auth_cache_put(auth_cache_t *c, const auth_key_t *rec, uint64_t now_ms);
 int auth_cache_put_missing(auth_cache_t *c, const auth_hash_t *hash, uint64_t now_ms);
 /* Forgets a key (updated, blocked or deleted elsewhere): the next lookup is a miss. */
 void auth_cache_invalidate(auth_cache_t *c, const auth_hash_t *hash);
+/* Makes every answer stored so far stale, at once and without touching the entries (anything
+ * may have changed: missed notifications, another process wrote the database): a cached key
+ * keeps serving and its next lookup returns HIT_REFRESH (one caller per pending timeout), a "no
+ * such key" is asked again (MISS_STARTED). Pending misses are left as they are. Lock-free
+ * readers stay lock-free: one more load of a rarely written word. */
+void auth_cache_expire_all(auth_cache_t *c);
 /* Frees retired entries no reader can still see. Writers call it themselves; a periodic call
  * from the store thread keeps memory low when writes stop. */
 void auth_cache_reclaim(auth_cache_t *c);
@@ -175,10 +181,15 @@ typedef enum { AUTH_SCOPE_KEY, AUTH_SCOPE_TEAM, AUTH_SCOPE_USER } auth_scope_t;
 
 /* Current spend of a counter: the store's value plus this instance's unsynced increments. */
 double auth_counter_spend(const auth_counter_t *k);
+/* Adds to one counter (NULL: nothing), for a request that kept the counter pointers after its
+ * record pointer expired. */
+void auth_counter_add(auth_counter_t *k, double amount);
 /* Adds a request's cost to the key, its team and user, and the model's budget if it has one. */
 void auth_spend_add(const auth_key_t *rec, const char *model, double cost);
-/* The store wrote `amount` of this instance's increments for (scope, id) to the database and
- * the next put will carry them in its base: take them off the in-memory delta. For AUTH_SCOPE_KEY
+/* The store committed `amount` of this instance's increments for (scope, id) to the database:
+ * moves it from the counter's delta to its base (what the database holds, until the next put
+ * reads the row again). The total stays; a put read after the commit and applied before the
+ * settle counts it twice until the next put (refusing, never overspending). For AUTH_SCOPE_KEY
  * the id is the hash's hex. Unknown ids are ignored. */
 void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, double amount);
 

@@ -38,6 +38,13 @@ extern const store_field_t store_spend_log_fields[];
 extern const size_t store_spend_log_num_fields;
 extern const store_field_t store_key_fields[];
 extern const size_t store_key_num_fields;
+extern const store_field_t store_team_fields[]; /* the first is the primary key */
+extern const size_t store_team_num_fields;
+extern const store_field_t store_user_fields[]; /* the first is the primary key */
+extern const size_t store_user_num_fields;
+
+/* Frees the strings and lists a record's fields own (not the record itself). */
+void store_fields_free(const store_field_t *f, size_t nf, void *rec);
 
 /* Formats ms since the epoch as "YYYY-MM-DD HH:MM:SS.mmm" (UTC) into out[24]. */
 void store_time_format(long long ms, char out[24]);

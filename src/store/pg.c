@@ -19,12 +19,21 @@
 #include "store/internal.h"
 #include "store/store.h"
 
-typedef enum { OP_NONE, OP_CONNECT, OP_SCHEMA, OP_BATCH, OP_KEY_GET } op_t;
+typedef enum {
+    OP_NONE,
+    OP_CONNECT,
+    OP_SCHEMA,
+    OP_BATCH,
+    OP_KEY_GET,
+    OP_AUTH_GET,
+    OP_RESET,
+    OP_LISTEN,
+} op_t;
 
 /* Steps of an operation; each is one pipeline closed by a sync. */
 enum {
-    STEP_FIRST,    /* schema: list tables; batch: BEGIN + inserts; key: the select */
-    STEP_SECOND,   /* schema: DDL; batch: increments + COMMIT */
+    STEP_FIRST,    /* schema: list tables; batch: BEGIN + inserts; key: the select; reset: due */
+    STEP_SECOND,   /* schema: DDL; batch: increments + COMMIT; reset: updates + COMMIT */
     STEP_ROLLBACK, /* after a failed step inside a transaction */
 };
 
@@ -37,6 +46,9 @@ enum {
     SQL_ADD_END_USER,
     SQL_ADD_TEAM_MEMBER,
     SQL_KEY_GET,
+    SQL_TEAM_BY_KEY,
+    SQL_USER_BY_KEY,
+    SQL_BUDGETS_DUE,
     SQL_DAILY_UPSERT,                             /* + store_daily_t */
     SQL_DAILY_NULL_ENTITY = SQL_DAILY_UPSERT + 6, /* + store_daily_t */
     SQL_COUNT = SQL_DAILY_NULL_ENTITY + 6,
@@ -70,6 +82,30 @@ struct store_pg {
 
     store_key_t *key_out; /* key_get */
     int key_rc;
+    store_auth_row_t *auth_out; /* auth_get */
+
+    /* reset: the rows found due, then the count of rows reset */
+    store_strlist_t due_ids, due_durations;
+    int *due_table;
+    size_t ndue;
+    long long reset_now;
+    store_next_reset_fn reset_next;
+    long reset_count;
+    long *reset_out;
+
+    bool *inserted_out; /* batch */
+    char sqlstate[6];   /* of the failed query */
+    store_pg_notify_cb notify;
+    void *notify_arg;
+};
+
+/* The tables of a budget reset, by index; the same order as the due query's first column. */
+static const struct {
+    const char *table, *key;
+} budget_tables[] = {
+    {"LiteLLM_VerificationToken", "token"},
+    {"LiteLLM_UserTable", "user_id"},
+    {"LiteLLM_TeamTable", "team_id"},
 };
 
 static const char *const daily_tables[] = {
@@ -184,12 +220,14 @@ static int build_log_insert(buf_t *b)
     return rc ? -1 : 0;
 }
 
-/* Times come back as our own text format and lists as JSON, whatever the session's DateStyle. */
-static int build_key_select(buf_t *b)
+/* SELECT every field FROM table, then `where`. Times come back as our own text format and lists
+ * as JSON, whatever the session's DateStyle. */
+static int build_select(buf_t *b, const char *table, const store_field_t *fields, size_t nf,
+                        const char *where)
 {
     int rc = store_sqlf(b, "SELECT ");
-    for (size_t i = 0; i < store_key_num_fields; i++) {
-        const store_field_t *f = &store_key_fields[i];
+    for (size_t i = 0; i < nf; i++) {
+        const store_field_t *f = &fields[i];
         if (i)
             rc |= store_sqlf(b, ", ");
         if (f->kind == STORE_F_TIME)
@@ -201,7 +239,19 @@ static int build_key_select(buf_t *b)
         else
             rc |= store_sqlf(b, "%q", f->name);
     }
-    rc |= store_sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = $1");
+    rc |= store_sqlf(b, " FROM %q WHERE %s", table, where);
+    return rc ? -1 : 0;
+}
+
+/* The rows whose budget window ended: (table index, key, budget_duration). */
+static int build_budgets_due(buf_t *b)
+{
+    int rc = 0;
+    for (size_t i = 0; i < COUNTOF(budget_tables); i++)
+        rc |= store_sqlf(b,
+                         "%sSELECT %u, %q, \"budget_duration\" FROM %q WHERE \"budget_reset_at\" "
+                         "<= $1 AND \"budget_duration\" IS NOT NULL",
+                         i ? " UNION ALL " : "", i, budget_tables[i].key, budget_tables[i].table);
     return rc ? -1 : 0;
 }
 
@@ -233,7 +283,18 @@ static int build_sql(int which, buf_t *b)
                                   "$1::double precision WHERE \"user_id\" = $2 AND \"team_id\" = "
                                   "$3");
     case SQL_KEY_GET:
-        return build_key_select(b);
+        return build_select(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
+                            "\"token\" = $1");
+    case SQL_TEAM_BY_KEY:
+        return build_select(b, "LiteLLM_TeamTable", store_team_fields, store_team_num_fields,
+                            "\"team_id\" = (SELECT \"team_id\" FROM "
+                            "\"LiteLLM_VerificationToken\" WHERE \"token\" = $1)");
+    case SQL_USER_BY_KEY:
+        return build_select(b, "LiteLLM_UserTable", store_user_fields, store_user_num_fields,
+                            "\"user_id\" = (SELECT \"user_id\" FROM "
+                            "\"LiteLLM_VerificationToken\" WHERE \"token\" = $1)");
+    case SQL_BUDGETS_DUE:
+        return build_budgets_due(b);
     default:
         if (which >= SQL_DAILY_UPSERT && which < SQL_DAILY_UPSERT + 6)
             return build_daily_upsert(b, (store_daily_t)(which - SQL_DAILY_UPSERT));
@@ -436,6 +497,14 @@ static void free_op(store_pg_t *pg)
     pg->fresh = NULL;
     pg->logs = NULL;
     pg->key_out = NULL;
+    pg->auth_out = NULL;
+    pg->inserted_out = NULL;
+    store_strlist_free(&pg->due_ids);
+    store_strlist_free(&pg->due_durations);
+    free(pg->due_table);
+    pg->due_table = NULL;
+    pg->ndue = 0;
+    pg->reset_out = NULL;
 }
 
 /* Ends the current operation and calls its callback (which may start the next one). */
@@ -445,6 +514,10 @@ static void finish(store_pg_t *pg, int rc)
     void *arg = pg->arg;
     if (pg->op == OP_BATCH && rc == 0 && pg->res_out)
         *pg->res_out = pg->result;
+    if (pg->op == OP_BATCH && rc == 0 && pg->inserted_out)
+        memcpy(pg->inserted_out, pg->fresh, pg->nlogs * sizeof *pg->fresh);
+    if (pg->op == OP_RESET && rc == 0 && pg->reset_out)
+        *pg->reset_out = pg->reset_count;
     if (pg->op == OP_KEY_GET && rc < 0 && pg->key_out)
         store_key_free(pg->key_out);
     free_op(pg);
@@ -685,21 +758,154 @@ static void batch_step_done(store_pg_t *pg)
 
 /* ---- key ------------------------------------------------------------------------------------- */
 
+/* Reads row 0 of r into rec. 0, or -1 on no memory (err set). */
+static int read_row(store_pg_t *pg, const PGresult *r, const store_field_t *f, size_t nf, void *rec)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (read_field(r, (int)i, &f[i], rec) < 0) {
+            snprintf(pg->err, sizeof pg->err, "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
 static void key_result(store_pg_t *pg, const PGresult *r)
 {
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         return;
-    if (PQntuples(r) == 0) {
+    if (PQntuples(r) == 0)
         pg->key_rc = 1;
+    else
+        pg->key_rc = read_row(pg, r, store_key_fields, store_key_num_fields, pg->key_out);
+}
+
+/* Query 0 is the key, 1 its team, 2 its user. */
+static void auth_result(store_pg_t *pg, const PGresult *r)
+{
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return;
+    store_auth_row_t *a = pg->auth_out;
+    bool found = PQntuples(r) > 0;
+    switch (pg->nres) {
+    case 0:
+        if (!found)
+            pg->key_rc = 1;
+        else
+            pg->key_rc = read_row(pg, r, store_key_fields, store_key_num_fields, &a->key);
+        return;
+    case 1:
+        if (found && read_row(pg, r, store_team_fields, store_team_num_fields, &a->team) < 0)
+            pg->key_rc = -1;
+        a->has_team = found;
+        return;
+    case 2:
+        if (found && read_row(pg, r, store_user_fields, store_user_num_fields, &a->user) < 0)
+            pg->key_rc = -1;
+        a->has_user = found;
+        return;
+    default:
         return;
     }
-    for (size_t i = 0; i < store_key_num_fields; i++)
-        if (read_field(r, (int)i, &store_key_fields[i], pg->key_out) < 0) {
+}
+
+/* ---- budget resets --------------------------------------------------------------------------- */
+
+static void reset_result(store_pg_t *pg, const PGresult *r)
+{
+    if (pg->step == STEP_SECOND) {
+        if (strncmp(PQcmdStatus((PGresult *)r), "UPDATE", 6) == 0)
+            pg->reset_count += strtol(PQcmdTuples((PGresult *)r), NULL, 10);
+        return;
+    }
+    int n = PQntuples(r);
+    if (n <= 0)
+        return;
+    pg->due_table = calloc((size_t)n, sizeof *pg->due_table);
+    if (!pg->due_table) {
+        snprintf(pg->err, sizeof pg->err, "out of memory");
+        pg->step_failed = true;
+        return;
+    }
+    for (int row = 0; row < n; row++) {
+        int t = atoi(PQgetvalue(r, row, 0));
+        if (t < 0 || t >= (int)COUNTOF(budget_tables))
+            continue;
+        if (store_strlist_push(&pg->due_ids, PQgetvalue(r, row, 1)) < 0 ||
+            store_strlist_push(&pg->due_durations, PQgetvalue(r, row, 2)) < 0) {
             snprintf(pg->err, sizeof pg->err, "out of memory");
-            pg->key_rc = -1;
+            pg->step_failed = true;
             return;
         }
-    pg->key_rc = 0;
+        pg->due_table[pg->ndue++] = t;
+    }
+}
+
+/* Second step: one guarded UPDATE per due row, a NOTIFY and COMMIT. 1 when nothing is due. */
+static int reset_send_updates(store_pg_t *pg)
+{
+    char now[24];
+    store_time_format(pg->reset_now, now);
+    size_t sent = 0;
+    begin_step(pg, STEP_SECOND);
+    for (size_t i = 0; i < pg->ndue; i++) {
+        long long at = pg->reset_next(pg->due_durations.v[i], pg->reset_now);
+        if (at == STORE_TIME_NULL) {
+            log_warn("store: %s %s: budget_duration '%s' is not a duration; budget not reset",
+                     budget_tables[pg->due_table[i]].table, pg->due_ids.v[i],
+                     pg->due_durations.v[i]);
+            continue;
+        }
+        buf_t sql = {0};
+        if (store_sqlf(&sql,
+                       "UPDATE %q SET \"spend\" = 0, \"budget_reset_at\" = $2 WHERE %q = $1 AND "
+                       "\"budget_reset_at\" <= $3",
+                       budget_tables[pg->due_table[i]].table,
+                       budget_tables[pg->due_table[i]].key) < 0 ||
+            !buf_cstr(&sql)) {
+            buf_free(&sql);
+            snprintf(pg->err, sizeof pg->err, "out of memory");
+            return -1;
+        }
+        char next[24];
+        store_time_format(at, next);
+        const char *v[] = {pg->due_ids.v[i], next, now};
+        int rc =
+            (sent++ == 0 ? send_query(pg, "BEGIN", 0, NULL) : 0) || send_query(pg, sql.p, 3, v);
+        buf_free(&sql);
+        if (rc)
+            return -1;
+    }
+    if (!sent)
+        return 1;
+    /* other instances drop their cached copies; delivered at COMMIT */
+    const char *ch[] = {STORE_KEY_CHANNEL};
+    if (send_query(pg, "SELECT pg_notify($1, '*')", 1, ch) < 0 ||
+        send_query(pg, "COMMIT", 0, NULL) < 0 || send_sync(pg) < 0)
+        return -1;
+    return 0;
+}
+
+static void reset_step_done(store_pg_t *pg)
+{
+    if (pg->step == STEP_SECOND) {
+        if (pg->reset_count)
+            log_info("store: reset the budget window of %ld key(s), user(s) and team(s)",
+                     pg->reset_count);
+        finish(pg, 0);
+        return;
+    }
+    int rc = reset_send_updates(pg);
+    if (rc == 1) {
+        finish(pg, 0);
+    } else if (rc < 0) {
+        /* what was queued must be closed by a sync before the rollback */
+        if (pg->state != STORE_PG_BROKEN && PQpipelineSync(pg->conn)) {
+            pg->step_failed = true;
+            update_want_write(pg);
+        } else {
+            go_broken(pg, "reset");
+        }
+    }
 }
 
 /* ---- results --------------------------------------------------------------------------------- */
@@ -722,7 +928,14 @@ static void step_done(store_pg_t *pg)
         batch_step_done(pg);
         break;
     case OP_KEY_GET:
+    case OP_AUTH_GET:
         finish(pg, pg->key_rc);
+        break;
+    case OP_RESET:
+        reset_step_done(pg);
+        break;
+    case OP_LISTEN:
+        finish(pg, 0);
         break;
     default:
         break;
@@ -748,10 +961,17 @@ static void on_result(store_pg_t *pg, PGresult *r)
             batch_result(pg, r);
         else if (pg->op == OP_KEY_GET)
             key_result(pg, r);
+        else if (pg->op == OP_AUTH_GET)
+            auth_result(pg, r);
+        else if (pg->op == OP_RESET)
+            reset_result(pg, r);
         return;
     default:
-        if (!pg->step_failed && pg->step != STEP_ROLLBACK)
+        if (!pg->step_failed && pg->step != STEP_ROLLBACK) {
             set_err(pg, "query", PQresultErrorMessage(r));
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(pg->sqlstate, sizeof pg->sqlstate, "%s", state ? state : "");
+        }
         pg->step_failed = true;
         return;
     }
@@ -771,8 +991,23 @@ static void drain(store_pg_t *pg)
         PQclear(r);
     }
     PGnotify *n;
-    while (pg->state != STORE_PG_BROKEN && (n = PQnotifies(pg->conn)))
+    while (pg->state != STORE_PG_BROKEN && (n = PQnotifies(pg->conn))) {
+        if (pg->notify)
+            pg->notify(pg, pg->notify_arg, n->relname, n->extra ? n->extra : "");
         PQfreemem(n);
+    }
+}
+
+void store_pg_set_notify(store_pg_t *pg, store_pg_notify_cb cb, void *arg)
+{
+    pg->notify = cb;
+    pg->notify_arg = arg;
+}
+
+bool store_pg_error_is_data(const store_pg_t *pg)
+{
+    return pg->state != STORE_PG_BROKEN &&
+           (strncmp(pg->sqlstate, "22", 2) == 0 || strncmp(pg->sqlstate, "23", 2) == 0);
 }
 
 /* ---- connection ------------------------------------------------------------------------------ */
@@ -911,6 +1146,7 @@ static int start_op(store_pg_t *pg, op_t op, store_pg_cb cb, void *arg)
         return -1;
     }
     pg->err[0] = '\0';
+    pg->sqlstate[0] = '\0';
     pg->op = op;
     pg->cb = cb;
     pg->arg = arg;
@@ -953,7 +1189,7 @@ int store_pg_ensure_schema(store_pg_t *pg, store_pg_cb cb, void *arg)
 }
 
 int store_pg_write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n, bool write_logs,
-                         store_batch_result_t *res, store_pg_cb cb, void *arg)
+                         store_batch_result_t *res, bool *inserted, store_pg_cb cb, void *arg)
 {
     if (start_op(pg, OP_BATCH, cb, arg) < 0)
         return -1;
@@ -961,6 +1197,7 @@ int store_pg_write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n
     pg->nlogs = n;
     pg->write_logs = write_logs;
     pg->res_out = res;
+    pg->inserted_out = inserted;
     pg->result = (store_batch_result_t){0, 0};
     pg->fresh = calloc(n ? n : 1, sizeof *pg->fresh);
     if (!pg->fresh) {
@@ -1011,6 +1248,58 @@ int store_pg_key_get(store_pg_t *pg, const char *token_hash, store_key_t *out, s
     pg->key_rc = -1;
     const char *v[] = {token_hash};
     if (send_query(pg, sql_text(pg, SQL_KEY_GET), 1, v) < 0 || send_sync(pg) < 0)
+        return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
+    return 0;
+}
+
+int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *out, store_pg_cb cb,
+                      void *arg)
+{
+    store_auth_row_init(out); /* freeable whatever happens */
+    if (start_op(pg, OP_AUTH_GET, cb, arg) < 0)
+        return -1;
+    pg->auth_out = out;
+    pg->key_rc = -1;
+    const char *v[] = {token_hash};
+    if (send_query(pg, sql_text(pg, SQL_KEY_GET), 1, v) < 0 ||
+        send_query(pg, sql_text(pg, SQL_TEAM_BY_KEY), 1, v) < 0 ||
+        send_query(pg, sql_text(pg, SQL_USER_BY_KEY), 1, v) < 0 || send_sync(pg) < 0)
+        return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
+    return 0;
+}
+
+int store_pg_reset_budgets(store_pg_t *pg, long long now_ms, store_next_reset_fn next, long *count,
+                           store_pg_cb cb, void *arg)
+{
+    if (start_op(pg, OP_RESET, cb, arg) < 0)
+        return -1;
+    pg->reset_now = now_ms;
+    pg->reset_next = next;
+    pg->reset_count = 0;
+    pg->reset_out = count;
+    char now[24];
+    store_time_format(now_ms, now);
+    const char *v[] = {now};
+    if (send_query(pg, sql_text(pg, SQL_BUDGETS_DUE), 1, v) < 0 || send_sync(pg) < 0)
+        return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
+    return 0;
+}
+
+int store_pg_listen(store_pg_t *pg, const char *channel, store_pg_cb cb, void *arg)
+{
+    buf_t sql = {0};
+    if (store_sqlf(&sql, "LISTEN %q", channel) < 0 || !buf_cstr(&sql)) {
+        buf_free(&sql);
+        snprintf(pg->err, sizeof pg->err, "out of memory");
+        return -1;
+    }
+    if (start_op(pg, OP_LISTEN, cb, arg) < 0) {
+        buf_free(&sql);
+        return -1;
+    }
+    int rc = send_query(pg, sql.p, 0, NULL) < 0 || send_sync(pg) < 0;
+    buf_free(&sql);
+    if (rc)
         return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
     return 0;
 }

@@ -103,6 +103,36 @@ const store_field_t store_key_fields[] = {
 };
 const size_t store_key_num_fields = COUNTOF(store_key_fields);
 
+#define TEAMF(name, kind, member)                                                                  \
+    {                                                                                              \
+        name, STORE_F_##kind, offsetof(store_team_t, member), 0                                    \
+    }
+
+const store_field_t store_team_fields[] = {
+    TEAMF("team_id", STR, team_id),
+    TEAMF("blocked", BOOL, blocked),
+    TEAMF("models", LIST, models),
+    TEAMF("spend", F64, spend),
+    TEAMF("max_budget", F64_OPT, max_budget),
+    TEAMF("budget_duration", STR, budget_duration),
+    TEAMF("budget_reset_at", TIME, budget_reset_at),
+};
+const size_t store_team_num_fields = COUNTOF(store_team_fields);
+
+#define USERF(name, kind, member)                                                                  \
+    {                                                                                              \
+        name, STORE_F_##kind, offsetof(store_user_t, member), 0                                    \
+    }
+
+const store_field_t store_user_fields[] = {
+    USERF("user_id", STR, user_id),
+    USERF("spend", F64, spend),
+    USERF("max_budget", F64_OPT, max_budget),
+    USERF("budget_duration", STR, budget_duration),
+    USERF("budget_reset_at", TIME, budget_reset_at),
+};
+const size_t store_user_num_fields = COUNTOF(store_user_fields);
+
 void store_spend_log_init(store_spend_log_t *log)
 {
     memset(log, 0, sizeof *log);
@@ -149,17 +179,63 @@ int store_strlist_push(store_strlist_t *l, const char *s)
     return 0;
 }
 
-void store_key_free(store_key_t *k)
+void store_fields_free(const store_field_t *f, size_t nf, void *rec)
 {
-    for (size_t i = 0; i < store_key_num_fields; i++) {
-        const store_field_t *f = &store_key_fields[i];
-        char *base = (char *)k + f->offset;
-        if (f->kind == STORE_F_STR || f->kind == STORE_F_JSON)
+    for (size_t i = 0; i < nf; i++) {
+        char *base = (char *)rec + f[i].offset;
+        if (f[i].kind == STORE_F_STR || f[i].kind == STORE_F_JSON)
             free(*(char **)base);
-        else if (f->kind == STORE_F_LIST)
+        else if (f[i].kind == STORE_F_LIST)
             store_strlist_free((store_strlist_t *)base);
     }
+}
+
+void store_key_free(store_key_t *k)
+{
+    store_fields_free(store_key_fields, store_key_num_fields, k);
     store_key_init(k);
+}
+
+void store_team_init(store_team_t *t)
+{
+    memset(t, 0, sizeof *t);
+    t->max_budget = NAN;
+    t->budget_reset_at = STORE_TIME_NULL;
+}
+
+void store_team_free(store_team_t *t)
+{
+    store_fields_free(store_team_fields, store_team_num_fields, t);
+    store_team_init(t);
+}
+
+void store_user_init(store_user_t *u)
+{
+    memset(u, 0, sizeof *u);
+    u->max_budget = NAN;
+    u->budget_reset_at = STORE_TIME_NULL;
+}
+
+void store_user_free(store_user_t *u)
+{
+    store_fields_free(store_user_fields, store_user_num_fields, u);
+    store_user_init(u);
+}
+
+void store_auth_row_init(store_auth_row_t *r)
+{
+    store_key_init(&r->key);
+    store_team_init(&r->team);
+    store_user_init(&r->user);
+    r->has_team = r->has_user = false;
+}
+
+void store_auth_row_free(store_auth_row_t *r)
+{
+    store_key_free(&r->key);
+    store_team_free(&r->team);
+    store_user_free(&r->user);
+    r->has_team = r->has_user = false;
 }
 
 void store_time_format(long long ms, char out[24])

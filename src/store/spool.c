@@ -354,67 +354,100 @@ int store_spool_append(store_spool_t *sp, const store_spend_log_t *logs, size_t 
     return 0;
 }
 
+int store_spool_peek(store_spool_t *sp, size_t max, store_spool_batch_t *b)
+{
+    *b = (store_spool_batch_t){.next = sp->cursor};
+    if (max == 0)
+        max = 100;
+    if (sp->cursor >= sp->end)
+        return 0;
+    cJSON **docs = calloc(max, sizeof *docs);
+    b->logs = calloc(max, sizeof *b->logs);
+    b->offsets = calloc(max, sizeof *b->offsets);
+    b->docs = docs;
+    if (!docs || !b->logs || !b->offsets) {
+        store_spool_batch_free(b);
+        errno = ENOMEM;
+        return -1;
+    }
+    unsigned long long off = sp->cursor;
+    while (b->n < max && off < sp->end) {
+        char *payload = NULL;
+        unsigned long long next;
+        int rc = read_record(sp->fd, off, sp->end, &payload, &next);
+        if (rc != 0) {
+            log_alert("store: spool %s: unreadable record at offset %llu", sp->path, off);
+            store_spool_batch_free(b);
+            if (rc > 0)
+                errno = EIO;
+            return -1;
+        }
+        cJSON *doc = cJSON_Parse(payload);
+        free(payload);
+        if (!cJSON_IsObject(doc)) { /* the CRC held, so this is our bug: skip, say so */
+            log_alert("store: spool %s: record at offset %llu is not a JSON object; skipped",
+                      sp->path, off);
+            cJSON_Delete(doc);
+            off = next;
+            continue;
+        }
+        docs[b->n] = doc;
+        b->offsets[b->n] = off;
+        log_from_json(doc, &b->logs[b->n]);
+        b->n++;
+        off = next;
+    }
+    b->next = off;
+    return 0;
+}
+
+int store_spool_commit(store_spool_t *sp, const store_spool_batch_t *b)
+{
+    if (b->next <= sp->cursor)
+        return 0;
+    if (b->next > sp->end) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (cursor_write(sp, b->next) < 0) {
+        log_error("store: spool %s: cannot save the cursor: %s", sp->path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void store_spool_batch_free(store_spool_batch_t *b)
+{
+    cJSON **docs = b->docs;
+    for (size_t i = 0; docs && i < b->n; i++)
+        cJSON_Delete(docs[i]);
+    free(docs);
+    free(b->logs);
+    free(b->offsets);
+    *b = (store_spool_batch_t){0};
+}
+
 long store_spool_replay(store_spool_t *sp, size_t batch_max, store_spool_replay_cb cb, void *arg)
 {
-    if (batch_max == 0)
-        batch_max = 100;
-    store_spend_log_t *logs = calloc(batch_max, sizeof *logs);
-    cJSON **docs = calloc(batch_max, sizeof *docs);
     long total = 0;
-    if (!logs || !docs)
-        goto fail;
     while (sp->cursor < sp->end) {
-        size_t n = 0;
-        unsigned long long off = sp->cursor;
-        while (n < batch_max && off < sp->end) {
-            char *payload = NULL;
-            unsigned long long next;
-            int rc = read_record(sp->fd, off, sp->end, &payload, &next);
-            if (rc != 0) {
-                log_alert("store: spool %s: unreadable record at offset %llu", sp->path, off);
-                goto fail_batch;
-            }
-            cJSON *doc = cJSON_Parse(payload);
-            free(payload);
-            off = next;
-            if (!cJSON_IsObject(doc)) { /* the CRC held, so this is our bug: skip, say so */
-                log_alert("store: spool %s: record before offset %llu is not a JSON object; "
-                          "skipped",
-                          sp->path, off);
-                cJSON_Delete(doc);
-                continue;
-            }
-            docs[n] = doc;
-            log_from_json(doc, &logs[n]);
-            n++;
-        }
-        int rc = n ? cb(arg, logs, n) : 0;
-        for (size_t i = 0; i < n; i++) {
-            cJSON_Delete(docs[i]);
-            docs[i] = NULL;
-        }
+        store_spool_batch_t b;
+        if (store_spool_peek(sp, batch_max, &b) < 0)
+            return -1;
+        int rc = b.n ? cb(arg, b.logs, b.n) : 0;
+        if (rc == 0 && store_spool_commit(sp, &b) < 0)
+            rc = -1;
+        total += (long)b.n;
+        store_spool_batch_free(&b);
         if (rc != 0)
-            goto fail;
-        if (cursor_write(sp, off) < 0) {
-            log_error("store: spool %s: cannot save the cursor: %s", sp->path, strerror(errno));
-            goto fail;
-        }
-        total += (long)n;
-        continue;
-    fail_batch:
-        for (size_t i = 0; i < n; i++) {
-            cJSON_Delete(docs[i]);
-            docs[i] = NULL;
-        }
-        goto fail;
+            return -1;
     }
-    free(logs);
-    free(docs);
     return total;
-fail:
-    free(logs);
-    free(docs);
-    return -1;
+}
+
+unsigned long long store_spool_end(const store_spool_t *sp)
+{
+    return sp->end;
 }
 
 unsigned long long store_spool_pending(const store_spool_t *sp)

@@ -34,6 +34,8 @@ enum {
     ST_KEY_INSERT,
     ST_KEY_UPDATE,
     ST_KEY_DELETE,
+    ST_TEAM_GET,
+    ST_USER_GET,
     ST_DAILY_UPSERT,                            /* + store_daily_t */
     ST_DAILY_UPDATE_NULL = ST_DAILY_UPSERT + 6, /* + store_daily_t */
     ST_COUNT = ST_DAILY_UPDATE_NULL + 6,
@@ -43,6 +45,7 @@ struct store_sqlite {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char err[512];
+    int errcode; /* SQLite's primary result code of the last failure; 0: not SQLite's */
 };
 
 static const char *const daily_tables[] = {
@@ -60,6 +63,7 @@ static const char *const daily_counters[] = {
 
 static int fail_db(store_sqlite_t *db, const char *what)
 {
+    db->errcode = sqlite3_errcode(db->db) & 0xff;
     snprintf(db->err, sizeof db->err, "%s: %s", what, sqlite3_errmsg(db->db));
     return -1;
 }
@@ -67,6 +71,19 @@ static int fail_db(store_sqlite_t *db, const char *what)
 const char *store_sqlite_errmsg(store_sqlite_t *db)
 {
     return db->err;
+}
+
+bool store_sqlite_error_is_data(store_sqlite_t *db)
+{
+    switch (db->errcode) {
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+        return true;
+    default:
+        return false;
+    }
 }
 
 /* ---- statement building ---------------------------------------------------------------------- */
@@ -136,12 +153,14 @@ static int build_insert(buf_t *b, const char *table, const store_field_t *f, siz
     return rc ? -1 : 0;
 }
 
-static int build_key_select(buf_t *b)
+/* SELECT every field FROM table WHERE key = ?1. */
+static int build_select(buf_t *b, const char *table, const store_field_t *f, size_t nf,
+                        const char *key)
 {
     int rc = store_sqlf(b, "SELECT ");
-    for (size_t i = 0; i < store_key_num_fields; i++)
-        rc |= store_sqlf(b, i ? ", %q" : "%q", store_key_fields[i].name);
-    rc |= store_sqlf(b, " FROM \"LiteLLM_VerificationToken\" WHERE \"token\" = ?1");
+    for (size_t i = 0; i < nf; i++)
+        rc |= store_sqlf(b, i ? ", %q" : "%q", f[i].name);
+    rc |= store_sqlf(b, " FROM %q WHERE %q = ?1", table, key);
     return rc ? -1 : 0;
 }
 
@@ -193,7 +212,14 @@ static int build_sql(int which, buf_t *b)
                                   "?1, \"total_spend\" = \"total_spend\" + ?1 WHERE \"user_id\" = "
                                   "?2 AND \"team_id\" = ?3");
     case ST_KEY_GET:
-        return build_key_select(b);
+        return build_select(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
+                            "token");
+    case ST_TEAM_GET:
+        return build_select(b, "LiteLLM_TeamTable", store_team_fields, store_team_num_fields,
+                            "team_id");
+    case ST_USER_GET:
+        return build_select(b, "LiteLLM_UserTable", store_user_fields, store_user_num_fields,
+                            "user_id");
     case ST_KEY_INSERT:
         return build_insert(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "");
@@ -400,6 +426,7 @@ static int exec(store_sqlite_t *db, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        db->errcode = sqlite3_errcode(db->db) & 0xff;
         snprintf(db->err, sizeof db->err, "%s", msg ? msg : sqlite3_errmsg(db->db));
         sqlite3_free(msg);
         return -1;
@@ -642,9 +669,10 @@ static int apply(store_sqlite_t *db, store_batch_acc_t *a)
 }
 
 int store_sqlite_write_batch(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
-                             bool write_logs, store_batch_result_t *res)
+                             bool write_logs, store_batch_result_t *res, bool *inserted)
 {
     store_batch_result_t r = {0, 0};
+    db->errcode = 0;
     bool *fresh = calloc(n ? n : 1, sizeof *fresh);
     char(*dates)[11] = calloc(n ? n : 1, sizeof *dates);
     cJSON **tags = calloc(n ? n : 1, sizeof *tags);
@@ -683,6 +711,8 @@ int store_sqlite_write_batch(store_sqlite_t *db, const store_spend_log_t *logs, 
         log_info("store: %zu spend record(s) were already stored; not counted again", r.duplicates);
     if (res)
         *res = r;
+    if (inserted)
+        memcpy(inserted, fresh, n * sizeof *fresh);
     for (size_t i = 0; i < n; i++)
         cJSON_Delete(tags[i]);
     free(tags);
@@ -706,32 +736,205 @@ fail:
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
-int store_sqlite_key_get(store_sqlite_t *db, const char *token_hash, store_key_t *out)
+/* Runs a one-row select by primary key into rec (initialised by the caller). 0 found, 1 none,
+ * -1 error (what the record got so far is the caller's to free). */
+static int get_row(store_sqlite_t *db, int which, const char *id, const store_field_t *f, size_t nf,
+                   void *rec, const char *what)
 {
-    store_key_init(out);
-    sqlite3_stmt *s = stmt(db, ST_KEY_GET);
+    sqlite3_stmt *s = stmt(db, which);
     if (!s)
         return -1;
-    sqlite3_bind_text(s, 1, token_hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(s);
         return 1;
     }
     if (rc != SQLITE_ROW) {
-        fail_db(db, "read key");
+        fail_db(db, what);
         sqlite3_reset(s);
         return -1;
     }
-    for (size_t i = 0; i < store_key_num_fields; i++)
-        if (read_field(s, (int)i, &store_key_fields[i], out) < 0) {
+    for (size_t i = 0; i < nf; i++)
+        if (read_field(s, (int)i, &f[i], rec) < 0) {
             sqlite3_reset(s);
-            store_key_free(out);
             snprintf(db->err, sizeof db->err, "out of memory");
             return -1;
         }
     sqlite3_reset(s);
     return 0;
+}
+
+int store_sqlite_key_get(store_sqlite_t *db, const char *token_hash, store_key_t *out)
+{
+    store_key_init(out);
+    int rc = get_row(db, ST_KEY_GET, token_hash, store_key_fields, store_key_num_fields, out,
+                     "read key");
+    if (rc < 0)
+        store_key_free(out);
+    return rc;
+}
+
+int store_sqlite_team_get(store_sqlite_t *db, const char *team_id, store_team_t *out)
+{
+    store_team_init(out);
+    int rc = get_row(db, ST_TEAM_GET, team_id, store_team_fields, store_team_num_fields, out,
+                     "read team");
+    if (rc < 0)
+        store_team_free(out);
+    return rc;
+}
+
+int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t *out)
+{
+    store_user_init(out);
+    int rc = get_row(db, ST_USER_GET, user_id, store_user_fields, store_user_num_fields, out,
+                     "read user");
+    if (rc < 0)
+        store_user_free(out);
+    return rc;
+}
+
+int store_sqlite_auth_get(store_sqlite_t *db, const char *token_hash, store_auth_row_t *out)
+{
+    store_auth_row_init(out);
+    int rc = store_sqlite_key_get(db, token_hash, &out->key);
+    if (rc != 0)
+        return rc;
+    if (out->key.team_id) {
+        int t = store_sqlite_team_get(db, out->key.team_id, &out->team);
+        if (t < 0)
+            goto fail;
+        out->has_team = t == 0;
+    }
+    if (out->key.user_id) {
+        int u = store_sqlite_user_get(db, out->key.user_id, &out->user);
+        if (u < 0)
+            goto fail;
+        out->has_user = u == 0;
+    }
+    return 0;
+fail:
+    store_auth_row_free(out);
+    return -1;
+}
+
+long long store_sqlite_data_version(store_sqlite_t *db)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db->db, "PRAGMA data_version", -1, &s, NULL) != SQLITE_OK)
+        return fail_db(db, "data_version");
+    long long v = -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    else
+        fail_db(db, "data_version");
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* ---- budget resets --------------------------------------------------------------------------- */
+
+static const struct {
+    const char *table, *key;
+} budget_tables[] = {
+    {"LiteLLM_VerificationToken", "token"},
+    {"LiteLLM_UserTable", "user_id"},
+    {"LiteLLM_TeamTable", "team_id"},
+};
+
+/* Resets the due rows of one table. Returns the rows reset, or -1. */
+static long reset_table(store_sqlite_t *db, size_t t, long long now_ms, store_next_reset_fn next)
+{
+    buf_t q = {0}, u = {0};
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    store_strlist_t ids = {0}, durations = {0};
+    long done = -1;
+    char now[24];
+    store_time_format(now_ms, now);
+    if (store_sqlf(&q,
+                   "SELECT %q, \"budget_duration\" FROM %q WHERE \"budget_reset_at\" IS NOT NULL "
+                   "AND \"budget_reset_at\" <= ?1 AND \"budget_duration\" IS NOT NULL",
+                   budget_tables[t].key, budget_tables[t].table) < 0 ||
+        store_sqlf(&u,
+                   "UPDATE %q SET \"spend\" = 0, \"budget_reset_at\" = ?2 WHERE %q = ?1 AND "
+                   "\"budget_reset_at\" <= ?3",
+                   budget_tables[t].table, budget_tables[t].key) < 0 ||
+        !buf_cstr(&q) || !buf_cstr(&u)) {
+        snprintf(db->err, sizeof db->err, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db->db, q.p, -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db->db, u.p, -1, &upd, NULL) != SQLITE_OK) {
+        fail_db(db, "reset budgets");
+        goto out;
+    }
+    sqlite3_bind_text(sel, 1, now, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(sel, 0);
+        const char *dur = (const char *)sqlite3_column_text(sel, 1);
+        if (store_strlist_push(&ids, id ? id : "") < 0 ||
+            store_strlist_push(&durations, dur ? dur : "") < 0) {
+            snprintf(db->err, sizeof db->err, "out of memory");
+            goto out;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        fail_db(db, "reset budgets");
+        goto out;
+    }
+    done = 0;
+    for (size_t i = 0; i < ids.n; i++) {
+        long long at = next(durations.v[i], now_ms);
+        if (at == STORE_TIME_NULL) {
+            log_warn("store: %s %s: budget_duration '%s' is not a duration; budget not reset",
+                     budget_tables[t].table, ids.v[i], durations.v[i]);
+            continue;
+        }
+        char next_at[24];
+        store_time_format(at, next_at);
+        sqlite3_reset(upd);
+        sqlite3_bind_text(upd, 1, ids.v[i], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(upd, 2, next_at, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(upd, 3, now, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(upd) != SQLITE_DONE) {
+            fail_db(db, "reset budget");
+            done = -1;
+            goto out;
+        }
+        done += sqlite3_changes(db->db);
+    }
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    buf_free(&q);
+    buf_free(&u);
+    store_strlist_free(&ids);
+    store_strlist_free(&durations);
+    return done;
+}
+
+int store_sqlite_reset_budgets(store_sqlite_t *db, long long now_ms, store_next_reset_fn next)
+{
+    if (store_sqlite_begin(db) < 0)
+        return -1;
+    long total = 0;
+    for (size_t t = 0; t < COUNTOF(budget_tables); t++) {
+        long n = reset_table(db, t, now_ms, next);
+        if (n < 0) {
+            store_sqlite_rollback(db);
+            return -1;
+        }
+        total += n;
+    }
+    if (store_sqlite_commit(db) < 0) {
+        store_sqlite_rollback(db);
+        return -1;
+    }
+    if (total)
+        log_info("store: reset the budget window of %ld key(s), user(s) and team(s)", total);
+    return (int)total;
 }
 
 int store_sqlite_key_insert(store_sqlite_t *db, const store_key_t *k)

@@ -4,7 +4,7 @@
  * spend records on local disk while the database is unreachable.
  *
  * The PostgreSQL back end (pg.c, libpq non-blocking, driven from a loop) is declared at the end.
- * Not here yet: the store thread itself (queue, batching timer, reconnect); see docs/store.md.
+ * The store thread that drives all of this (queue, batching, reconnect) is store/service.h.
  * The SQLite functions are synchronous; no handle is thread-safe. */
 #ifndef SLUICE_STORE_STORE_H
 #define SLUICE_STORE_STORE_H
@@ -114,6 +114,51 @@ typedef struct {
 void store_key_init(store_key_t *k);
 /* Frees what the record owns and re-initialises it. */
 void store_key_free(store_key_t *k);
+
+/* The LiteLLM_TeamTable columns a key check reads. Strings malloc'd, owned by the record. */
+typedef struct {
+    char *team_id;
+    bool blocked;
+    store_strlist_t models; /* empty: the team does not restrict */
+    double spend;
+    double max_budget; /* NAN: none */
+    char *budget_duration;
+    long long budget_reset_at; /* STORE_TIME_NULL: none */
+} store_team_t;
+
+/* The LiteLLM_UserTable columns a key check reads. */
+typedef struct {
+    char *user_id;
+    double spend;
+    double max_budget; /* NAN: none */
+    char *budget_duration;
+    long long budget_reset_at;
+} store_user_t;
+
+/* What the auth cache needs for one key: its row, and its team's and user's rows when the key
+ * names them and they exist. */
+typedef struct {
+    store_key_t key;
+    bool has_team, has_user;
+    store_team_t team;
+    store_user_t user;
+} store_auth_row_t;
+
+void store_team_init(store_team_t *t);
+void store_team_free(store_team_t *t);
+void store_user_init(store_user_t *u);
+void store_user_free(store_user_t *u);
+void store_auth_row_init(store_auth_row_t *r);
+void store_auth_row_free(store_auth_row_t *r);
+
+/* Computes the next budget_reset_at (ms) of a row whose window ended, from its budget_duration
+ * ("30d", "1h", ...) and now (ms); STORE_TIME_NULL when the duration is not understood (the row
+ * is then left alone). The store does not know LiteLLM's calendar rules: the caller does. */
+typedef long long (*store_next_reset_fn)(const char *budget_duration, long long now_ms);
+
+/* The PostgreSQL channel sluice LISTENs on for key changes: payload = a token hash (hex) that
+ * changed, or "*" for "anything may have changed". */
+#define STORE_KEY_CHANNEL "sluice_key_events"
 /* Appends a malloc'd copy of s to the list. 0, or -1 on no memory. */
 int store_strlist_push(store_strlist_t *l, const char *s);
 void store_strlist_free(store_strlist_t *l);
@@ -129,6 +174,12 @@ store_sqlite_t *store_sqlite_open(const char *path, char **err);
 void store_sqlite_close(store_sqlite_t *db);
 /* The last error's text (valid until the next call on db). */
 const char *store_sqlite_errmsg(store_sqlite_t *db);
+/* True when the last failure came from the data (a constraint, a type, a value too big), so the
+ * same statement would fail again; false for the passing kind (busy, locked, disk full, I/O). */
+bool store_sqlite_error_is_data(store_sqlite_t *db);
+/* PRAGMA data_version: changes whenever another connection (another process, the control plane)
+ * commits to the file; this connection's own commits leave it. -1 on error. */
+long long store_sqlite_data_version(store_sqlite_t *db);
 
 /* Explicit transactions (BEGIN IMMEDIATE, so the write lock is taken up front). 0, or -1. */
 int store_sqlite_begin(store_sqlite_t *db);
@@ -205,10 +256,11 @@ typedef struct {
  * only, aggregates and applies the spend increments (key, user, team, team member, org, end user)
  * and the Daily* upserts (user, team, org, end user, agent, tag). Replaying a batch that was
  * already committed therefore changes nothing: exactly once, keyed by request_id.
- * write_logs false (disable_spend_logs) skips the SpendLogs rows and their idempotency.
- * 0 committed, -1 rolled back (nothing written). */
+ * write_logs false (disable_spend_logs) skips the SpendLogs rows and their idempotency (every log
+ * then counts as new). inserted[i] (if given, n entries) says whether log i was new; it is filled
+ * only on success. 0 committed, -1 rolled back (nothing written). */
 int store_sqlite_write_batch(store_sqlite_t *db, const store_spend_log_t *logs, size_t n,
-                             bool write_logs, store_batch_result_t *res);
+                             bool write_logs, store_batch_result_t *res, bool *inserted);
 
 /* Reads the key row whose token is token_hash. 0 found (*out filled; free with store_key_free),
  * 1 no such key, -1 error. */
@@ -220,6 +272,18 @@ int store_sqlite_key_insert(store_sqlite_t *db, const store_key_t *k);
 int store_sqlite_key_update(store_sqlite_t *db, const store_key_t *k);
 /* 0 deleted, 1 no such key, -1 error. */
 int store_sqlite_key_delete(store_sqlite_t *db, const char *token_hash);
+
+/* Reads a team / user row: 0 found (*out filled; free it), 1 no such row, -1 error. */
+int store_sqlite_team_get(store_sqlite_t *db, const char *team_id, store_team_t *out);
+int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t *out);
+/* Reads the key row and, when it names them, its team and user rows. 0 found (free *out with
+ * store_auth_row_free), 1 no such key, -1 error. */
+int store_sqlite_auth_get(store_sqlite_t *db, const char *token_hash, store_auth_row_t *out);
+
+/* LiteLLM's reset_budget job, in one transaction: every key, user and team whose budget_reset_at
+ * is at or before now_ms and that has a budget_duration gets spend = 0 and budget_reset_at =
+ * next(duration, now_ms). Returns the rows reset, or -1. */
+int store_sqlite_reset_budgets(store_sqlite_t *db, long long now_ms, store_next_reset_fn next);
 
 /* ---- outage spool ---------------------------------------------------------------------------- */
 
@@ -250,6 +314,29 @@ unsigned long long store_spool_pending(const store_spool_t *sp);
 
 /* Empties the spool and resets the cursor (after a full replay). 0, or -1. */
 int store_spool_truncate(store_spool_t *sp);
+
+/* End of the last whole record: a record at an offset >= this value at open time was appended
+ * by this process (until the next truncate, after which every record is). */
+unsigned long long store_spool_end(const store_spool_t *sp);
+
+/* One batch read ahead of the cursor, for a consumer whose write completes later (the
+ * PostgreSQL back end): peek, write, and commit once the write committed. */
+typedef struct {
+    store_spend_log_t *logs;     /* n records; strings point into the batch */
+    unsigned long long *offsets; /* where each record starts in the spool */
+    size_t n;
+    unsigned long long next; /* offset just past the records read */
+    void *docs;              /* private: the parsed payloads */
+} store_spool_batch_t;
+
+/* Reads up to max records after the cursor without moving it (n = 0 and next = the cursor when
+ * nothing is pending; n = 0 with next past the cursor when every record read was unusable and
+ * skipped). 0, or -1 when a record cannot be read (errno) or on no memory. Free b afterwards. */
+int store_spool_peek(store_spool_t *sp, size_t max, store_spool_batch_t *b);
+/* Moves the cursor past b (durably, as store_spool_replay does) once its records are committed;
+ * b must be the last batch peeked, with no truncate since. 0, or -1. */
+int store_spool_commit(store_spool_t *sp, const store_spool_batch_t *b);
+void store_spool_batch_free(store_spool_batch_t *b);
 
 /* ---- PostgreSQL back end --------------------------------------------------------------------- */
 
@@ -303,14 +390,37 @@ const char *store_pg_errmsg(const store_pg_t *pg);
 int store_pg_ensure_schema(store_pg_t *pg, store_pg_cb cb, void *arg);
 /* store_sqlite_write_batch's unit on PostgreSQL, in one transaction and two pipelines: BEGIN and
  * the SpendLogs inserts (ON CONFLICT (request_id) DO NOTHING), then the increments and Daily*
- * upserts of the new rows only and COMMIT. logs (and what they point to) and res must stay valid
- * until cb; res is filled when rc is 0. */
+ * upserts of the new rows only and COMMIT. logs (and what they point to), res and inserted (n
+ * entries, may be NULL) must stay valid until cb; they are filled when rc is 0. */
 int store_pg_write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n, bool write_logs,
-                         store_batch_result_t *res, store_pg_cb cb, void *arg);
+                         store_batch_result_t *res, bool *inserted, store_pg_cb cb, void *arg);
 /* Reads the key row whose token is token_hash into *out (valid until cb; on rc 0 the caller
  * frees it with store_key_free). */
 int store_pg_key_get(store_pg_t *pg, const char *token_hash, store_key_t *out, store_pg_cb cb,
                      void *arg);
+/* store_sqlite_auth_get on PostgreSQL: the key, team and user rows in one pipeline (the team and
+ * user found through the key's columns). rc 0 found, 1 no such key, -1 error; free *out with
+ * store_auth_row_free whatever rc is. */
+int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *out, store_pg_cb cb,
+                      void *arg);
+/* store_sqlite_reset_budgets on PostgreSQL: one query finds the rows due, one transaction resets
+ * them (each UPDATE again requires budget_reset_at <= now, so two instances never reset one
+ * window twice) and, when any was reset, NOTIFYs STORE_KEY_CHANNEL with "*". *count (valid until
+ * cb) gets the rows reset. */
+int store_pg_reset_budgets(store_pg_t *pg, long long now_ms, store_next_reset_fn next, long *count,
+                           store_pg_cb cb, void *arg);
+/* LISTEN on a channel (an identifier; quoted here). Notifications go to the notify callback. */
+int store_pg_listen(store_pg_t *pg, const char *channel, store_pg_cb cb, void *arg);
+
+/* Called for each notification that arrives (from inside on_readable, between operations or
+ * during one): channel and payload are valid during the call. Must not free pg. */
+typedef void (*store_pg_notify_cb)(store_pg_t *pg, void *arg, const char *channel,
+                                   const char *payload);
+/* Sets (or with NULL clears) the notification callback; without one they are dropped. */
+void store_pg_set_notify(store_pg_t *pg, store_pg_notify_cb cb, void *arg);
+/* True when the last operation failed because of the data (SQLSTATE class 22 data exception or
+ * 23 integrity constraint) on a connection that is still usable: retrying it cannot succeed. */
+bool store_pg_error_is_data(const store_pg_t *pg);
 
 /* Blocking helper for tests and tools: drives the state machine with poll() until the running
  * operation (or connect) completes. 0, or -1 when BROKEN or after timeout_ms (the operation is

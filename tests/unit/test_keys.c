@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * keys: virtual-key generation and hashing, the key cache (hit, miss, negative, TTL, pending,
- * invalidate, readers racing a writer), spend counters, and LiteLLM's key checks and messages. */
+ * invalidate, expire-all, readers racing a writer), spend counters, and LiteLLM's key checks and
+ * messages. */
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -241,6 +242,120 @@ Test(keys, invalidate)
     auth_cache_free(c);
 }
 
+Test(keys, expire_all_refreshes_positive_and_reasks_negative)
+{
+    wake_log_t log = {0};
+    auth_cache_t *c = auth_cache_new(&(auth_cache_opts_t){
+        .ttl_ms = 60000, .pending_timeout_ms = 500, .on_answer = on_answer, .on_answer_arg = &log});
+    auth_reader_t *r = auth_reader_register(c), *r2 = auth_reader_register(c);
+    auth_key_t k = sample_record("sk-exp");
+    auth_hash_t missing = hash_of("sk-exp-missing"), pending = hash_of("sk-exp-pending");
+    const auth_key_t *rec;
+    cr_assert_eq(auth_cache_put(c, &k, 0), 0);
+    cr_assert_eq(auth_lookup(c, r, &missing, 0, &rec), AUTH_LOOKUP_MISS_STARTED);
+    cr_assert_eq(auth_cache_put_missing(c, &missing, 1), 0);
+    cr_assert_eq(auth_lookup(c, r, &pending, 1, &rec), AUTH_LOOKUP_MISS_STARTED);
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 2, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_eq(auth_lookup(c, r, &missing, 2, &rec), AUTH_LOOKUP_NOT_FOUND);
+    size_t count = auth_cache_count(c);
+
+    auth_cache_expire_all(c);
+    cr_assert_eq(auth_cache_count(c), count, "nothing is removed");
+    /* well within the TTL: the stale record still serves, exactly one caller refreshes */
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 3, &rec), AUTH_LOOKUP_HIT_REFRESH);
+    cr_assert_not_null(rec);
+    cr_assert_str_eq(rec->key_alias, "my-key");
+    cr_assert_eq(auth_lookup(c, r2, &k.hash, 4, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 499, &rec), AUTH_LOOKUP_HIT);
+    /* the refresh was not answered within the pending timeout: the next caller asks again */
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 503, &rec), AUTH_LOOKUP_HIT_REFRESH);
+    /* "no such key" is asked again, and readers park on the new miss */
+    cr_assert_eq(auth_lookup(c, r, &missing, 5, &rec), AUTH_LOOKUP_MISS_STARTED);
+    cr_assert_null(rec);
+    cr_assert_eq(auth_lookup(c, r2, &missing, 6, &rec), AUTH_LOOKUP_PENDING);
+    /* a pending miss is left alone: its answer is still to come */
+    cr_assert_eq(auth_lookup(c, r2, &pending, 7, &rec), AUTH_LOOKUP_PENDING);
+    auth_reader_quiescent(r);
+    auth_reader_quiescent(r2);
+
+    /* answers stored after the expiry are fresh again */
+    k.spend = 4;
+    cr_assert_eq(auth_cache_put(c, &k, 10), 0);
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 11, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_float_eq(auth_counter_spend(rec->key_counter), 4, 1e-12);
+    log.calls = 0;
+    cr_assert_eq(auth_cache_put_missing(c, &missing, 12), 0);
+    cr_assert_eq(log.calls, 1, "the readers parked on the re-asked miss are woken");
+    cr_assert_eq(auth_lookup(c, r, &missing, 13, &rec), AUTH_LOOKUP_NOT_FOUND);
+    cr_assert_eq(auth_cache_put_missing(c, &pending, 14), 0);
+    cr_assert_eq(auth_lookup(c, r, &pending, 15, &rec), AUTH_LOOKUP_NOT_FOUND);
+
+    /* a second expiry works the same way */
+    auth_cache_expire_all(c);
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 16, &rec), AUTH_LOOKUP_HIT_REFRESH);
+    cr_assert_eq(auth_lookup(c, r, &pending, 16, &rec), AUTH_LOOKUP_MISS_STARTED);
+    auth_reader_unregister(r);
+    auth_reader_unregister(r2);
+    auth_cache_free(c);
+}
+
+/* Readers looking up while another thread expires the cache over and over: every lookup of a
+ * cached key returns a record (HIT or HIT_REFRESH), never a miss, and nothing is torn. */
+typedef struct {
+    auth_cache_t *c;
+    auth_hash_t hash;
+    atomic_bool stop;
+    atomic_int bad, refreshes;
+} expire_race_t;
+
+static void *expire_reader(void *arg)
+{
+    expire_race_t *x = arg;
+    auth_reader_t *r = auth_reader_register(x->c);
+    while (!atomic_load(&x->stop)) {
+        const auth_key_t *rec;
+        auth_lookup_t res = auth_lookup(x->c, r, &x->hash, 1000, &rec);
+        if ((res != AUTH_LOOKUP_HIT && res != AUTH_LOOKUP_HIT_REFRESH) || !rec ||
+            strcmp(rec->key_alias, "my-key") != 0)
+            atomic_fetch_add(&x->bad, 1);
+        if (res == AUTH_LOOKUP_HIT_REFRESH)
+            atomic_fetch_add(&x->refreshes, 1);
+        auth_reader_quiescent(r);
+    }
+    auth_reader_unregister(r);
+    return NULL;
+}
+
+Test(keys, expire_all_races_readers, .timeout = 20)
+{
+    /* a TTL that never runs out: only the expiries make the record stale */
+    auth_cache_t *c = auth_cache_new(&(auth_cache_opts_t){.ttl_ms = 1000000});
+    expire_race_t x = {.c = c};
+    auth_key_t k = sample_record("sk-race-expire");
+    x.hash = k.hash;
+    atomic_init(&x.stop, false);
+    atomic_init(&x.bad, 0);
+    atomic_init(&x.refreshes, 0);
+    cr_assert_eq(auth_cache_put(c, &k, 0), 0);
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, expire_reader, &x);
+    /* until the readers saw a good number of expiries (or 5 s) */
+    for (int i = 0; atomic_load(&x.refreshes) < 200 && i < 500000; i++) {
+        auth_cache_expire_all(c);
+        if (i % 10 == 0)
+            cr_assert_eq(auth_cache_put(c, &k, 0), 0);
+        auth_cache_reclaim(c);
+        nanosleep(&(struct timespec){0, 10000}, NULL);
+    }
+    atomic_store(&x.stop, true);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    cr_assert_eq(atomic_load(&x.bad), 0);
+    cr_assert_geq(atomic_load(&x.refreshes), 200);
+    auth_cache_free(c);
+}
+
 Test(keys, many_keys_grow_and_shrink)
 {
     auth_cache_t *c = auth_cache_new(NULL);
@@ -386,17 +501,23 @@ Test(keys, spend_counters)
     cr_assert_eq(rec2->team_counter, team);
     auth_spend_add(rec2, NULL, 1);
     cr_assert_float_eq(auth_counter_spend(team), 4.5, 1e-12);
-    /* the store writes 0.5 of the key's spend and reads the row back: nothing counted twice */
+    /* the store commits 0.5 of the key's spend and settles it: the total stays (moved from
+     * delta to base), so nothing is forgotten before the row is read again */
     auth_reader_quiescent(r);
-    k.spend = 2.0;
-    cr_assert_eq(auth_cache_put(c, &k, 2), 0);
     auth_spend_settle(c, AUTH_SCOPE_KEY, "nope", 1); /* unknown id: ignored */
     char hex[65];
     auth_hash_hex(&k.hash, hex);
     auth_spend_settle(c, AUTH_SCOPE_KEY, hex, 0.5);
     cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
     auth_spend_settle(c, AUTH_SCOPE_TEAM, "team-1", 1.5);
-    cr_assert_float_eq(auth_counter_spend(team), 3.0, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(team), 4.5, 1e-12);
+    /* then reads the rows back: the database's values, nothing counted twice */
+    k.spend = 2.0;
+    cr_assert_eq(auth_cache_put(c, &k, 2), 0);
+    cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
+    k2.team_spend = 4.5;
+    cr_assert_eq(auth_cache_put(c, &k2, 2), 0);
+    cr_assert_float_eq(auth_counter_spend(team), 4.5, 1e-12);
     cr_assert_eq(auth_lookup(c, r, &k.hash, 3, &rec), AUTH_LOOKUP_HIT);
     cr_assert_eq(rec->key_counter, key, "counters survive a new version of the entry");
     auth_reader_unregister(r);

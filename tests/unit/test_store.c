@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * store: the LiteLLM schema in both dialects, the SQLite back end (tables, spend batches, daily
- * upserts, key rows) and the outage spool (exactly-once replay, torn tails, crashes). */
+ * upserts, key rows) and the outage spool (exactly-once replay, peek and commit, torn tails,
+ * crashes). */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <math.h>
@@ -381,7 +382,8 @@ Test(store, batch_spend_increments_and_daily_upserts)
     logs[4].cache_read_input_tokens = 7;
 
     store_batch_result_t r;
-    cr_assert_eq(store_sqlite_write_batch(db, logs, 5, true, &r), 0, "%s", store_sqlite_errmsg(db));
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 5, true, &r, NULL), 0, "%s",
+                 store_sqlite_errmsg(db));
     cr_expect_eq(r.inserted, 5);
     cr_expect_eq(r.duplicates, 0);
 
@@ -440,7 +442,7 @@ Test(store, batch_spend_increments_and_daily_upserts)
 
     /* a second batch adds to the same rows */
     store_spend_log_t more[1] = {mklog("r6", "k1", "u1", "t1", 1.0, 1, 1)};
-    cr_assert_eq(store_sqlite_write_batch(db, more, 1, true, &r), 0);
+    cr_assert_eq(store_sqlite_write_batch(db, more, 1, true, &r, NULL), 0);
     cr_expect_eq(peek_int(p, "SELECT count(*) FROM \"LiteLLM_DailyUserSpend\""), 3);
     cr_expect_eq(peek_int(p, "SELECT prompt_tokens FROM \"LiteLLM_DailyUserSpend\" WHERE user_id "
                              "= 'u1' AND model = 'gpt-4o'"),
@@ -469,13 +471,13 @@ Test(store, batch_replayed_is_not_counted_twice)
     store_spend_log_t logs[2] = {mklog("r1", "k1", "u1", "t1", 1.0, 1, 1),
                                  mklog("r2", "k1", "u1", "t1", 2.0, 1, 1)};
     store_batch_result_t r;
-    cr_assert_eq(store_sqlite_write_batch(db, logs, 2, true, &r), 0);
-    cr_assert_eq(store_sqlite_write_batch(db, logs, 2, true, &r), 0);
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 2, true, &r, NULL), 0);
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 2, true, &r, NULL), 0);
     cr_expect_eq(r.inserted, 0);
     cr_expect_eq(r.duplicates, 2);
     /* a batch that overlaps: only the new record counts */
     store_spend_log_t mixed[2] = {logs[1], mklog("r3", "k1", "u1", "t1", 4.0, 1, 1)};
-    cr_assert_eq(store_sqlite_write_batch(db, mixed, 2, true, &r), 0);
+    cr_assert_eq(store_sqlite_write_batch(db, mixed, 2, true, &r, NULL), 0);
     cr_expect_eq(r.inserted, 1);
     cr_expect_eq(r.duplicates, 1);
     sqlite3 *p = peek_open(path);
@@ -493,7 +495,7 @@ Test(store, batch_without_spend_logs)
     store_sqlite_t *db = open_db(path);
     seed_entities(path);
     store_spend_log_t logs[1] = {mklog("r1", "k2", NULL, NULL, 1.5, 1, 1)};
-    cr_assert_eq(store_sqlite_write_batch(db, logs, 1, false, NULL), 0);
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 1, false, NULL, NULL), 0);
     sqlite3 *p = peek_open(path);
     cr_expect_eq(peek_int(p, "SELECT count(*) FROM \"LiteLLM_SpendLogs\""), 0);
     cr_expect_float_eq(peek_double(p, "SELECT spend FROM \"LiteLLM_VerificationToken\" WHERE "
@@ -657,7 +659,7 @@ static int replay_into_db(void *arg, const store_spend_log_t *logs, size_t n)
     replay_t *r = arg;
     for (size_t i = 0; i < n && r->records < 64; i++)
         snprintf(r->ids[r->records + i], 16, "%s", logs[i].request_id);
-    if (store_sqlite_write_batch(r->db, logs, n, true, NULL) < 0)
+    if (store_sqlite_write_batch(r->db, logs, n, true, NULL, NULL) < 0)
         return -1;
     r->calls++;
     r->records += n;
@@ -702,6 +704,47 @@ Test(store, spool_record_round_trip)
                  9);
     sqlite3_close(p);
     store_sqlite_close(db);
+    store_spool_close(sp);
+}
+
+Test(store, spool_peek_and_commit)
+{
+    const char *path = tmp_path("peek.spool");
+    store_spool_t *sp = store_spool_open(path);
+    cr_assert_not_null(sp);
+    store_spool_batch_t b;
+    cr_assert_eq(store_spool_peek(sp, 10, &b), 0);
+    cr_assert_eq(b.n, 0, "nothing pending");
+    store_spool_batch_free(&b);
+    store_spend_log_t logs[3] = {mklog("p1", "k", "u", "t", 1, 1, 1),
+                                 mklog("p2", "k", "u", "t", 2, 1, 1),
+                                 mklog("p3", "k", "u", "t", 3, 1, 1)};
+    cr_assert_eq(store_spool_append(sp, logs, 3), 0);
+    unsigned long long end = store_spool_end(sp);
+    /* a peek does not move the cursor: the same records come again */
+    cr_assert_eq(store_spool_peek(sp, 2, &b), 0);
+    cr_assert_eq(b.n, 2);
+    cr_assert_str_eq(b.logs[1].request_id, "p2");
+    cr_assert_eq(b.offsets[0], 0);
+    cr_assert_gt(b.offsets[1], 0);
+    store_spool_batch_free(&b);
+    cr_assert_eq(store_spool_peek(sp, 2, &b), 0);
+    cr_assert_str_eq(b.logs[0].request_id, "p1");
+    cr_assert_eq(store_spool_pending(sp), end);
+    /* a commit does, durably: a reopened spool starts after it */
+    cr_assert_eq(store_spool_commit(sp, &b), 0);
+    cr_assert_lt(store_spool_pending(sp), end);
+    store_spool_batch_free(&b);
+    store_spool_close(sp);
+    sp = store_spool_open(path);
+    cr_assert_eq(store_spool_peek(sp, 10, &b), 0);
+    cr_assert_eq(b.n, 1);
+    cr_assert_str_eq(b.logs[0].request_id, "p3");
+    cr_assert_float_eq(b.logs[0].spend, 3, 1e-12);
+    cr_assert_eq(b.next, end);
+    cr_assert_eq(store_spool_commit(sp, &b), 0);
+    store_spool_batch_free(&b);
+    cr_assert_eq(store_spool_pending(sp), 0);
     store_spool_close(sp);
 }
 
