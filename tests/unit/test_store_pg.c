@@ -1,152 +1,28 @@
 /* SPDX-License-Identifier: MIT
- * store_pg: the PostgreSQL back end against a real server, started once per test binary run in a
- * temporary directory on a free loopback port (skipped when the PostgreSQL binaries are absent):
+ * store_pg: the PostgreSQL back end against the real server of pg_harness (skipped when the
+ * PostgreSQL binaries are absent):
  * schema creation, an existing table left alone, batch sums, exactly-once replay, key reads and a
  * refused connection. */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <criterion/hooks.h>
 #include <libpq-fe.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "pg_harness.h"
 #include "store/store.h"
 
-#ifndef PG_BIN
-#define PG_BIN "/usr/lib/postgresql/15/bin"
-#endif
 #define WAIT_MS 10000
-
-/* ---- the server: started before the first test, stopped after the last ---------------------- */
-
-static char server_dir[64];
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) < 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* initdb refuses root: run the server's commands as the postgres user then. */
-static const char *as_user(void)
-{
-    return geteuid() == 0 ? "runuser -u postgres -- " : "";
-}
-
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-    (void)set;
-    if (access(PG_BIN "/initdb", X_OK) != 0 || access(PG_BIN "/pg_ctl", X_OK) != 0)
-        return;
-    int port = free_port();
-    snprintf(server_dir, sizeof server_dir, "/tmp/sluice-pg-XXXXXX");
-    if (port < 0 || !mkdtemp(server_dir)) {
-        server_dir[0] = '\0';
-        return;
-    }
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "%s%s && %s" PG_BIN "/initdb -D %s/data -A trust -U postgres -N >%s/initdb.log 2>&1 "
-             "&& %s" PG_BIN "/pg_ctl -D %s/data -l %s/server.log -w -t 20 -o \"-p %d -k %s -c "
-             "listen_addresses=127.0.0.1 -c fsync=off\" start >/dev/null",
-             geteuid() == 0 ? "chown postgres " : "true ", geteuid() == 0 ? server_dir : "",
-             as_user(), server_dir, server_dir, as_user(), server_dir, server_dir, port,
-             server_dir);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "store_pg: cannot start PostgreSQL (see %s)\n", server_dir);
-        return;
-    }
-    char v[16];
-    snprintf(v, sizeof v, "%d", port);
-    setenv("SLUICE_TEST_PG_PORT", v, 1);
-}
-
-ReportHook(POST_ALL)(struct criterion_global_stats *stats)
-{
-    (void)stats;
-    if (!server_dir[0])
-        return;
-    char cmd[512];
-    snprintf(cmd, sizeof cmd,
-             "%s" PG_BIN "/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1; rm -rf %s",
-             as_user(), server_dir, server_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "store_pg: cannot stop the server in %s\n", server_dir);
-    server_dir[0] = '\0';
-}
-
-static int port;
 
 static void need_server(void)
 {
-    const char *p = getenv("SLUICE_TEST_PG_PORT");
-    if (!p)
-        cr_skip_test("PostgreSQL binaries missing or server not started");
-    port = atoi(p);
+    (void)pg_harness_port(); /* skips without a server */
 }
 
 TestSuite(store_pg, .init = need_server, .timeout = 30);
 
 /* ---- helpers --------------------------------------------------------------------------------- */
-
-static PGconn *admin(const char *db)
-{
-    char ci[256];
-    snprintf(
-        ci, sizeof ci,
-        "host=127.0.0.1 port=%d user=postgres dbname=%s options='-c client_min_messages=warning'",
-        port, db);
-    PGconn *c = PQconnectdb(ci);
-    cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
-              PQresultErrorMessage(r));
-    PQclear(r);
-}
-
-/* The first column of the first row as text ("" for NULL or no row); static buffer. */
-static const char *query1(PGconn *c, const char *sql)
-{
-    static char out[256];
-    PGresult *r = PQexec(c, sql);
-    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
-    snprintf(out, sizeof out, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
-    PQclear(r);
-    return out;
-}
-
-/* A fresh database for one test; its admin connection in *conn. */
-static void fresh_db(const char *name, PGconn **conn)
-{
-    PGconn *c = admin("postgres");
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
-    exec_sql(c, sql);
-    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
-    exec_sql(c, sql);
-    PQfinish(c);
-    *conn = admin(name);
-}
 
 typedef struct {
     int calls, rc;
@@ -164,7 +40,7 @@ static void on_done(store_pg_t *pg, void *arg, int rc, const char *err)
 static store_pg_t *connect_db(const char *name)
 {
     char ci[256];
-    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=%s", port, name);
+    pg_harness_conninfo(name, ci, sizeof ci);
     store_pg_t *pg = store_pg_new();
     cr_assert_not_null(pg);
     done_t d = {0};
@@ -201,39 +77,41 @@ static int write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n,
 
 Test(store_pg, schema_created_twice)
 {
-    PGconn *c;
-    fresh_db("pg_schema", &c);
+    PGconn *c = pg_harness_fresh_db("pg_schema");
     store_pg_t *pg = connect_db("pg_schema");
     ensure_schema(pg);
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND "
-                               "tablename LIKE 'LiteLLM_%'"),
-                     "15");
-    const char *idx = query1(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
+    cr_assert_str_eq(
+        pg_harness_query1(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND "
+                             "tablename LIKE 'LiteLLM_%'"),
+        "15");
+    const char *idx =
+        pg_harness_query1(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'");
     cr_assert_gt(atoi(idx), 15);
     char before[32];
     snprintf(before, sizeof before, "%s", idx);
     ensure_schema(pg);
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"),
-                     before);
+    cr_assert_str_eq(
+        pg_harness_query1(c, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public'"),
+        before);
     store_pg_free(pg);
     PQfinish(c);
 }
 
 Test(store_pg, existing_table_left_untouched)
 {
-    PGconn *c;
-    fresh_db("pg_existing", &c);
-    exec_sql(c, "CREATE TABLE \"LiteLLM_SpendLogs\" (request_id TEXT PRIMARY KEY, extra INTEGER)");
+    PGconn *c = pg_harness_fresh_db("pg_existing");
+    pg_harness_exec(
+        c, "CREATE TABLE \"LiteLLM_SpendLogs\" (request_id TEXT PRIMARY KEY, extra INTEGER)");
     store_pg_t *pg = connect_db("pg_existing");
     ensure_schema(pg);
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM information_schema.columns WHERE "
-                               "table_name = 'LiteLLM_SpendLogs'"),
+    cr_assert_str_eq(pg_harness_query1(c, "SELECT count(*) FROM information_schema.columns WHERE "
+                                          "table_name = 'LiteLLM_SpendLogs'"),
                      "2");
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM pg_indexes WHERE tablename = "
-                               "'LiteLLM_SpendLogs'"),
+    cr_assert_str_eq(pg_harness_query1(c, "SELECT count(*) FROM pg_indexes WHERE tablename = "
+                                          "'LiteLLM_SpendLogs'"),
                      "1"); /* its own primary key only: no index added */
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM pg_tables WHERE tablename = "
-                               "'LiteLLM_VerificationToken'"),
+    cr_assert_str_eq(pg_harness_query1(c, "SELECT count(*) FROM pg_tables WHERE tablename = "
+                                          "'LiteLLM_VerificationToken'"),
                      "1");
     store_pg_free(pg);
     PQfinish(c);
@@ -267,14 +145,15 @@ static void fill_logs(store_spend_log_t logs[3])
 
 Test(store_pg, batch_sums_and_replay_exactly_once)
 {
-    PGconn *c;
-    fresh_db("pg_batch", &c);
+    PGconn *c = pg_harness_fresh_db("pg_batch");
     store_pg_t *pg = connect_db("pg_batch");
     ensure_schema(pg);
-    exec_sql(c, "INSERT INTO \"LiteLLM_VerificationToken\" (token, spend) VALUES ('hash-a', 1)");
-    exec_sql(c, "INSERT INTO \"LiteLLM_UserTable\" (user_id) VALUES ('u1')");
-    exec_sql(c, "INSERT INTO \"LiteLLM_TeamTable\" (team_id) VALUES ('t1')");
-    exec_sql(c, "INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id) VALUES ('u1', 't1')");
+    pg_harness_exec(
+        c, "INSERT INTO \"LiteLLM_VerificationToken\" (token, spend) VALUES ('hash-a', 1)");
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_UserTable\" (user_id) VALUES ('u1')");
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_TeamTable\" (team_id) VALUES ('t1')");
+    pg_harness_exec(
+        c, "INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id) VALUES ('u1', 't1')");
     store_spend_log_t logs[3];
     fill_logs(logs);
     store_batch_result_t res = {9, 9};
@@ -299,14 +178,15 @@ Test(store_pg, batch_sums_and_replay_exactly_once)
         {"SELECT metadata::text FROM \"LiteLLM_SpendLogs\" WHERE request_id = 'req-1'", "{}"},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-        cr_expect_str_eq(query1(c, checks[i][0]), checks[i][1], "%s", checks[i][0]);
+        cr_expect_str_eq(pg_harness_query1(c, checks[i][0]), checks[i][1], "%s", checks[i][0]);
 
     /* the same batch again (a spool replay after a crash): nothing changes */
     cr_assert_eq(write_batch(pg, logs, 3, &res), 0);
     cr_assert_eq(res.inserted, 0);
     cr_assert_eq(res.duplicates, 3);
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
-        cr_expect_str_eq(query1(c, checks[i][0]), checks[i][1], "replay: %s", checks[i][0]);
+        cr_expect_str_eq(pg_harness_query1(c, checks[i][0]), checks[i][1], "replay: %s",
+                         checks[i][0]);
 
     /* a request without a user: the daily row with a NULL user is found and added to */
     store_spend_log_t anon[2];
@@ -319,8 +199,8 @@ Test(store_pg, batch_sums_and_replay_exactly_once)
         anon[i].end_time = anon[i].start_time;
         cr_assert_eq(write_batch(pg, &anon[i], 1, &res), 0, "%s", store_pg_errmsg(pg));
     }
-    cr_expect_str_eq(query1(c, "SELECT count(*) || '/' || sum(spend) FROM "
-                               "\"LiteLLM_DailyUserSpend\" WHERE user_id IS NULL"),
+    cr_expect_str_eq(pg_harness_query1(c, "SELECT count(*) || '/' || sum(spend) FROM "
+                                          "\"LiteLLM_DailyUserSpend\" WHERE user_id IS NULL"),
                      "1/2");
     store_pg_free(pg);
     PQfinish(c);
@@ -328,8 +208,7 @@ Test(store_pg, batch_sums_and_replay_exactly_once)
 
 Test(store_pg, failed_batch_rolls_back)
 {
-    PGconn *c;
-    fresh_db("pg_fail", &c);
+    PGconn *c = pg_harness_fresh_db("pg_fail");
     store_pg_t *pg = connect_db("pg_fail");
     ensure_schema(pg);
     store_spend_log_t logs[3];
@@ -338,7 +217,7 @@ Test(store_pg, failed_batch_rolls_back)
     store_batch_result_t res;
     cr_assert_eq(write_batch(pg, logs, 2, &res), -1);
     cr_assert(strstr(store_pg_errmsg(pg), "json") != NULL, "%s", store_pg_errmsg(pg));
-    cr_assert_str_eq(query1(c, "SELECT count(*) FROM \"LiteLLM_SpendLogs\""), "0");
+    cr_assert_str_eq(pg_harness_query1(c, "SELECT count(*) FROM \"LiteLLM_SpendLogs\""), "0");
     /* the connection is usable afterwards */
     logs[1].metadata = NULL;
     cr_assert_eq(write_batch(pg, logs, 2, &res), 0);
@@ -349,14 +228,14 @@ Test(store_pg, failed_batch_rolls_back)
 
 Test(store_pg, key_get)
 {
-    PGconn *c;
-    fresh_db("pg_key", &c);
+    PGconn *c = pg_harness_fresh_db("pg_key");
     store_pg_t *pg = connect_db("pg_key");
     ensure_schema(pg);
-    exec_sql(c, "INSERT INTO \"LiteLLM_VerificationToken\" (token, key_alias, spend, max_budget, "
-                "models, metadata, blocked, expires, tpm_limit, user_id) VALUES ('hash-k', "
-                "'alias', 1.5, 10, ARRAY['gpt-4o', 'claude \"x\"'], '{\"a\": 1}', true, "
-                "'2030-01-02 03:04:05.678', 100, 'u1')");
+    pg_harness_exec(
+        c, "INSERT INTO \"LiteLLM_VerificationToken\" (token, key_alias, spend, max_budget, "
+           "models, metadata, blocked, expires, tpm_limit, user_id) VALUES ('hash-k', "
+           "'alias', 1.5, 10, ARRAY['gpt-4o', 'claude \"x\"'], '{\"a\": 1}', true, "
+           "'2030-01-02 03:04:05.678', 100, 'u1')");
     store_key_t k;
     done_t d = {0};
     cr_assert_eq(store_pg_key_get(pg, "hash-k", &k, on_done, &d), 0);
@@ -390,7 +269,7 @@ Test(store_pg, key_get)
 
 Test(store_pg, refused_connection_fails_cleanly)
 {
-    int dead = free_port();
+    int dead = pg_harness_free_port();
     cr_assert_gt(dead, 0);
     char ci[128];
     snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres connect_timeout=5", dead);
