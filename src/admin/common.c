@@ -84,8 +84,7 @@ char *admin_query_get(const char *q, size_t len, const char *name)
                 int h, l;
                 if (q[j] == '+')
                     out[o++] = ' ';
-                else if (q[j] == '%' && j + 2 < end &&
-                         (h = hexval((unsigned char)q[j + 1])) >= 0 &&
+                else if (q[j] == '%' && j + 2 < end && (h = hexval((unsigned char)q[j + 1])) >= 0 &&
                          (l = hexval((unsigned char)q[j + 2])) >= 0) {
                     out[o++] = (char)(h * 16 + l);
                     j += 2;

@@ -161,8 +161,8 @@ static int open_db(admin_plane_t *p)
     if (p->admin.db)
         return 0;
     char *err = NULL;
-    p->admin.db = p->pg_conninfo ? sdb_open_pg(p->pg_conninfo, &err)
-                                 : sdb_open_sqlite(p->sqlite_path, &err);
+    p->admin.db =
+        p->pg_conninfo ? sdb_open_pg(p->pg_conninfo, &err) : sdb_open_sqlite(p->sqlite_path, &err);
     if (!p->admin.db) {
         log_warn("control plane: cannot open the database: %s", err ? err : "?");
         free(err);
@@ -190,13 +190,12 @@ static void run_job(admin_plane_t *p, job_t *j)
 {
     admin_result_init(&j->res);
     bool known = false;
-    const admin_route_t *r =
-        admin_route_find(j->call.method, strlen(j->call.method), j->call.path,
-                         strlen(j->call.path), &known);
+    const admin_route_t *r = admin_route_find(j->call.method, strlen(j->call.method), j->call.path,
+                                              strlen(j->call.path), &known);
     if (!r) {
         j->res.status = known ? 405 : 404;
-        j->res.body = strdup(known ? "{\"detail\":\"Method Not Allowed\"}"
-                                   : "{\"detail\":\"Not Found\"}");
+        j->res.body =
+            strdup(known ? "{\"detail\":\"Method Not Allowed\"}" : "{\"detail\":\"Not Found\"}");
         return;
     }
     if (open_db(p) != 0) {
@@ -296,8 +295,7 @@ void admin_plane_stop(admin_plane_t *p)
 
 void admin_plane_handoff(admin_plane_t *p, admin_mailbox_t *m, http_req_t *req)
 {
-    size_t ml = req->head.method.n, pl = req->head.path.n, ql = req->head.query.n,
-           bl = req->body.n;
+    size_t ml = req->head.method.n, pl = req->head.path.n, ql = req->head.query.n, bl = req->body.n;
     job_t *j = malloc(sizeof *j + ml + pl + ql + bl + 4);
     if (!j) {
         static const char oom[] = "{\"error\":{\"message\":\"out of memory\",\"type\":"
