@@ -3,7 +3,8 @@
  * management handlers. Workers hand management calls to it (a lock-free queue plus uv_async) and
  * get the answer back the same way, so one port serves both planes while a slow management query
  * can only slow other management calls. Keys a call made stale are dropped from the key cache
- * here, and announced to other instances (NOTIFY on PostgreSQL; SQLite readers notice the commit). */
+ * here, and announced to other instances (NOTIFY on PostgreSQL; SQLite readers notice the commit).
+ */
 #ifndef SLUICE_ADMIN_PLANE_H
 #define SLUICE_ADMIN_PLANE_H
 
