@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT
- * admin: the control plane's management handlers as pure functions. Each takes the request body
- * (or the query string of a GET) and the store, does the operation synchronously, and returns the
- * HTTP status and LiteLLM's response JSON. No threads, no HTTP, no key cache here: a mutating call
- * lists the token hashes it invalidated and the caller pushes them to the cache. docs/admin.md. */
+ * admin: the control plane's management handlers. Each takes one call (method, path, query,
+ * body) and the control plane's database handle, does the work synchronously (it runs on the
+ * control-plane thread, where waiting on the database slows only management calls), and returns
+ * the HTTP status and LiteLLM's response JSON. No HTTP and no key cache here: a mutating call
+ * lists the token hashes it made stale and the caller drops them from every key cache.
+ * Route tables per area (keys, teams and users, the rest); docs/admin.md. */
 #ifndef SLUICE_ADMIN_ADMIN_H
 #define SLUICE_ADMIN_ADMIN_H
 
 #include <stddef.h>
 
+#include "config/config.h"
+#include "store/sdb.h"
 #include "store/store.h"
 
 /* What a handler returns. Owned by the caller: admin_result_free. */
@@ -19,25 +23,55 @@ typedef struct {
 
 void admin_result_free(admin_result_t *r);
 
-/* The key API's view of the store: the SQLite back end for rows, plus a second, read-only
- * connection on the same file for the queries the store does not offer yet (list with filters,
- * find by alias). Not thread-safe; the control-plane thread owns it. */
-typedef struct admin_keys admin_keys_t;
+/* The control plane's state, owned by the control-plane thread. */
+typedef struct {
+    sdb_t *db;
+    const cfg_t *cfg; /* the loaded config: config models for /model/info, the master key */
+} admin_t;
 
-/* db stays owned by the caller and must outlive the handle; path is the file db was opened on.
- * NULL on failure; *err (if given) gets a malloc'd message. */
-admin_keys_t *admin_keys_open(store_sqlite_t *db, const char *path, char **err);
-void admin_keys_close(admin_keys_t *a);
+/* One management call. Strings are NUL-terminated copies owned by the caller; query is the part
+ * after '?' ("" when none), body the raw request body ("" for a GET). */
+typedef struct {
+    const char *method;
+    const char *path;
+    const char *query;
+    size_t query_len;
+    const char *body;
+    size_t body_len;
+} admin_call_t;
 
-/* Handlers. body/query need not be NUL-terminated; query is the part after '?' (may be NULL).
- * res is always filled, errors included, as LiteLLM's {"error": {...}} envelope. */
-void admin_key_generate(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_update(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_delete(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_block(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_unblock(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_regenerate(admin_keys_t *a, const char *body, size_t len, admin_result_t *res);
-void admin_key_info(admin_keys_t *a, const char *query, size_t len, admin_result_t *res);
-void admin_key_list(admin_keys_t *a, const char *query, size_t len, admin_result_t *res);
+/* res is always filled, errors included, as LiteLLM's {"error": {...}} envelope. */
+typedef void (*admin_handler_fn)(admin_t *a, const admin_call_t *call, admin_result_t *res);
+
+typedef struct {
+    const char *method; /* "GET", "POST", "DELETE" */
+    const char *path;   /* exact: "/key/generate" */
+    admin_handler_fn fn;
+} admin_route_t;
+
+/* Route tables, each ending with {NULL, NULL, NULL}. */
+extern const admin_route_t admin_key_routes[];  /* keys_api.c: /key/... */
+extern const admin_route_t admin_team_routes[]; /* teams_api.c: /team/..., /user/... */
+extern const admin_route_t admin_misc_routes[]; /* org_api.c etc.: /customer, /organization,
+                                                   /budget, /spend, /global/spend, /model */
+
+/* The route for (method, path) across every table; *path_known says whether the path exists
+ * with another method (405). NULL when none. */
+const admin_route_t *admin_route_find(const char *method, size_t method_len, const char *path,
+                                      size_t path_len, bool *path_known);
+
+/* ---- helpers shared by the handler files (admin/common.c) ----------------------------------- */
+
+void admin_result_init(admin_result_t *res);
+/* Serializes doc (consumed) as the body with `status`. */
+void admin_set_body(admin_result_t *res, int status, cJSON *doc);
+/* LiteLLM's ProxyException envelope {"error":{"message","type","param","code"}}; code the status
+ * as a string, param "None" when NULL. Clears res->invalidated. */
+void admin_set_error(admin_result_t *res, int status, const char *type, const char *param,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* 500 internal_server_error with the database's message. */
+void admin_set_db_error(admin_result_t *res, admin_t *a);
+/* The value of `name` in a query string (URL-decoded, malloc'd), or NULL when absent. */
+char *admin_query_get(const char *query, size_t len, const char *name);
 
 #endif

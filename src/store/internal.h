@@ -5,6 +5,7 @@
 #ifndef SLUICE_STORE_INTERNAL_H
 #define SLUICE_STORE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,21 @@ uint32_t store_crc32(uint32_t crc, const void *p, size_t n);
 /* Appends fmt with %s (text), %q (a quoted identifier) and %u (a size_t) substituted: the one
  * appender of both back ends' statement builders. 0, or -1 (also for an unknown %x). */
 int store_sqlf(buf_t *b, const char *fmt, ...);
+
+/* ---- schema creation, shared by the store's back ends and sdb ---- */
+
+struct sqlite3;
+
+/* Opens the SQLite file as store_sqlite_open does: WAL, synchronous FULL, busy timeout, every
+ * absent table created in one transaction. 0 (*out set), or -1 with the message in err. */
+int store_sqlite_connect(const char *path, struct sqlite3 **out, char *err, size_t errsz);
+
+/* PostgreSQL: the query listing the relations of current_schema() (one column: the name). */
+extern const char store_pg_relations_sql[];
+/* The DDL to run given which tables exist (exists indexed as store_schema_tables): nothing when
+ * LiteLLM_VerificationToken exists (a database LiteLLM or an earlier run set up belongs to its
+ * migrations), else the absent tables'. Returns how many tables, or -1 on no memory. */
+int store_pg_schema_ddl(const bool *exists, buf_t *out);
 
 /* ---- one batch's increments (batch.c), shared by the back ends ---- */
 

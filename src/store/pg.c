@@ -574,32 +574,34 @@ static void schema_result(store_pg_t *pg, const PGresult *r)
                 pg->exists[i] = true;
 }
 
+const char store_pg_relations_sql[] =
+    "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+    "c.relnamespace WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')";
+
+int store_pg_schema_ddl(const bool *exists, buf_t *out)
+{
+    for (size_t i = 0; i < store_schema_num_tables; i++)
+        if (exists[i] && strcmp(store_schema_tables[i]->name, "LiteLLM_VerificationToken") == 0)
+            return 0; /* LiteLLM (or an earlier sluice) set it up: its migrations own the schema */
+    return store_schema_absent_ddl(STORE_DIALECT_POSTGRES, exists, out);
+}
+
 /* Queues BEGIN, the DDL of every absent table (statement by statement: a pipeline takes one
- * statement per query) and COMMIT. 1 when nothing is absent, 0 queued, -1 error. */
+ * statement per query) and COMMIT. 1 when there is nothing to create, 0 queued, -1 error. */
 static int schema_send_ddl(store_pg_t *pg)
 {
     buf_t ddl = {0};
-    size_t absent = 0;
-    for (size_t i = 0; i < store_schema_num_tables; i++) {
-        if (pg->exists[i])
-            continue;
-        absent++;
-        if (store_schema_table_ddl(STORE_DIALECT_POSTGRES, store_schema_tables[i], &ddl) < 0) {
-            buf_free(&ddl);
-            snprintf(pg->err, sizeof pg->err, "out of memory");
-            return -1;
-        }
-    }
-    if (!absent) {
+    int absent = store_pg_schema_ddl(pg->exists, &ddl);
+    if (absent == 0) {
         buf_free(&ddl);
         return 1;
     }
-    if (!buf_cstr(&ddl)) {
+    if (absent < 0 || !buf_cstr(&ddl)) {
         buf_free(&ddl);
         snprintf(pg->err, sizeof pg->err, "out of memory");
         return -1;
     }
-    log_info("store: creating %zu absent table(s) in PostgreSQL", absent);
+    log_info("store: creating %d absent table(s) in PostgreSQL", absent);
     begin_step(pg, STEP_SECOND);
     int rc = send_query(pg, "BEGIN", 0, NULL);
     /* every statement of the script ends in ";\n", and no literal in it holds one */
@@ -621,13 +623,6 @@ static void schema_step_done(store_pg_t *pg)
         finish(pg, 0);
         return;
     }
-    for (size_t i = 0; i < store_schema_num_tables; i++)
-        if (pg->exists[i] &&
-            strcmp(store_schema_tables[i]->name, "LiteLLM_VerificationToken") == 0) {
-            /* a database LiteLLM (or an earlier sluice) set up: its migrations own the schema */
-            finish(pg, 0);
-            return;
-        }
     int rc = schema_send_ddl(pg);
     if (rc == 1)
         finish(pg, 0);
@@ -1179,11 +1174,7 @@ int store_pg_ensure_schema(store_pg_t *pg, store_pg_cb cb, void *arg)
         pg->state = STORE_PG_READY;
         return -1;
     }
-    static const char list[] = "SELECT c.relname FROM pg_catalog.pg_class c JOIN "
-                               "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
-                               "n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', "
-                               "'m', 'f')";
-    if (send_query(pg, list, 0, NULL) < 0 || send_sync(pg) < 0)
+    if (send_query(pg, store_pg_relations_sql, 0, NULL) < 0 || send_sync(pg) < 0)
         return abort_start(pg);
     return 0;
 }

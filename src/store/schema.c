@@ -431,3 +431,16 @@ int store_schema_ddl(store_dialect_t d, buf_t *out)
             return -1;
     return 0;
 }
+
+int store_schema_absent_ddl(store_dialect_t d, const bool *exists, buf_t *out)
+{
+    int absent = 0;
+    for (size_t i = 0; i < COUNTOF(tables); i++) {
+        if (exists[i])
+            continue;
+        if (store_schema_table_ddl(d, &tables[i], out) < 0)
+            return -1;
+        absent++;
+    }
+    return absent;
+}

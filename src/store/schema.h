@@ -81,6 +81,11 @@ int store_schema_table_ddl(store_dialect_t dialect, const store_table_t *t, buf_
 /* Appends the DDL of every table: a script that creates whatever is absent. 0, or -1. */
 int store_schema_ddl(store_dialect_t dialect, buf_t *out);
 
+/* Appends the DDL (table and indexes) of each table whose exists[i] is false, exists indexed as
+ * store_schema_tables: how every back end creates the absent tables and leaves the others exactly
+ * as they are. Returns how many tables it rendered, or -1 on no memory. */
+int store_schema_absent_ddl(store_dialect_t dialect, const bool *exists, buf_t *out);
+
 /* Appends the quoted identifier ("name", doubled quotes inside). 0, or -1. */
 int store_schema_quote(buf_t *out, const char *ident);
 

@@ -422,65 +422,97 @@ static int read_field(sqlite3_stmt *s, int col, const store_field_t *f, void *re
 
 /* ---- open, close, transactions --------------------------------------------------------------- */
 
-static int exec(store_sqlite_t *db, const char *sql)
+static int exec_raw(struct sqlite3 *db, const char *sql, char *err, size_t errsz)
 {
     char *msg = NULL;
-    if (sqlite3_exec(db->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        db->errcode = sqlite3_errcode(db->db) & 0xff;
-        snprintf(db->err, sizeof db->err, "%s", msg ? msg : sqlite3_errmsg(db->db));
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errsz, "%s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return -1;
     }
     return 0;
 }
 
-static int table_exists(store_sqlite_t *db, const char *name)
+static int table_exists(struct sqlite3 *db, const char *name, char *err, size_t errsz)
 {
     sqlite3_stmt *s;
-    if (sqlite3_prepare_v2(db->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                           -1, &s, NULL) != SQLITE_OK)
-        return fail_db(db, "sqlite_master");
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+                           &s, NULL) != SQLITE_OK) {
+        snprintf(err, errsz, "sqlite_master: %s", sqlite3_errmsg(db));
+        return -1;
+    }
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     sqlite3_finalize(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return fail_db(db, "sqlite_master");
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(err, errsz, "sqlite_master: %s", sqlite3_errmsg(db));
+        return -1;
+    }
     return rc == SQLITE_ROW;
 }
 
 /* Creates the absent tables (and only their indexes) in one transaction. */
-static int create_tables(store_sqlite_t *db)
+static int create_tables(struct sqlite3 *db, char *err, size_t errsz)
 {
-    if (exec(db, "BEGIN IMMEDIATE") < 0)
+    if (exec_raw(db, "BEGIN IMMEDIATE", err, errsz) < 0)
         return -1;
     buf_t ddl = {0};
-    size_t created = 0;
-    for (size_t i = 0; i < store_schema_num_tables; i++) {
-        const store_table_t *t = store_schema_tables[i];
-        int exists = table_exists(db, t->name);
-        if (exists < 0)
-            goto fail;
-        if (exists)
-            continue;
-        if (store_schema_table_ddl(STORE_DIALECT_SQLITE, t, &ddl) < 0) {
-            snprintf(db->err, sizeof db->err, "out of memory");
-            goto fail;
-        }
-        log_debug("store: creating table %s", t->name);
-        created++;
+    bool *exists = calloc(store_schema_num_tables, sizeof *exists);
+    int created = -1;
+    if (!exists) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
     }
-    if (ddl.n && (!buf_cstr(&ddl) || exec(db, ddl.p) < 0))
+    for (size_t i = 0; i < store_schema_num_tables; i++) {
+        int rc = table_exists(db, store_schema_tables[i]->name, err, errsz);
+        if (rc < 0)
+            goto fail;
+        exists[i] = rc == 1;
+    }
+    created = store_schema_absent_ddl(STORE_DIALECT_SQLITE, exists, &ddl);
+    if (created < 0) {
+        snprintf(err, errsz, "out of memory");
+        goto fail;
+    }
+    if (ddl.n && (!buf_cstr(&ddl) || exec_raw(db, ddl.p, err, errsz) < 0))
         goto fail;
     buf_free(&ddl);
-    if (exec(db, "COMMIT") < 0)
+    free(exists);
+    if (exec_raw(db, "COMMIT", err, errsz) < 0)
         return -1;
     if (created)
-        log_info("store: created %zu LiteLLM table(s)", created);
+        log_info("store: created %d LiteLLM table(s)", created);
     return 0;
 fail:
     buf_free(&ddl);
-    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    free(exists);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+
+int store_sqlite_connect(const char *path, struct sqlite3 **out, char *err, size_t errsz)
+{
+    sqlite3 *db = NULL;
+    char why[400];
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errsz, "%.200s: %.300s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* WAL lets control-plane readers (another connection) run beside the writer; synchronous
+     * FULL makes a committed spend batch survive power loss, at one fsync per batch. */
+    if (exec_raw(db, "PRAGMA journal_mode = WAL", why, sizeof why) < 0 ||
+        exec_raw(db, "PRAGMA synchronous = FULL", why, sizeof why) < 0 ||
+        create_tables(db, why, sizeof why) < 0) {
+        snprintf(err, errsz, "%.200s: %.300s", path, why);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
 }
 
 store_sqlite_t *store_sqlite_open(const char *path, char **err)
@@ -491,29 +523,13 @@ store_sqlite_t *store_sqlite_open(const char *path, char **err)
             *err = strdup("out of memory");
         return NULL;
     }
-    int rc = sqlite3_open_v2(
-        path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(db->err, sizeof db->err, "%s: %s", path,
-                 db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
-        goto fail;
-    }
-    sqlite3_busy_timeout(db->db, BUSY_TIMEOUT_MS);
-    /* WAL lets control-plane readers (another connection) run beside the writer; synchronous
-     * FULL makes a committed spend batch survive power loss, at one fsync per batch. */
-    if (exec(db, "PRAGMA journal_mode = WAL") < 0 || exec(db, "PRAGMA synchronous = FULL") < 0 ||
-        create_tables(db) < 0) {
-        char tmp[sizeof db->err];
-        snprintf(tmp, sizeof tmp, "%s", db->err);
-        snprintf(db->err, sizeof db->err, "%.200s: %.300s", path, tmp);
-        goto fail;
+    if (store_sqlite_connect(path, &db->db, db->err, sizeof db->err) < 0) {
+        if (err)
+            *err = strdup(db->err);
+        free(db);
+        return NULL;
     }
     return db;
-fail:
-    if (err)
-        *err = strdup(db->err);
-    store_sqlite_close(db);
-    return NULL;
 }
 
 void store_sqlite_close(store_sqlite_t *db)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT
- * The PostgreSQL server the store_pg and store_svc suites use: initdb in a mkdtemp directory,
- * pg_ctl start on a free loopback port with fsync off (as the postgres user when running as
- * root), before the first test; stopped and removed after the last, whatever the tests did. */
+ * The shared PostgreSQL server of the unit tests (see pg_harness.h): the one PRE_ALL / POST_ALL
+ * report-hook pair of the test binary, and the helpers the PostgreSQL suites share. */
 #include "pg_harness.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,20 +91,25 @@ int pg_harness_port(void)
     return atoi(p);
 }
 
-void pg_harness_conninfo(char *out, size_t size, const char *db)
+void pg_harness_conninfo(const char *dbname, char *out, size_t size)
 {
-    snprintf(out, size, "host=127.0.0.1 port=%d user=postgres dbname=%s", pg_harness_port(), db);
+    snprintf(out, size, "host=127.0.0.1 port=%d user=postgres dbname=%s", pg_harness_port(),
+             dbname);
 }
 
-PGconn *pg_harness_admin(const char *db)
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+PGconn *pg_harness_connect(const char *dbname)
 {
     char ci[256];
-    snprintf(
-        ci, sizeof ci,
-        "host=127.0.0.1 port=%d user=postgres dbname=%s options='-c client_min_messages=warning'",
-        pg_harness_port(), db);
+    pg_harness_conninfo(dbname, ci, sizeof ci);
     PGconn *c = PQconnectdb(ci);
     cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
     return c;
 }
 
@@ -127,14 +132,26 @@ const char *pg_harness_query1(PGconn *c, const char *sql)
     return out;
 }
 
-void pg_harness_fresh_db(const char *name, PGconn **conn)
+PGconn *pg_harness_fresh_db(const char *name)
 {
-    PGconn *c = pg_harness_admin("postgres");
-    char sql[128];
+    PGconn *c = pg_harness_connect("postgres");
+    char sql[160];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
     pg_harness_exec(c, sql);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
     pg_harness_exec(c, sql);
     PQfinish(c);
-    *conn = pg_harness_admin(name);
+    return pg_harness_connect(name);
+}
+
+PGconn *pg_harness_test_db(char out[64])
+{
+    char name[256];
+    snprintf(name, sizeof name, "t_%s_%s", criterion_current_test->category,
+             criterion_current_test->name);
+    size_t n = 0;
+    for (const char *p = name; *p && n < 63; p++)
+        out[n++] = isalnum((unsigned char)*p) ? (char)tolower((unsigned char)*p) : '_';
+    out[n] = '\0';
+    return pg_harness_fresh_db(out);
 }

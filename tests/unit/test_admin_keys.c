@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * admin: the /key/... handlers on a temporary SQLite file: the life of a key (generate, info,
- * update, block, unblock, regenerate, delete), listing, custom keys, expiry, bad input, and the
- * hashes each mutation hands to the key cache. */
+ * admin: the /key/... handlers (admin_key_routes) on a temporary SQLite file (suite admin_keys)
+ * and on the real PostgreSQL of pg_harness (admin_keys_pg), the same bodies on both: the life of a
+ * key (generate, info, update, block, unblock, regenerate, delete), listing, custom keys, expiry,
+ * bad input, and the hashes each mutation hands to the key cache. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,46 +14,90 @@
 
 #include "admin/admin.h"
 #include "auth/keys.h"
+#include "pg_harness.h"
 
 static char tmpdir[64];
-static char dbpath[128];
-static store_sqlite_t *db;
-static admin_keys_t *adm;
+static admin_t adm;
+static PGconn *pgc;
 
-static void setup(void)
+static void setup_sqlite(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-admin-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
-    snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-    char *err = NULL;
-    db = store_sqlite_open(dbpath, &err);
-    cr_assert_not_null(db, "%s", err ? err : "");
-    adm = admin_keys_open(db, dbpath, &err);
-    cr_assert_not_null(adm, "%s", err ? err : "");
+    char path[128], *err = NULL;
+    snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
+    adm.db = sdb_open_sqlite(path, &err);
+    cr_assert_not_null(adm.db, "%s", err ? err : "");
 }
 
-static void teardown(void)
+static void teardown_sqlite(void)
 {
-    admin_keys_close(adm);
-    store_sqlite_close(db);
+    sdb_close(adm.db);
+    adm.db = NULL;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", tmpdir);
 }
 
-TestSuite(admin_keys, .init = setup, .fini = teardown);
-
-typedef void (*handler_t)(admin_keys_t *, const char *, size_t, admin_result_t *);
-
-/* Runs a handler, checks the status, returns the parsed body (caller frees); *inv gets the
- * invalidated hashes when given. */
-static cJSON *call(handler_t h, const char *in, int status, store_strlist_t *inv)
+static void setup_pg(void)
 {
+    char name[64], ci[256], *err = NULL;
+    pgc = pg_harness_test_db(name);
+    pg_harness_conninfo(name, ci, sizeof ci);
+    adm.db = sdb_open_pg(ci, &err);
+    cr_assert_not_null(adm.db, "%s", err ? err : "");
+}
+
+static void teardown_pg(void)
+{
+    sdb_close(adm.db);
+    adm.db = NULL;
+    if (pgc)
+        PQfinish(pgc);
+    pgc = NULL;
+}
+
+TestSuite(admin_keys, .init = setup_sqlite, .fini = teardown_sqlite);
+TestSuite(admin_keys_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
+
+/* The same body on SQLite (admin_keys) and PostgreSQL (admin_keys_pg). */
+#define BOTH(name)                                                                                 \
+    static void body_##name(void);                                                                 \
+    Test(admin_keys, name)                                                                         \
+    {                                                                                              \
+        body_##name();                                                                             \
+    }                                                                                              \
+    Test(admin_keys_pg, name)                                                                      \
+    {                                                                                              \
+        body_##name();                                                                             \
+    }                                                                                              \
+    static void body_##name(void)
+
+/* Runs the route (method, path) of admin_key_routes with `in` as the body (POST) or the query
+ * string (GET), checks the status, returns the parsed body (caller frees); *inv gets the
+ * invalidated hashes when given. */
+static cJSON *call(const char *method, const char *path, const char *in, int status,
+                   store_strlist_t *inv)
+{
+    const admin_route_t *route = NULL;
+    for (const admin_route_t *r = admin_key_routes; r->path && !route; r++)
+        if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0)
+            route = r;
+    cr_assert_not_null(route, "%s %s", method, path);
+    bool get = strcmp(method, "GET") == 0;
+    admin_call_t c = {.method = method,
+                      .path = path,
+                      .query = get ? in : "",
+                      .query_len = get ? strlen(in) : 0,
+                      .body = get ? "" : in,
+                      .body_len = get ? 0 : strlen(in)};
     admin_result_t r;
-    h(adm, in, strlen(in), &r);
+    admin_result_init(&r);
+    route->fn(&adm, &c, &r);
     cr_assert_not_null(r.body);
-    cr_assert_eq(r.status, status, "status %d, want %d: %s", r.status, status, r.body);
+    cr_assert_eq(r.status, status, "%s %s: status %d, want %d: %s", method, path, r.status, status,
+                 r.body);
     cJSON *doc = cJSON_Parse(r.body);
     cr_assert_not_null(doc, "not JSON: %s", r.body);
     if (inv) {
@@ -61,6 +106,28 @@ static cJSON *call(handler_t h, const char *in, int status, store_strlist_t *inv
     }
     admin_result_free(&r);
     return doc;
+}
+
+#define GENERATE "POST", "/key/generate"
+#define UPDATE "POST", "/key/update"
+#define DELETE "POST", "/key/delete"
+#define BLOCK "POST", "/key/block"
+#define UNBLOCK "POST", "/key/unblock"
+#define REGENERATE "POST", "/key/regenerate"
+#define INFO "GET", "/key/info"
+#define LIST "GET", "/key/list"
+
+/* The first cell of a query on the handle, as text ("(null)" for NULL); static buffer. */
+static const char *cell(const char *sql, const char *param)
+{
+    static char out[512];
+    sdb_res_t *r = sdb_query(adm.db, sql, (const char *[]){param}, param ? 1 : 0);
+    cr_assert_not_null(r, "%s: %s", sql, sdb_errmsg(adm.db));
+    cr_assert_eq(sdb_res_rows(r), 1, "%s", sql);
+    const char *v = sdb_res_get(r, 0, 0);
+    snprintf(out, sizeof out, "%s", v ? v : "(null)");
+    sdb_res_free(r);
+    return out;
 }
 
 static const char *str_of(const cJSON *o, const char *name)
@@ -97,17 +164,17 @@ static void expect_error(const cJSON *doc, const char *type, const char *needle)
 /* Generates a key from body and returns its plaintext (malloc'd). */
 static char *gen(const char *body)
 {
-    cJSON *r = call(admin_key_generate, body, 200, NULL);
+    cJSON *r = call(GENERATE, body, 200, NULL);
     char *key = strdup(str_of(r, "key"));
     cJSON_Delete(r);
     return key;
 }
 
-Test(admin_keys, generate_response_fields)
+BOTH(generate_response_fields)
 {
     store_strlist_t inv;
     cJSON *r =
-        call(admin_key_generate,
+        call(GENERATE,
              "{\"models\":[\"gpt-4o\",\"openai/*\"],\"max_budget\":10.5,"
              "\"budget_duration\":\"30d\",\"key_alias\":\"ci\",\"metadata\":{\"env\":\"ci\"},"
              "\"team_id\":\"t1\",\"user_id\":\"u1\",\"tpm_limit\":1000,\"rpm_limit\":10,"
@@ -150,17 +217,17 @@ Test(admin_keys, generate_response_fields)
     cr_expect_str_eq(inv.v[0], hex);
     store_strlist_free(&inv);
 
-    /* the row is in the store */
-    store_key_t k;
-    cr_assert_eq(store_sqlite_key_get(db, hex, &k), 0);
-    cr_expect_str_eq(k.key_alias, "ci");
-    cr_expect_eq(k.tpm_limit, 1000);
-    cr_expect_eq(k.models.n, 2);
-    store_key_free(&k);
+    /* the row is in the database */
+    cr_expect_str_eq(
+        cell("SELECT key_alias FROM \"LiteLLM_VerificationToken\" WHERE token = $1", hex), "ci");
+    cr_expect_str_eq(
+        cell("SELECT tpm_limit FROM \"LiteLLM_VerificationToken\" WHERE token = $1", hex), "1000");
+    cr_expect_str_eq(
+        cell("SELECT count(*) FROM \"LiteLLM_VerificationToken\" WHERE token = $1", hex), "1");
     cJSON_Delete(r);
 }
 
-Test(admin_keys, lifecycle)
+BOTH(lifecycle)
 {
     char *key = gen("{\"key_alias\":\"life\",\"max_budget\":5}");
     char hex[65], body[256];
@@ -169,18 +236,18 @@ Test(admin_keys, lifecycle)
 
     /* info by key and by hash; the token is not echoed */
     snprintf(body, sizeof body, "key=%s", key);
-    cJSON *r = call(admin_key_info, body, 200, NULL);
+    cJSON *r = call(INFO, body, 200, NULL);
     cr_expect_str_eq(str_of(r, "key"), key);
     cJSON *info = cJSON_GetObjectItemCaseSensitive(r, "info");
     cr_expect_str_eq(str_of(info, "key_alias"), "life");
     cr_expect_null(cJSON_GetObjectItemCaseSensitive(info, "token"));
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", hex);
-    cJSON_Delete(call(admin_key_info, body, 200, NULL));
+    cJSON_Delete(call(INFO, body, 200, NULL));
 
     /* update */
     snprintf(body, sizeof body, "{\"key\":\"%s\",\"max_budget\":7,\"models\":[\"m\"]}", key);
-    r = call(admin_key_update, body, 200, &inv);
+    r = call(UPDATE, body, 200, &inv);
     cr_expect_eq(num_of(r, "max_budget"), 7);
     cr_expect_str_eq(str_of(r, "key"), key);
     cr_expect_str_eq(str_of(r, "key_alias"), "life");
@@ -189,25 +256,29 @@ Test(admin_keys, lifecycle)
     store_strlist_free(&inv);
     cJSON_Delete(r);
     /* update by alias */
-    r = call(admin_key_update, "{\"key_alias\":\"life\",\"rpm_limit\":3}", 200, NULL);
+    r = call(UPDATE, "{\"key_alias\":\"life\",\"rpm_limit\":3}", 200, NULL);
     cr_expect_eq(num_of(r, "rpm_limit"), 3);
     cr_expect_eq(num_of(r, "max_budget"), 7);
     cJSON_Delete(r);
 
     /* block / unblock */
     snprintf(body, sizeof body, "{\"key\":\"%s\"}", key);
-    r = call(admin_key_block, body, 200, &inv);
+    r = call(BLOCK, body, 200, &inv);
     cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "blocked")));
     cr_expect_eq(inv.n, 1);
     store_strlist_free(&inv);
     cJSON_Delete(r);
-    r = call(admin_key_unblock, body, 200, NULL);
+    r = call(UNBLOCK, body, 200, NULL);
     cr_expect(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "blocked")));
     cJSON_Delete(r);
 
     /* regenerate: new plaintext, old hash gone, settings kept */
-    store_sqlite_add_spend(db, STORE_ENTITY_KEY, hex, NULL, 1.25);
-    r = call(admin_key_regenerate, body, 200, &inv);
+    cr_assert_eq(sdb_exec(adm.db,
+                          "UPDATE \"LiteLLM_VerificationToken\" SET spend = spend + 1.25 WHERE "
+                          "token = $1",
+                          (const char *[]){hex}, 1),
+                 1);
+    r = call(REGENERATE, body, 200, &inv);
     char *key2 = strdup(str_of(r, "key")), hex2[65];
     hash_of(key2, hex2);
     cr_expect_str_neq(key2, key);
@@ -221,11 +292,11 @@ Test(admin_keys, lifecycle)
     store_strlist_free(&inv);
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", key);
-    cJSON_Delete(call(admin_key_info, body, 404, NULL));
+    cJSON_Delete(call(INFO, body, 404, NULL));
 
     /* delete */
     snprintf(body, sizeof body, "{\"keys\":[\"%s\"]}", key2);
-    r = call(admin_key_delete, body, 200, &inv);
+    r = call(DELETE, body, 200, &inv);
     cJSON *del = cJSON_GetObjectItemCaseSensitive(r, "deleted_keys");
     cr_expect_eq(cJSON_GetArraySize(del), 1);
     cr_expect_str_eq(cJSON_GetArrayItem(del, 0)->valuestring, key2);
@@ -234,67 +305,67 @@ Test(admin_keys, lifecycle)
     store_strlist_free(&inv);
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", key2);
-    r = call(admin_key_info, body, 404, NULL);
+    r = call(INFO, body, 404, NULL);
     expect_error(r, "not_found_error", "Key not found");
     cJSON_Delete(r);
     free(key);
     free(key2);
 }
 
-Test(admin_keys, delete_by_alias_and_unknown)
+BOTH(delete_by_alias_and_unknown)
 {
     char *k1 = gen("{\"key_alias\":\"a1\"}");
     char *k2 = gen("{\"key_alias\":\"a2\"}");
     char body[256];
     /* one unknown key: nothing deleted */
     snprintf(body, sizeof body, "{\"keys\":[\"%s\",\"sk-doesnotexist0000000\"]}", k1);
-    cJSON *r = call(admin_key_delete, body, 404, NULL);
+    cJSON *r = call(DELETE, body, 404, NULL);
     expect_error(r, "not_found_error", "sk-doesnotexist");
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", k1);
-    cJSON_Delete(call(admin_key_info, body, 200, NULL));
+    cJSON_Delete(call(INFO, body, 200, NULL));
 
     store_strlist_t inv;
-    r = call(admin_key_delete, "{\"key_aliases\":[\"a1\",\"a2\"]}", 200, &inv);
+    r = call(DELETE, "{\"key_aliases\":[\"a1\",\"a2\"]}", 200, &inv);
     cr_expect_eq(inv.n, 2);
     store_strlist_free(&inv);
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", k2);
-    cJSON_Delete(call(admin_key_info, body, 404, NULL));
-    cJSON_Delete(call(admin_key_delete, "{}", 400, NULL));
-    cJSON_Delete(call(admin_key_delete, "{\"keys\":[]}", 400, NULL));
+    cJSON_Delete(call(INFO, body, 404, NULL));
+    cJSON_Delete(call(DELETE, "{}", 400, NULL));
+    cJSON_Delete(call(DELETE, "{\"keys\":[]}", 400, NULL));
     free(k1);
     free(k2);
 }
 
-Test(admin_keys, custom_keys)
+BOTH(custom_keys)
 {
-    cJSON *r = call(admin_key_generate, "{\"key\":\"sk-my-custom-key-0001\"}", 200, NULL);
+    cJSON *r = call(GENERATE, "{\"key\":\"sk-my-custom-key-0001\"}", 200, NULL);
     cr_expect_str_eq(str_of(r, "key"), "sk-my-custom-key-0001");
     cr_expect_str_eq(str_of(r, "key_name"), "sk-...0001");
     cJSON_Delete(r);
     /* the same again: exists */
-    cJSON_Delete(call(admin_key_generate, "{\"key\":\"sk-my-custom-key-0001\"}", 400, NULL));
+    cJSON_Delete(call(GENERATE, "{\"key\":\"sk-my-custom-key-0001\"}", 400, NULL));
     /* too short, wrong prefix, wrong type */
-    r = call(admin_key_generate, "{\"key\":\"sk-short\"}", 400, NULL);
+    r = call(GENERATE, "{\"key\":\"sk-short\"}", 400, NULL);
     expect_error(r, "bad_request_error", "at least 16");
     cJSON_Delete(r);
-    r = call(admin_key_generate, "{\"key\":\"my-custom-key-000000002\"}", 400, NULL);
+    r = call(GENERATE, "{\"key\":\"my-custom-key-000000002\"}", 400, NULL);
     expect_error(r, "bad_request_error", "sk-");
     cJSON_Delete(r);
-    cJSON_Delete(call(admin_key_generate, "{\"key\":5}", 400, NULL));
+    cJSON_Delete(call(GENERATE, "{\"key\":5}", 400, NULL));
     /* regenerate to a custom value */
-    r = call(admin_key_regenerate,
+    r = call(REGENERATE,
              "{\"key\":\"sk-my-custom-key-0001\",\"new_key\":\"sk-my-custom-key-0002\"}", 200,
              NULL);
     cr_expect_str_eq(str_of(r, "key"), "sk-my-custom-key-0002");
     cJSON_Delete(r);
 }
 
-Test(admin_keys, expiry_from_duration)
+BOTH(expiry_from_duration)
 {
     long long before = (long long)time(NULL);
-    cJSON *r = call(admin_key_generate, "{\"duration\":\"2h\"}", 200, NULL);
+    cJSON *r = call(GENERATE, "{\"duration\":\"2h\"}", 200, NULL);
     const char *exp = str_of(r, "expires");
     struct tm tm = {0};
     cr_assert_not_null(strptime(exp, "%Y-%m-%dT%H:%M:%S", &tm), "%s", exp);
@@ -308,16 +379,16 @@ Test(admin_keys, expiry_from_duration)
     /* update with "-1": never expires */
     char body[128];
     snprintf(body, sizeof body, "{\"key\":\"%s\",\"duration\":\"-1\"}", key);
-    r = call(admin_key_update, body, 200, NULL);
+    r = call(UPDATE, body, 200, NULL);
     cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "expires")));
     cJSON_Delete(r);
-    r = call(admin_key_generate, "{\"duration\":\"2 hours\"}", 400, NULL);
+    r = call(GENERATE, "{\"duration\":\"2 hours\"}", 400, NULL);
     expect_error(r, "bad_request_error", "duration");
     cJSON_Delete(r);
     free(key);
 }
 
-Test(admin_keys, bad_inputs)
+BOTH(bad_inputs)
 {
     static const char *const bad[] = {
         "not json",
@@ -332,39 +403,39 @@ Test(admin_keys, bad_inputs)
         "{\"user_id\":7}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cJSON *r = call(admin_key_generate, bad[i], 400, NULL);
+        cJSON *r = call(GENERATE, bad[i], 400, NULL);
         expect_error(r, "bad_request_error", "");
         cJSON_Delete(r);
     }
     /* alias unique */
-    cJSON_Delete(call(admin_key_generate, "{\"key_alias\":\"dup\"}", 200, NULL));
-    cJSON *r = call(admin_key_generate, "{\"key_alias\":\"dup\"}", 400, NULL);
+    cJSON_Delete(call(GENERATE, "{\"key_alias\":\"dup\"}", 200, NULL));
+    cJSON *r = call(GENERATE, "{\"key_alias\":\"dup\"}", 400, NULL);
     expect_error(r, "bad_request_error", "already exists");
     cJSON_Delete(r);
     /* update/block need a key; unknown keys are 404 */
-    cJSON_Delete(call(admin_key_update, "{\"max_budget\":1}", 400, NULL));
-    cJSON_Delete(call(admin_key_update, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
-    cJSON_Delete(call(admin_key_block, "{}", 400, NULL));
-    cJSON_Delete(call(admin_key_block, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
-    cJSON_Delete(call(admin_key_unblock, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
-    cJSON_Delete(call(admin_key_regenerate, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
-    cJSON_Delete(call(admin_key_info, "", 400, NULL));
+    cJSON_Delete(call(UPDATE, "{\"max_budget\":1}", 400, NULL));
+    cJSON_Delete(call(UPDATE, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
+    cJSON_Delete(call(BLOCK, "{}", 400, NULL));
+    cJSON_Delete(call(BLOCK, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
+    cJSON_Delete(call(UNBLOCK, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
+    cJSON_Delete(call(REGENERATE, "{\"key\":\"sk-nope-nope-nope-nope\"}", 404, NULL));
+    cJSON_Delete(call(INFO, "", 400, NULL));
     /* temp budget fields go together */
     char *key = gen("{}"), body[160];
     snprintf(body, sizeof body, "{\"key\":\"%s\",\"temp_budget_increase\":5}", key);
-    cJSON_Delete(call(admin_key_update, body, 400, NULL));
+    cJSON_Delete(call(UPDATE, body, 400, NULL));
     free(key);
 }
 
-Test(admin_keys, list_filters_and_pages)
+BOTH(list_filters_and_pages)
 {
     for (int i = 0; i < 7; i++) {
         char body[128];
         snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"team_id\":\"%s\",\"key_alias\":\"l%d\"}",
                  i < 5 ? "u1" : "u2", i % 2 ? "odd" : "even", i);
-        cJSON_Delete(call(admin_key_generate, body, 200, NULL));
+        cJSON_Delete(call(GENERATE, body, 200, NULL));
     }
-    cJSON *r = call(admin_key_list, "", 200, NULL);
+    cJSON *r = call(LIST, "", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 7);
     cr_expect_eq(num_of(r, "current_page"), 1);
     cr_expect_eq(num_of(r, "total_pages"), 1);
@@ -372,23 +443,23 @@ Test(admin_keys, list_filters_and_pages)
     cr_expect(cJSON_IsString(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "keys"), 0)));
     cJSON_Delete(r);
 
-    r = call(admin_key_list, "user_id=u1&size=2&page=3", 200, NULL);
+    r = call(LIST, "user_id=u1&size=2&page=3", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 5);
     cr_expect_eq(num_of(r, "current_page"), 3);
     cr_expect_eq(num_of(r, "total_pages"), 3);
     cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "keys")), 1);
     cJSON_Delete(r);
 
-    r = call(admin_key_list, "user_id=u1&size=2&page=9", 200, NULL);
+    r = call(LIST, "user_id=u1&size=2&page=9", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 5);
     cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "keys")), 0);
     cJSON_Delete(r);
 
-    r = call(admin_key_list, "team_id=odd&user_id=u1", 200, NULL);
+    r = call(LIST, "team_id=odd&user_id=u1", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 2);
     cJSON_Delete(r);
 
-    r = call(admin_key_list, "key_alias=l6&return_full_object=true", 200, NULL);
+    r = call(LIST, "key_alias=l6&return_full_object=true", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 1);
     cJSON *k = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "keys"), 0);
     cr_assert(cJSON_IsObject(k));
@@ -396,12 +467,12 @@ Test(admin_keys, list_filters_and_pages)
     cr_expect_str_eq(str_of(k, "user_id"), "u2");
     cJSON_Delete(r);
 
-    r = call(admin_key_list, "key_alias=no%20such", 200, NULL);
+    r = call(LIST, "key_alias=no%20such", 200, NULL);
     cr_expect_eq(num_of(r, "total_count"), 0);
     cr_expect_eq(num_of(r, "total_pages"), 0);
     cJSON_Delete(r);
 
-    cJSON_Delete(call(admin_key_list, "page=0", 400, NULL));
-    cJSON_Delete(call(admin_key_list, "size=101", 400, NULL));
-    cJSON_Delete(call(admin_key_list, "size=x", 400, NULL));
+    cJSON_Delete(call(LIST, "page=0", 400, NULL));
+    cJSON_Delete(call(LIST, "size=101", 400, NULL));
+    cJSON_Delete(call(LIST, "size=x", 400, NULL));
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
- * store_pg: the PostgreSQL back end against a real server, started once per test binary run in a
- * temporary directory on a free loopback port (skipped when the PostgreSQL binaries are absent):
+ * store_pg: the PostgreSQL back end against the real server of pg_harness (skipped when the
+ * PostgreSQL binaries are absent):
  * schema creation, an existing table left alone, batch sums, exactly-once replay, key reads and a
- * refused connection. The server is pg_harness.c's. */
+ * refused connection. */
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -15,11 +15,9 @@
 
 #define WAIT_MS 10000
 
-static int port;
-
 static void need_server(void)
 {
-    port = pg_harness_port();
+    (void)pg_harness_port(); /* skips without a server */
 }
 
 TestSuite(store_pg, .init = need_server, .timeout = 30);
@@ -42,7 +40,7 @@ static void on_done(store_pg_t *pg, void *arg, int rc, const char *err)
 static store_pg_t *connect_db(const char *name)
 {
     char ci[256];
-    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%d user=postgres dbname=%s", port, name);
+    pg_harness_conninfo(name, ci, sizeof ci);
     store_pg_t *pg = store_pg_new();
     cr_assert_not_null(pg);
     done_t d = {0};
@@ -79,8 +77,7 @@ static int write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n,
 
 Test(store_pg, schema_created_twice)
 {
-    PGconn *c;
-    pg_harness_fresh_db("pg_schema", &c);
+    PGconn *c = pg_harness_fresh_db("pg_schema");
     store_pg_t *pg = connect_db("pg_schema");
     ensure_schema(pg);
     cr_assert_str_eq(
@@ -102,8 +99,7 @@ Test(store_pg, schema_created_twice)
 
 Test(store_pg, existing_table_left_untouched)
 {
-    PGconn *c;
-    pg_harness_fresh_db("pg_existing", &c);
+    PGconn *c = pg_harness_fresh_db("pg_existing");
     pg_harness_exec(
         c, "CREATE TABLE \"LiteLLM_SpendLogs\" (request_id TEXT PRIMARY KEY, extra INTEGER)");
     store_pg_t *pg = connect_db("pg_existing");
@@ -149,8 +145,7 @@ static void fill_logs(store_spend_log_t logs[3])
 
 Test(store_pg, batch_sums_and_replay_exactly_once)
 {
-    PGconn *c;
-    pg_harness_fresh_db("pg_batch", &c);
+    PGconn *c = pg_harness_fresh_db("pg_batch");
     store_pg_t *pg = connect_db("pg_batch");
     ensure_schema(pg);
     pg_harness_exec(
@@ -213,8 +208,7 @@ Test(store_pg, batch_sums_and_replay_exactly_once)
 
 Test(store_pg, failed_batch_rolls_back)
 {
-    PGconn *c;
-    pg_harness_fresh_db("pg_fail", &c);
+    PGconn *c = pg_harness_fresh_db("pg_fail");
     store_pg_t *pg = connect_db("pg_fail");
     ensure_schema(pg);
     store_spend_log_t logs[3];
@@ -234,8 +228,7 @@ Test(store_pg, failed_batch_rolls_back)
 
 Test(store_pg, key_get)
 {
-    PGconn *c;
-    pg_harness_fresh_db("pg_key", &c);
+    PGconn *c = pg_harness_fresh_db("pg_key");
     store_pg_t *pg = connect_db("pg_key");
     ensure_schema(pg);
     pg_harness_exec(

@@ -756,10 +756,10 @@ static store_svc_t *start_pg(const char *conninfo, const char *spool, auth_cache
 static PGconn *pg_seed(const char *name)
 {
     PGconn *c;
-    pg_harness_fresh_db(name, &c);
+    c = pg_harness_fresh_db(name);
     /* the tables come from the service's own ensure_schema: run it once through store_pg */
     char ci[256];
-    pg_harness_conninfo(ci, sizeof ci, name);
+    pg_harness_conninfo(name, ci, sizeof ci);
     store_pg_t *pg = store_pg_new();
     cr_assert_eq(store_pg_connect(pg, ci, NULL, NULL), 0);
     cr_assert_eq(store_pg_wait(pg, 10000), 0, "%s", store_pg_errmsg(pg));
@@ -786,7 +786,7 @@ Test(store_svc, pg_batches_from_two_threads)
     key_init();
     PGconn *c = pg_seed("svc_batch");
     char ci[256];
-    pg_harness_conninfo(ci, sizeof ci, "svc_batch");
+    pg_harness_conninfo("svc_batch", ci, sizeof ci);
     auth_cache_t *cache = new_cache();
     auth_reader_t *r = auth_reader_register(cache);
     store_svc_t *svc = start_pg(ci, tmp_path("pg.spool"), cache, 10, 50);
@@ -882,7 +882,7 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     pg_harness_exec(c, "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'pg-key', "
                        "max_budget = 9, models = ARRAY['a', 'b'], aliases = '{\"x\": \"a\"}'");
     char ci[256];
-    pg_harness_conninfo(ci, sizeof ci, "svc_notify");
+    pg_harness_conninfo("svc_notify", ci, sizeof ci);
     auth_cache_t *cache = new_cache();
     auth_reader_t *r = auth_reader_register(cache);
     store_svc_t *svc = start_pg(ci, tmp_path("notify.spool"), cache, 10, 100);
@@ -950,7 +950,7 @@ Test(store_svc, pg_refused_record_is_set_aside)
     key_init();
     PGconn *c = pg_seed("svc_poison");
     char ci[256];
-    pg_harness_conninfo(ci, sizeof ci, "svc_poison");
+    pg_harness_conninfo("svc_poison", ci, sizeof ci);
     const char *spool = tmp_path("poison.spool");
     auth_cache_t *cache = new_cache();
     store_svc_t *svc = start_pg(ci, spool, cache, 0.1, 100);
