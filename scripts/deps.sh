@@ -4,7 +4,7 @@
 set -eu
 pkgs=(build-essential pkg-config clang clang-format libuv1-dev libcurl4-openssl-dev libssl-dev libcjson-dev
       libyaml-dev libsqlite3-dev libpq-dev libhiredis-dev libcriterion-dev libclang-rt-14-dev
-      nodejs npm wrk nginx-light postgresql redis-server curl ca-certificates)
+      nodejs npm wrk nginx-light postgresql redis-server sqlite3 curl ca-certificates)
 [ "${SLUICE_DEPS_MINIMAL:-}" = 1 ] && pkgs=(build-essential pkg-config libuv1-dev libcurl4-openssl-dev
       libssl-dev libcjson-dev libyaml-dev libsqlite3-dev libpq-dev libhiredis-dev curl ca-certificates)
 missing=()

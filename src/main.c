@@ -3,13 +3,17 @@
  * and upstream client, and signals: SIGTERM or SIGINT drains in-flight requests, then exits 0. */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "admin/plane.h"
 #include "api/api.h"
+#include "auth/auth.h"
 #include "config/config.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -20,6 +24,8 @@
 #include "providers/adapter.h"
 #include "providers/vertex_auth.h"
 #include "router/router.h"
+#include "spend/spend.h"
+#include "store/service.h"
 #include "upstream/upstream.h"
 
 typedef struct {
@@ -28,6 +34,10 @@ typedef struct {
     int port;
     int num_workers;
     double drain_seconds;
+    const char *db_path;     /* --db: the SQLite file (default: sluice.db beside the config) */
+    const char *spool_path;  /* --spool: the outage spool (default: <db>.spool) */
+    const char *prices_path; /* --prices: a LiteLLM-format price JSON */
+    const char *role;        /* --role data|control|all */
 } options_t;
 
 typedef struct worker {
@@ -36,6 +46,7 @@ typedef struct worker {
     uv_loop_t loop;
     uv_async_t stop;
     api_worker_t api;
+    admin_mailbox_t *mailbox; /* replies from the control plane */
     http_server_t *srv;
     const options_t *opts;
     const api_ctx_t *ctx;
@@ -46,11 +57,32 @@ typedef struct worker {
 
 static worker_t *workers;
 static int num_workers;
+static admin_plane_t *control_plane;
+
+/* Management routes arriving on a worker go to the control-plane thread, admins only. */
+static void control_handoff(http_req_t *req)
+{
+    api_worker_t *aw = req->server_data;
+    worker_t *w = (worker_t *)((char *)aw - offsetof(worker_t, api));
+    auth_identity_t who;
+    auth_status_t st = auth_check(aw->ctx->master_key, &req->head, &who);
+    if (st != AUTH_OK) {
+        api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
+        return;
+    }
+    if (!control_plane || !w->mailbox) {
+        api_send_error(req, 503, "service_unavailable", "None",
+                       "the control plane is not running in this process");
+        return;
+    }
+    admin_plane_handoff(control_plane, w->mailbox, req);
+}
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: sluice --config FILE [--host HOST] [--port PORT] [--num_workers N]\n"
-                 "              [--detailed_debug] [--drain_timeout SECONDS]\n"
+                 "              [--detailed_debug] [--drain_timeout SECONDS] [--db FILE]\n"
+                 "              [--spool FILE] [--prices FILE] [--role data|control|all]\n"
                  "       sluice --check FILE\n"
                  "       sluice --version | --help\n"
                  "\n"
@@ -61,8 +93,28 @@ static void usage(FILE *out)
                  "  --detailed_debug     debug logging\n"
                  "  --drain_timeout S    on SIGTERM, wait up to S seconds for in-flight requests "
                  "(default 30)\n"
+                 "  --db FILE            SQLite database when no DATABASE_URL is set (default: "
+                 "sluice.db beside the config)\n"
+                 "  --spool FILE         where spend records wait while the database is down "
+                 "(default: <db>.spool)\n"
+                 "  --prices FILE        a LiteLLM-format model price JSON (also "
+                 "$LITELLM_MODEL_COST_MAP_URL when it is a local path)\n"
+                 "  --role ROLE          data (LLM routes), control (management routes) or all "
+                 "(default)\n"
                  "  --check FILE         validate a config, print every problem, exit non-zero on "
                  "errors\n");
+}
+
+/* A file named `name` in the directory of the config file (malloc'd). */
+static char *beside_config(const char *config_path, const char *name)
+{
+    char *copy = xstrdup(config_path);
+    char *dir = dirname(copy);
+    buf_t b = {0};
+    buf_printf(&b, "%s/%s", dir, name);
+    buf_append(&b, "", 1);
+    free(copy);
+    return b.p;
 }
 
 static void on_server_drained(void *arg)
@@ -70,6 +122,9 @@ static void on_server_drained(void *arg)
     worker_t *w = arg;
     up_client_free(w->api.up);
     w->api.up = NULL;
+    api_worker_keys_close(&w->api);
+    admin_mailbox_close(w->mailbox);
+    w->mailbox = NULL;
     uv_close((uv_handle_t *)&w->stop, NULL);
 }
 
@@ -101,6 +156,9 @@ static void worker_main(void *arg)
     w->api.rng = route_rng_seed();
     w->api.index = w->index;
     w->api.up = up_client_new(&w->loop);
+    api_worker_keys_init(&w->api, &w->loop);
+    if (w->ctx->control_handoff)
+        w->mailbox = admin_mailbox_new(&w->loop);
     double mb = w->cfg->max_request_size_mb > 0 ? w->cfg->max_request_size_mb : 32;
     http_server_config_t sc = {
         .host = w->opts->host,
@@ -118,6 +176,9 @@ static void worker_main(void *arg)
     if (w->failed) {
         if (w->api.up)
             up_client_free(w->api.up);
+        api_worker_keys_close(&w->api);
+        admin_mailbox_close(w->mailbox);
+        w->mailbox = NULL;
         uv_close((uv_handle_t *)&w->stop, NULL);
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -152,7 +213,11 @@ static int parse_args(int argc, char **argv, options_t *o, const char **check_pa
         OPT_CHECK,
         OPT_VERSION,
         OPT_HELP,
-        OPT_INFO
+        OPT_INFO,
+        OPT_DB,
+        OPT_SPOOL,
+        OPT_PRICES,
+        OPT_ROLE
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, OPT_CONFIG},
@@ -166,6 +231,10 @@ static int parse_args(int argc, char **argv, options_t *o, const char **check_pa
         {"drain_timeout", required_argument, NULL, OPT_DRAIN},
         {"drain-timeout", required_argument, NULL, OPT_DRAIN},
         {"check", required_argument, NULL, OPT_CHECK},
+        {"db", required_argument, NULL, OPT_DB},
+        {"spool", required_argument, NULL, OPT_SPOOL},
+        {"prices", required_argument, NULL, OPT_PRICES},
+        {"role", required_argument, NULL, OPT_ROLE},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, OPT_HELP},
         {0, 0, 0, 0},
@@ -205,6 +274,22 @@ static int parse_args(int argc, char **argv, options_t *o, const char **check_pa
             break;
         case OPT_CHECK:
             *check_path = optarg;
+            break;
+        case OPT_DB:
+            o->db_path = optarg;
+            break;
+        case OPT_SPOOL:
+            o->spool_path = optarg;
+            break;
+        case OPT_PRICES:
+            o->prices_path = optarg;
+            break;
+        case OPT_ROLE:
+            if (strcmp(optarg, "data") && strcmp(optarg, "control") && strcmp(optarg, "all")) {
+                fprintf(stderr, "sluice: --role: '%s' is not data, control or all\n", optarg);
+                return 2;
+            }
+            o->role = optarg;
             break;
         case OPT_VERSION:
             printf("sluice %s\n", SLUICE_VERSION);
@@ -271,6 +356,42 @@ int main(int argc, char **argv)
     if (!cfg->master_key)
         log_warn("no master_key configured: every request is allowed (set "
                  "general_settings.master_key or LITELLM_MASTER_KEY)");
+    const char *role = opts.role ? opts.role : "all";
+    ctx.serve_data = strcmp(role, "control") != 0;
+    ctx.serve_control = strcmp(role, "data") != 0;
+    if (cfg->master_key) {
+        auth_hash_t h;
+        if (auth_key_hash(str_cstr(cfg->master_key), &h) == 0)
+            auth_hash_hex(&h, ctx.master_hash);
+    }
+    /* where spend and keys live: PostgreSQL when a URL is set, else a SQLite file */
+    const char *pg_url = cfg->database_url;
+    char *db_path = NULL, *spool_path = NULL;
+    if (!pg_url)
+        db_path =
+            opts.db_path ? xstrdup(opts.db_path) : beside_config(opts.config_path, "sluice.db");
+    if (opts.spool_path)
+        spool_path = xstrdup(opts.spool_path);
+    else if (db_path) {
+        buf_t b = {0};
+        buf_printf(&b, "%s.spool", db_path);
+        buf_append(&b, "", 1);
+        spool_path = b.p;
+    } else
+        spool_path = beside_config(opts.config_path, "sluice.spool");
+    const char *prices_path = opts.prices_path;
+    const char *cost_map = getenv("LITELLM_MODEL_COST_MAP_URL");
+    if (!prices_path && cost_map && !strstr(cost_map, "://"))
+        prices_path = cost_map;
+    else if (!prices_path && cost_map && strncmp(cost_map, "file://", 7) == 0)
+        prices_path = cost_map + 7;
+    ctx.prices = spend_prices_new(cfg, prices_path, err, sizeof err);
+    if (!ctx.prices) {
+        log_error("cannot start: prices: %s", err);
+        route_table_free(ctx.routes);
+        cfg_free(cfg);
+        return 1;
+    }
 
     if (http_port_check(opts.host, opts.port) != 0) {
         log_error("cannot start: could not listen on %s:%d: address already in use", opts.host,
@@ -280,6 +401,43 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (ctx.serve_data) {
+        /* virtual keys, read by every worker, filled by the store thread */
+        auth_cache_opts_t ko = {
+            .ttl_ms = (uint64_t)(cfg->user_api_key_cache_ttl_s * 1000),
+            .on_answer = api_keys_on_answer,
+            .on_answer_arg = &ctx,
+        };
+        ctx.keys = auth_cache_new(&ko);
+        store_svc_opts_t so = {
+            .sqlite_path = db_path,
+            .pg_conninfo = pg_url,
+            .spool_path = spool_path,
+            .batch_seconds = cfg->proxy_batch_write_at_s,
+            .write_logs = !cfg->disable_spend_logs,
+            .cache = ctx.keys,
+        };
+        char *serr = NULL;
+        ctx.store = store_svc_start(&so, &serr);
+        if (!ctx.store) {
+            log_error("cannot start: the store: %s", serr ? serr : "?");
+            free(serr);
+            return 1;
+        }
+        log_info("spend and keys: %s%s", pg_url ? "PostgreSQL" : "SQLite ", pg_url ? "" : db_path);
+    }
+    if (ctx.serve_control) {
+        admin_plane_opts_t po = {
+            .cfg = cfg, .sqlite_path = db_path, .pg_conninfo = pg_url, .keys = ctx.keys};
+        char *perr = NULL;
+        control_plane = admin_plane_start(&po, &perr);
+        if (!control_plane) {
+            log_error("cannot start: %s", perr ? perr : "the control plane");
+            free(perr);
+            return 1;
+        }
+        ctx.control_handoff = control_handoff;
+    }
     /* Vertex AI access tokens are fetched and refreshed off the request path, from now on */
     vauth_start_config(cfg);
     num_workers = opts.num_workers;
@@ -321,6 +479,14 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     for (int i = 0; i < num_workers; i++)
         uv_thread_join(&workers[i].thread);
+    admin_plane_stop(control_plane);
+    if (ctx.store)
+        store_svc_stop(ctx.store, 5000); /* what is queued is written, or spooled */
+    if (ctx.keys)
+        auth_cache_free(ctx.keys);
+    spend_prices_free(ctx.prices);
+    free(db_path);
+    free(spool_path);
     uv_loop_close(loop);
     uv_sem_destroy(&started);
     free(workers);

@@ -106,7 +106,7 @@ static void send_json(http_req_t *req, int status, const char *body, size_t n)
 static void handle_models(http_req_t *req, api_worker_t *w)
 {
     size_t count;
-    const char *const *names = route_model_names(w->ctx->routes, &count);
+    const char *const *names = api_caller_models(req, w, &count);
     buf_t b = {0};
     buf_append_cstr(&b, "{\"data\":[");
     for (size_t i = 0; i < count; i++) {
@@ -124,18 +124,45 @@ static void handle_models(http_req_t *req, api_worker_t *w)
 
 static void handle_readiness(http_req_t *req, api_worker_t *w)
 {
-    char body[512];
+    char body[640];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     char stamp[64];
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    const char *db = "Not connected";
+    if (w->ctx->store) {
+        store_svc_stats_t st;
+        store_svc_stats(w->ctx->store, &st);
+        db = st.connected ? "connected" : "Not connected";
+    }
     int n = snprintf(body, sizeof body,
-                     "{\"status\":\"healthy\",\"db\":\"Not connected\",\"cache\":null,"
+                     "{\"status\":\"healthy\",\"db\":\"%s\",\"cache\":null,"
                      "\"litellm_version\":\"%s\",\"success_callbacks\":[],"
                      "\"last_updated\":\"%s\"}",
-                     SLUICE_VERSION, stamp);
+                     db, SLUICE_VERSION, stamp);
     send_json(req, 200, body, (size_t)n);
+}
+
+/* Management routes: served by the control-plane thread. */
+static bool is_control_path(str_t path)
+{
+    static const str_t prefixes[] = {
+        STR_LIT("/key/"),      STR_LIT("/team/"),     STR_LIT("/user/"),
+        STR_LIT("/customer/"), STR_LIT("/end_user/"), STR_LIT("/organization/"),
+        STR_LIT("/budget/"),   STR_LIT("/spend/"),    STR_LIT("/global/spend"),
+        STR_LIT("/model/"),    STR_LIT("/v1/model/"),
+    };
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (str_has_prefix(path, prefixes[i]))
+            return true;
+    return false;
+}
+
+static void send_not_found(http_req_t *req)
+{
+    static const char body[] = "{\"detail\":\"Not Found\"}";
+    send_json(req, 404, body, sizeof body - 1);
 }
 
 void api_handle(http_req_t *req)
@@ -150,19 +177,29 @@ void api_handle(http_req_t *req)
             r = &routes[i];
             break;
         }
+    if (!r && is_control_path(path)) {
+        if (w->ctx->serve_control && w->ctx->control_handoff)
+            w->ctx->control_handoff(req);
+        else
+            send_not_found(req);
+        return;
+    }
+    if (r && !r->public && !w->ctx->serve_data) {
+        send_not_found(req); /* --role control: no LLM routes here */
+        return;
+    }
     str_t rest = r ? STR_NULL : responses_rest(path);
     if (rest.p) {
-        auth_identity_t who;
-        auth_status_t st = auth_check(w->ctx->master_key, &req->head, &who);
-        if (st != AUTH_OK)
-            api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
-        else
+        if (!w->ctx->serve_data) {
+            send_not_found(req);
+            return;
+        }
+        if (api_authenticate(req, w, false) == 0)
             api_responses_by_id(req, rest);
         return;
     }
     if (!r) {
-        static const char body[] = "{\"detail\":\"Not Found\"}";
-        send_json(req, 404, body, sizeof body - 1);
+        send_not_found(req);
         return;
     }
     bool head_ok = str_eq_cstr(req->head.method, "HEAD") && strcmp(r->method, "GET") == 0;
@@ -181,20 +218,8 @@ void api_handle(http_req_t *req)
         handle_readiness(req, w);
         return;
     }
-    auth_identity_t who;
-    auth_status_t st = auth_check(w->ctx->master_key, &req->head, &who);
-    if (st != AUTH_OK) {
-        if (r->id == R_MESSAGES || r->id == R_COUNT_TOKENS) {
-            /* Anthropic's envelope on Anthropic's route */
-            buf_t b = {0};
-            api_format_anthropic.error_body(401, "auth_error", auth_error_message(st, who.key), &b);
-            http_resp_send(req, 401, "application/json", b.p, b.n);
-            buf_free(&b);
-            return;
-        }
-        api_send_error(req, 401, "auth_error", "None", auth_error_message(st, who.key));
-        return;
-    }
+    if (api_authenticate(req, w, r->id == R_MESSAGES || r->id == R_COUNT_TOKENS) != 0)
+        return; /* answered, or parked until the store knows the key */
     switch (r->id) {
     case R_CHAT:
         api_proxy_openai(req, API_CHAT);
@@ -218,6 +243,6 @@ void api_handle(http_req_t *req)
         api_responses(req);
         return;
     default:
-        send_json(req, 404, "{\"detail\":\"Not Found\"}", 22);
+        send_not_found(req);
     }
 }

@@ -5,27 +5,71 @@
 #ifndef SLUICE_API_API_H
 #define SLUICE_API_API_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
+#include "auth/keys.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "router/router.h"
+#include "spend/spend.h"
+#include "store/service.h"
 #include "upstream/upstream.h"
 
 #define SLUICE_VERSION "0.1.0"
 
-typedef struct {
+typedef enum { API_CHAT, API_COMPLETIONS, API_EMBEDDINGS } api_kind_t;
+
+typedef struct api_ctx {
     const cfg_t *cfg;
     route_table_t *routes;
     const char *master_key; /* NULL: no auth (LiteLLM without a master key) */
+    char master_hash[65];   /* sha256 hex of the master key: SpendLogs.api_key of its calls */
+    auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
+    store_svc_t *store;     /* spend records and key lookups; NULL: none */
+    spend_prices_t *prices; /* NULL: no costs */
+    bool serve_data;        /* --role data|all: the LLM routes */
+    bool serve_control;     /* --role control|all: management routes */
+    /* Management calls go to the control-plane thread; NULL when this process has none. */
+    void (*control_handoff)(http_req_t *req);
+    /* The wake-up handle of the worker owning each key-cache reader id (set at worker start). */
+    _Atomic(uv_async_t *) wake[AUTH_MAX_READERS];
 } api_ctx_t;
+
+typedef struct api_parked api_parked_t;
 
 typedef struct {
     const api_ctx_t *ctx;
     up_client_t *up;
     uint64_t rng;
     int index;
+    auth_reader_t *reader; /* this thread's key-cache reader; NULL without virtual keys */
+    bool reader_online;
+    uv_async_t key_wake;   /* the store answered a key this worker waits for */
+    uv_prepare_t quiesce;  /* before each poll: this worker holds no key record */
+    uv_timer_t park_timer; /* parked requests are retried, and given up after a while */
+    api_parked_t *parked;  /* requests waiting for their key's record */
 } api_worker_t;
+
+/* Who is calling, for the whole request (request arena; req->caller). Key fields are copied out
+ * of the cache record, which a request may not hold past its first callback. */
+typedef struct {
+    bool is_admin;    /* the master key, or no master key configured */
+    bool virtual_key; /* a LiteLLM_VerificationToken key */
+    char token[65];   /* sha256 hex of the key: SpendLogs.api_key */
+    const char *key_alias, *user_id, *team_id, *org_id;
+    const char *end_user; /* the request's `user`, or x-litellm-end-user-id / -customer-id */
+    auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
+    double max_budget; /* < 0: none */
+    long long rpm_limit, tpm_limit;
+} api_caller_t;
+
+/* Per-worker set-up and tear-down of the key-cache reader, the wake-up handle and the park
+ * timer (no-ops without virtual keys). close_cb runs when every handle is closed. */
+void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop);
+void api_worker_keys_close(api_worker_t *w);
+/* The key cache's on_answer: wakes the workers whose readers parked on the hash. */
+void api_keys_on_answer(void *ctx, const auth_hash_t *hash, uint64_t waiters);
 
 /* The HTTP handler of every worker; req->server_data is the api_worker_t. */
 void api_handle(http_req_t *req);
@@ -37,10 +81,47 @@ void api_handle(http_req_t *req);
 void api_send_error(http_req_t *req, int status, const char *type, const char *param,
                     const char *message);
 
+/* Identifies the caller of an LLM route and runs LiteLLM's key checks (model from the body).
+ * 0: req->caller is filled, go on. 1: the request was answered (an error) or parked until the
+ * store answers for its key; api_handle runs it again then. anthropic: errors in Anthropic's
+ * envelope. */
+int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic);
+/* The model names the caller may list (its key's allowlist); right after api_authenticate. */
+const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *count);
+
+/* The key-related response headers (x-litellm-key-spend, -max-budget, -tpm-limit, -rpm-limit). */
+void api_caller_headers(http_req_t *req);
+
+/* Token counts found in a provider's answer, whatever its format: OpenAI's usage
+ * (prompt_tokens, completion_tokens, prompt_tokens_details.cached_tokens), Anthropic's
+ * (input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens) and the
+ * Responses API's (input_tokens, output_tokens, input_tokens_details.cached_tokens). */
+typedef struct {
+    uint64_t prompt, completion, cached, cache_creation;
+    bool seen;
+} api_usage_t;
+
+/* Reads every "usage" object in text (a whole body, or stream bytes), keeping the largest value
+ * of each count: a stream repeats or completes its counts in later events. */
+void api_usage_scan(api_usage_t *u, const char *text, size_t n);
+
+/* One finished call, for cost and the spend record. */
+typedef struct {
+    const char *call_id;
+    const route_group_t *group;
+    const route_target_t *target; /* NULL when no deployment was picked */
+    const api_usage_t *usage;
+    bool success;
+    uint64_t first_byte_ns; /* uv_hrtime() of the provider's first byte; 0 when none */
+} api_call_end_t;
+
+/* The call's cost in USD (-1 when the model has no price). */
+double api_call_cost(const api_ctx_t *ctx, const api_call_end_t *end);
+/* Adds the cost to the caller's spend counters and queues the SpendLogs record. */
+void api_call_record(http_req_t *req, const api_call_end_t *end, double cost);
+
 /* A fresh call id (UUID v4 text) into out[37]. */
 void api_call_id(api_worker_t *w, char out[37]);
-
-typedef enum { API_CHAT, API_COMPLETIONS, API_EMBEDDINGS } api_kind_t;
 
 /* The OpenAI-compatible proxy: chat, completions, embeddings. */
 void api_proxy_openai(http_req_t *req, api_kind_t kind);

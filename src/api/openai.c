@@ -43,9 +43,33 @@ typedef struct {
     buf_t extra_headers; /* llm_provider-* lines from upstream: "name\0value\0" pairs */
     uint64_t up_start_ns, up_head_ns;
     uint64_t up_total_ns; /* time spent waiting on providers, all attempts */
+    api_usage_t usage;    /* what the provider reported, for cost and spend */
     char call_id[37];
     char error[256];
 } proxy_t;
+
+/* Cost and the SpendLogs record of a finished call (not for retrieve/delete by id). */
+static double proxy_account(proxy_t *p, bool success, bool header)
+{
+    if (p->method)
+        return -1;
+    api_call_end_t end = {
+        .call_id = p->call_id,
+        .group = p->group,
+        .target = p->target.dep ? &p->target : NULL,
+        .usage = &p->usage,
+        .success = success,
+        .first_byte_ns = p->up_head_ns,
+    };
+    double cost = api_call_cost(p->w->ctx, &end);
+    if (header && cost >= 0) {
+        char num[SPEND_COST_BUF];
+        spend_format_cost(cost, num, sizeof num);
+        http_resp_header_cstr(p->req, "x-litellm-response-cost", num);
+    }
+    api_call_record(p->req, &end, cost);
+    return cost;
+}
 
 static const char *path_suffix(api_kind_t kind)
 {
@@ -138,6 +162,7 @@ static void add_common_headers(proxy_t *p)
             http_resp_header_cstr(req, "x-litellm-model-api-base", p->target.api_base);
     }
     http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
+    api_caller_headers(req);
     char num[32];
     buf_t nb = {num, 0, sizeof num}; /* fixed storage: these numbers never need more */
     buf_append_u64(&nb, (unsigned)p->attempt);
@@ -293,6 +318,7 @@ static void on_up_data(void *arg, const char *data, size_t n)
 {
     proxy_t *p = arg;
     if (p->started) {
+        api_usage_scan(&p->usage, data, n);
         ssize_t queued = http_resp_stream_write(p->req, data, n);
         if (queued < 0) {
             /* the client is gone but we heard it here first: stop the provider too */
@@ -349,6 +375,7 @@ static void on_up_done(void *arg, int result, const char *message)
             http_resp_stream_write(req, ev.p, ev.n);
             buf_free(&ev);
         }
+        proxy_account(p, result == UP_OK, false);
         proxy_release(p);
         http_resp_stream_end(req);
         return;
@@ -365,10 +392,13 @@ static void on_up_done(void *arg, int result, const char *message)
     if (result != UP_OK || p->status >= 300) {
         log_info("%s: %s call to %s failed: %s (status %d)", p->call_id, p->group->name,
                  p->target.dep->cfg->id, result != UP_OK ? message : "provider error", p->status);
+        proxy_account(p, false, false);
         proxy_send_upstream_error(p, result, message);
         return;
     }
     add_common_headers(p);
+    api_usage_scan(&p->usage, p->body.p, p->body.n);
+    proxy_account(p, true, true);
     char ct[128];
     snprintf(ct, sizeof ct, "%.*s", p->content_type.p ? (int)p->content_type.n : 16,
              p->content_type.p ? p->content_type.p : "application/json");

@@ -44,8 +44,30 @@ typedef struct {
     prov_stream_t *pstream;
     api_stream_enc_t *enc;
     uint64_t up_start_ns, up_head_ns, up_total_ns;
+    api_usage_t usage; /* from the canonical answer, for cost and spend */
     char call_id[37];
 } xcall_t;
+
+/* Cost and the SpendLogs record of a finished call. */
+static double xcall_account(xcall_t *x, bool success, bool header)
+{
+    api_call_end_t end = {
+        .call_id = x->call_id,
+        .group = x->group,
+        .target = x->target.dep ? &x->target : NULL,
+        .usage = &x->usage,
+        .success = success,
+        .first_byte_ns = x->up_head_ns,
+    };
+    double cost = api_call_cost(x->w->ctx, &end);
+    if (header && cost >= 0) {
+        char num[SPEND_COST_BUF];
+        spend_format_cost(cost, num, sizeof num);
+        http_resp_header_cstr(x->req, "x-litellm-response-cost", num);
+    }
+    api_call_record(x->req, &end, cost);
+    return cost;
+}
 
 static void xcall_attempt(xcall_t *x);
 
@@ -90,6 +112,7 @@ static void xcall_headers(xcall_t *x)
             http_resp_header_cstr(req, "x-litellm-model-api-base", x->pctx.api_base);
     }
     http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
+    api_caller_headers(req);
     char num[32];
     buf_t nb = {num, 0, sizeof num};
     buf_append_u64(&nb, (unsigned)x->attempt);
@@ -207,6 +230,7 @@ static void xcall_on_drain(http_req_t *req)
 static int xcall_emit(void *arg, str_t chunk_json)
 {
     xcall_t *x = arg;
+    api_usage_scan(&x->usage, chunk_json.p, chunk_json.n);
     if (x->fmt == &api_format_openai) {
         if (!x->include_usage && memmem(chunk_json.p, chunk_json.n, "\"usage\"", 7)) {
             /* OpenAI sends usage in a stream only when asked: drop it (and a chunk that
@@ -383,6 +407,7 @@ static void on_done(void *arg, int result, const char *message)
                 x->fmt->stream_end(x->enc, &x->out);
         }
         xcall_write(x);
+        xcall_account(x, result == UP_OK && !x->failed_stream, false);
         xcall_release(x);
         http_resp_stream_end(req);
         return;
@@ -395,6 +420,7 @@ static void on_done(void *arg, int result, const char *message)
         return;
     }
     if (result != UP_OK || x->status >= 300) {
+        xcall_account(x, false, false);
         xcall_upstream_error(x, result, message);
         return;
     }
@@ -416,6 +442,7 @@ static void on_done(void *arg, int result, const char *message)
                    err.message[0] ? err.message : "could not decode the provider's answer");
         return;
     }
+    api_usage_scan(&x->usage, canon.p, canon.n);
     const cJSON *enc = cJSON_GetObjectItemCaseSensitive(x->chat_req, "encoding_format");
     if (x->kind == API_EMBEDDINGS && cJSON_IsString(enc) &&
         strcmp(enc->valuestring, "base64") == 0 && embeddings_to_base64(&canon) != 0) {
@@ -440,6 +467,7 @@ static void on_done(void *arg, int result, const char *message)
     }
     buf_free(&canon);
     xcall_headers(x);
+    xcall_account(x, true, true);
     xcall_release(x);
     http_resp_send(req, 200, "application/json", client.p, client.n);
     buf_free(&client);

@@ -53,6 +53,10 @@ typedef struct {
     char *master_key;           /* general_settings.master_key, else $LITELLM_MASTER_KEY; NULL */
     double max_request_size_mb; /* default 32 */
     char *database_url;         /* NULL when unset */
+    bool store_model_in_db;
+    double user_api_key_cache_ttl_s; /* key cache TTL; default 60 */
+    double proxy_batch_write_at_s;   /* spend batch interval; default 10 */
+    bool disable_spend_logs;         /* no SpendLogs rows (spend increments still written) */
 
     /* litellm_settings */
     int num_retries;          /* -1 when unset */

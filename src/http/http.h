@@ -140,6 +140,7 @@ struct http_req {
      * producer paused for a slow client can resume. */
     void (*on_drain)(http_req_t *req);
     void *user;        /* the handler's per-request state */
+    void *caller;      /* the handler's view of who is calling (set by its auth step) */
     http_conn_t *conn; /* private */
     buf_t resp_head;   /* private: response head being built */
     int status;        /* status sent, 0 before */

@@ -471,6 +471,7 @@ static void req_finish(http_req_t *req)
     req->on_abort = NULL;
     req->on_drain = NULL;
     req->user = NULL;
+    req->caller = NULL;
     req->streaming = false;
     srv->active--;
     if (c->client_gone || c->close_after || srv->shutting_down) {

@@ -84,6 +84,10 @@ extern const char store_pg_relations_sql[];
 /* The DDL to run given which tables exist (exists indexed as store_schema_tables): nothing when
  * LiteLLM_VerificationToken exists (a database LiteLLM or an earlier run set up belongs to its
  * migrations), else the absent tables'. Returns how many tables, or -1 on no memory. */
+/* Taken right after BEGIN by whoever creates tables, so two sluices (or the store thread and the
+ * control plane) starting at once do not both run CREATE TABLE IF NOT EXISTS, which can fail on
+ * PostgreSQL's catalog; the second waits, then finds the tables. */
+#define STORE_PG_SCHEMA_LOCK "DO $$ BEGIN PERFORM pg_advisory_xact_lock(2088915627); END $$"
 int store_pg_schema_ddl(const bool *exists, buf_t *out);
 
 /* ---- one batch's increments (batch.c), shared by the back ends ---- */

@@ -604,6 +604,8 @@ static int schema_send_ddl(store_pg_t *pg)
     log_info("store: creating %d absent table(s) in PostgreSQL", absent);
     begin_step(pg, STEP_SECOND);
     int rc = send_query(pg, "BEGIN", 0, NULL);
+    if (rc == 0)
+        rc = send_query(pg, STORE_PG_SCHEMA_LOCK, 0, NULL);
     /* every statement of the script ends in ";\n", and no literal in it holds one */
     for (char *p = ddl.p, *end; rc == 0 && (end = strstr(p, ";\n")); p = end + 2) {
         *end = '\0';

@@ -113,7 +113,7 @@ static int pg_ensure_schema(sdb_t *db)
         goto out;
     log_info("sdb: creating %d absent table(s) in PostgreSQL", absent);
     PQclear(r);
-    r = PQexec(db->pg, "BEGIN");
+    r = PQexec(db->pg, "BEGIN;" STORE_PG_SCHEMA_LOCK ";");
     if (PQresultStatus(r) == PGRES_COMMAND_OK) {
         PQclear(r);
         r = PQexec(db->pg, ddl.p); /* one simple query: every statement, then COMMIT */
