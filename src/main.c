@@ -388,6 +388,8 @@ int main(int argc, char **argv)
     ctx.prices = spend_prices_new(cfg, prices_path, err, sizeof err);
     if (!ctx.prices) {
         log_error("cannot start: prices: %s", err);
+        free(db_path);
+        free(spool_path);
         route_table_free(ctx.routes);
         cfg_free(cfg);
         return 1;
@@ -396,6 +398,9 @@ int main(int argc, char **argv)
     if (http_port_check(opts.host, opts.port) != 0) {
         log_error("cannot start: could not listen on %s:%d: address already in use", opts.host,
                   opts.port);
+        spend_prices_free(ctx.prices);
+        free(db_path);
+        free(spool_path);
         route_table_free(ctx.routes);
         cfg_free(cfg);
         return 1;
@@ -422,6 +427,12 @@ int main(int argc, char **argv)
         if (!ctx.store) {
             log_error("cannot start: the store: %s", serr ? serr : "?");
             free(serr);
+            auth_cache_free(ctx.keys);
+            spend_prices_free(ctx.prices);
+            free(db_path);
+            free(spool_path);
+            route_table_free(ctx.routes);
+            cfg_free(cfg);
             return 1;
         }
         log_info("spend and keys: %s%s", pg_url ? "PostgreSQL" : "SQLite ", pg_url ? "" : db_path);
@@ -434,6 +445,15 @@ int main(int argc, char **argv)
         if (!control_plane) {
             log_error("cannot start: %s", perr ? perr : "the control plane");
             free(perr);
+            if (ctx.store)
+                store_svc_stop(ctx.store, 0);
+            if (ctx.keys)
+                auth_cache_free(ctx.keys);
+            spend_prices_free(ctx.prices);
+            free(db_path);
+            free(spool_path);
+            route_table_free(ctx.routes);
+            cfg_free(cfg);
             return 1;
         }
         ctx.control_handoff = control_handoff;
