@@ -239,7 +239,8 @@ static void on_jobs(uv_async_t *a)
 static void plane_main(void *arg)
 {
     admin_plane_t *p = arg;
-    open_db(p); /* early, so the first call does not pay for it; retried per call if it fails */
+    /* the database is opened by the first management call: a data-plane-heavy process does not
+     * carry a second connection it never uses */
     uv_run(&p->loop, UV_RUN_DEFAULT);
     uv_loop_close(&p->loop);
     if (p->admin.db)

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -22,7 +23,7 @@
 #include "core/log.h"
 #include "store/internal.h"
 
-#define BATCH_CAP 500           /* most records in one transaction, whatever batch_max says */
+#define BATCH_CAP 2000 /* most records in one transaction: under load, batches grow to it */
 #define CONNECT_TIMEOUT_MS 5000 /* connect + schema + LISTEN */
 #define OP_TIMEOUT_MS 30000     /* a PostgreSQL operation that hangs: drop the connection */
 #define BACKOFF_MIN_MS 100
@@ -125,6 +126,7 @@ struct store_svc {
     alignas(64) _Atomic bool connected;
     _Atomic unsigned long long spooled;
     _Atomic uint64_t written;
+    uint64_t written_at_trim; /* `written` when the heap was last trimmed */
     _Atomic bool stop_requested;
     uint64_t stop_timeout_ms; /* set before stop_requested */
 
@@ -1171,8 +1173,15 @@ static void on_tick(uv_timer_t *t)
     store_svc_t *s = t->data;
     if (!s->is_pg && s->db && s->link == LINK_UP)
         check_data_version(s);
-    if (++s->ticks % 4 == 0)
+    if (++s->ticks % 4 == 0) {
         auth_cache_reclaim(s->cache);
+        uint64_t w = atomic_load(&s->written);
+        if (w != s->written_at_trim) {
+            /* records and batches were freed on this thread: give its heap back */
+            s->written_at_trim = w;
+            malloc_trim(0);
+        }
+    }
 }
 
 static void on_stop_timeout(uv_timer_t *t)
@@ -1319,7 +1328,7 @@ store_svc_t *store_svc_start(const store_svc_opts_t *opts, char **err)
     double secs = opts->batch_seconds > 0 ? opts->batch_seconds : 10;
     s->batch_ms = secs * 1000 < 1 ? 1 : (uint64_t)(secs * 1000);
     s->batch_max = opts->batch_max ? opts->batch_max : 100;
-    s->chunk = MIN(s->batch_max, (size_t)BATCH_CAP);
+    s->chunk = BATCH_CAP; /* batch_max only decides when to write; a busy queue goes in one */
     s->backoff_ms = BACKOFF_MIN_MS;
     s->data_version = -1;
     s->poll_fd = -1;

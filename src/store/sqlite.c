@@ -506,6 +506,8 @@ int store_sqlite_connect(const char *path, struct sqlite3 **out, char *err, size
      * FULL makes a committed spend batch survive power loss, at one fsync per batch. */
     if (exec_raw(db, "PRAGMA journal_mode = WAL", why, sizeof why) < 0 ||
         exec_raw(db, "PRAGMA synchronous = FULL", why, sizeof why) < 0 ||
+        /* appends and point reads: a small page cache keeps the process small */
+        exec_raw(db, "PRAGMA cache_size = -512", why, sizeof why) < 0 ||
         create_tables(db, why, sizeof why) < 0) {
         snprintf(err, errsz, "%.200s: %.300s", path, why);
         sqlite3_close(db);
