@@ -356,6 +356,7 @@ int main(int argc, char **argv)
     if (!cfg->master_key)
         log_warn("no master_key configured: every request is allowed (set "
                  "general_settings.master_key or LITELLM_MASTER_KEY)");
+    ctx.access_groups = api_access_groups_build(cfg, &ctx.num_access_groups);
     const char *role = opts.role ? opts.role : "all";
     ctx.serve_data = strcmp(role, "control") != 0;
     ctx.serve_control = strcmp(role, "data") != 0;
@@ -505,6 +506,7 @@ int main(int argc, char **argv)
     if (ctx.keys)
         auth_cache_free(ctx.keys);
     spend_prices_free(ctx.prices);
+    api_access_groups_free(ctx.access_groups, ctx.num_access_groups);
     free(db_path);
     free(spool_path);
     uv_loop_close(loop);

@@ -28,8 +28,11 @@ typedef struct api_ctx {
     auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
     store_svc_t *store;     /* spend records and key lookups; NULL: none */
     spend_prices_t *prices; /* NULL: no costs */
-    bool serve_data;        /* --role data|all: the LLM routes */
-    bool serve_control;     /* --role control|all: management routes */
+    /* model_info.access_groups: group name -> model names (api_access_groups_build) */
+    auth_access_group_t *access_groups;
+    size_t num_access_groups;
+    bool serve_data;    /* --role data|all: the LLM routes */
+    bool serve_control; /* --role control|all: management routes */
     /* Management calls go to the control-plane thread; NULL when this process has none. */
     void (*control_handoff)(http_req_t *req);
     /* The wake-up handle of the worker owning each key-cache reader id (set at worker start). */
@@ -68,6 +71,9 @@ typedef struct {
  * timer (no-ops without virtual keys). close_cb runs when every handle is closed. */
 void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop);
 void api_worker_keys_close(api_worker_t *w);
+/* The access groups of the config's deployments (malloc'd; free with api_access_groups_free). */
+auth_access_group_t *api_access_groups_build(const cfg_t *cfg, size_t *count);
+void api_access_groups_free(auth_access_group_t *groups, size_t count);
 /* The key cache's on_answer: wakes the workers whose readers parked on the hash. */
 void api_keys_on_answer(void *ctx, const auth_hash_t *hash, uint64_t waiters);
 

@@ -155,6 +155,42 @@ void api_keys_on_answer(void *arg, const auth_hash_t *hash, uint64_t waiters)
     }
 }
 
+auth_access_group_t *api_access_groups_build(const cfg_t *cfg, size_t *count)
+{
+    auth_access_group_t *groups = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->num_deployments; i++) {
+        const cfg_deployment_t *d = &cfg->deployments[i];
+        for (size_t j = 0; j < d->num_access_groups; j++) {
+            size_t g = 0;
+            while (g < n && strcmp(groups[g].name, d->access_groups[j]) != 0)
+                g++;
+            if (g == n) {
+                groups = xrealloc(groups, (n + 1) * sizeof *groups);
+                groups[n++] = (auth_access_group_t){.name = d->access_groups[j]};
+            }
+            auth_access_group_t *ag = &groups[g];
+            bool have = false;
+            for (size_t k = 0; k < ag->n_models && !have; k++)
+                have = strcmp(ag->models[k], d->model_name) == 0;
+            if (have)
+                continue;
+            const char **models = xrealloc((void *)ag->models, (ag->n_models + 1) * sizeof *models);
+            models[ag->n_models++] = d->model_name;
+            ag->models = models;
+        }
+    }
+    *count = n;
+    return groups;
+}
+
+void api_access_groups_free(auth_access_group_t *groups, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free((void *)groups[i].models);
+    free(groups);
+}
+
 /* ---- authentication ------------------------------------------------------------------------ */
 
 static void send_auth_error(http_req_t *req, bool anthropic, int status, const char *type,
@@ -308,6 +344,8 @@ int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic)
     const char *model = body_model(req);
     auth_request_t areq = {
         .model = model,
+        .groups = ctx->access_groups,
+        .n_groups = ctx->num_access_groups,
         .zero_cost = model_is_free(ctx, model),
         .now = (int64_t)time(NULL),
     };
@@ -357,11 +395,13 @@ const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *c
         return names;
     size_t n = 0;
     for (size_t i = 0; i < *count; i++) {
+        const auth_access_group_t *g = w->ctx->access_groups;
+        size_t ng = w->ctx->num_access_groups;
         bool ok =
-            auth_models_allow(rec->models, rec->n_models, names[i], rec->aliases, rec->n_aliases,
-                              NULL, 0) &&
+            auth_models_allow(rec->models, rec->n_models, names[i], rec->aliases, rec->n_aliases, g,
+                              ng) &&
             (rec->n_team_models == 0 ||
-             auth_models_allow(rec->team_models, rec->n_team_models, names[i], NULL, 0, NULL, 0));
+             auth_models_allow(rec->team_models, rec->n_team_models, names[i], NULL, 0, g, ng));
         if (ok)
             out[n++] = names[i];
     }

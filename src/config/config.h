@@ -35,8 +35,10 @@ typedef struct cfg_deployment {
     cfg_kv_t *extra_headers; /* litellm_params.extra_headers, in file order */
     size_t num_extra_headers;
     /* model_info */
-    char *id;   /* model_info.id, or a stable hash of litellm_params when absent (hex) */
-    char *mode; /* NULL when unset */
+    char *id;             /* model_info.id, or a stable hash of litellm_params when absent (hex) */
+    char *mode;           /* NULL when unset */
+    char **access_groups; /* model_info.access_groups: names a key's `models` may use */
+    size_t num_access_groups;
     double input_cost_per_token, output_cost_per_token; /* -1 when unset */
     cfg_kv_t *params; /* every scalar litellm_params entry, os.environ/ resolved, file order */
     size_t num_params;

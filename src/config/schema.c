@@ -89,6 +89,7 @@ static void cfg_store_model_list(cfg_ctx_t *c, yaml_node_t *v, const char *path,
 static void cfg_store_litellm_params(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_store_organization(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_check_master_key(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_access_groups(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 
 /* ---- the tables -------------------------------------------------------------------------- */
 
@@ -205,6 +206,7 @@ static const cfg_field_t cfg_model_info_fields[] = {
     ROW("mode", CFG_F_STR, DEP(d.mode)),
     ROW("input_cost_per_token", CFG_F_NUM, DEP(d.input_cost_per_token), .def = "-1"),
     ROW("output_cost_per_token", CFG_F_NUM, DEP(d.output_cost_per_token), .def = "-1"),
+    ROW("access_groups", CFG_F_CUSTOM, 0, .custom = cfg_store_access_groups),
 };
 
 static const cfg_section_t cfg_litellm_params_section =
@@ -783,6 +785,36 @@ static void cfg_store_organization(cfg_ctx_t *c, yaml_node_t *v, const char *pat
     }
 }
 
+/* model_info.access_groups: a list of names (a single string is one name). */
+static void cfg_store_access_groups(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_load_deployment_t *ld = base;
+    cfg_deployment_t *d = &ld->d;
+    for (size_t i = 0; i < d->num_access_groups; i++)
+        free(d->access_groups[i]);
+    free(d->access_groups);
+    d->access_groups = NULL;
+    d->num_access_groups = 0;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        cfg_text_t t;
+        if (cfg_resolve_scalar(c, v, path, "a list of strings", &t) > 0) {
+            d->access_groups = xcalloc(1, sizeof(char *));
+            d->access_groups[d->num_access_groups++] = xstrndup(t.p, t.n);
+        }
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    d->access_groups = n ? xcalloc(n, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_path_index(ipath, path, i);
+        cfg_text_t t;
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        if (item && cfg_resolve_scalar(c, item, ipath, "a string", &t) > 0)
+            d->access_groups[d->num_access_groups++] = xstrndup(t.p, t.n);
+    }
+}
+
 /* Orders pairs by key so that the id does not depend on how keys are ordered or merged.
  * Keys are unique after cfg_map_pairs; a non-scalar key sorts by its position in the file. */
 static int cfg_pair_cmp(const void *a, const void *b)
@@ -892,6 +924,9 @@ static cfg_deployment_t cfg_deployment_copy(const cfg_deployment_t *s)
     d.organization = cfg_strdup_or_null(s->organization);
     d.id = cfg_strdup_or_null(s->id);
     d.mode = cfg_strdup_or_null(s->mode);
+    d.access_groups = s->num_access_groups ? xcalloc(s->num_access_groups, sizeof(char *)) : NULL;
+    for (size_t i = 0; i < s->num_access_groups; i++)
+        d.access_groups[i] = xstrdup(s->access_groups[i]);
     d.params = s->num_params ? xcalloc(s->num_params, sizeof(cfg_kv_t)) : NULL;
     for (size_t i = 0; i < s->num_params; i++) {
         d.params[i].name = xstrdup(s->params[i].name);
@@ -1001,6 +1036,9 @@ void cfg_deployment_free(cfg_deployment_t *d)
         free(d->params[i].value);
     }
     free(d->params);
+    for (size_t i = 0; i < d->num_access_groups; i++)
+        free(d->access_groups[i]);
+    free(d->access_groups);
     free(d->id);
     free(d->mode);
     *d = (cfg_deployment_t){0};

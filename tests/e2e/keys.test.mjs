@@ -19,7 +19,7 @@ before(async () => {
         deployment(ctx, 'gpt-4o-mini', 'mock-gpt-4o-mini', {
           model_info: { id: 'dep-mini', input_cost_per_token: IN_PRICE, output_cost_per_token: OUT_PRICE },
         }),
-        deployment(ctx, 'gpt-4o', 'mock-gpt-4o', { model_info: { id: 'dep-4o' } }),
+        deployment(ctx, 'gpt-4o', 'mock-gpt-4o', { model_info: { id: 'dep-4o', access_groups: ['beta-models'] } }),
         deployment(ctx, 'claude-via-openai', 'mock-claude', {
           model_info: { id: 'dep-claude', input_cost_per_token: IN_PRICE, output_cost_per_token: OUT_PRICE },
         }),
@@ -88,6 +88,14 @@ test('models allowlist: 403 key_model_access_denied for other models, /v1/models
   });
   const list = await c.models.list();
   assert.deepEqual(list.data.map((m) => m.id), ['gpt-4o-mini']);
+});
+
+test('access groups: a key whose models name a group may call that group\'s models only', T, async () => {
+  const k = await generate({ models: ['beta-models'] });
+  const c = client(k.key);
+  await c.chat.completions.create({ ...chat, model: 'gpt-4o' });
+  await assert.rejects(c.chat.completions.create(chat), OpenAI.PermissionDeniedError);
+  assert.deepEqual((await c.models.list()).data.map((m) => m.id), ['gpt-4o']);
 });
 
 test('blocked, unblocked and deleted keys take effect at once', T, async () => {

@@ -1053,3 +1053,28 @@ Test(config, deployment_params_resolved)
     cfg_free(cfg);
     cfg_diag_free(&diag);
 }
+
+Test(config, access_groups)
+{
+    static const char y[] = "model_list:\n"
+                            "  - model_name: a\n"
+                            "    litellm_params: {model: openai/x, organization: [o1, o2]}\n"
+                            "    model_info: {access_groups: [beta, internal]}\n"
+                            "  - model_name: b\n"
+                            "    litellm_params: {model: openai/y}\n"
+                            "    model_info: {access_groups: beta}\n";
+    cfg_diag_t diag = {0};
+    cfg_t *cfg = cfg_load_string("g.yaml", y, sizeof y - 1, &diag);
+    cr_assert_not_null(cfg);
+    cr_assert_eq(cfg->num_deployments, 3); /* one per organization, each with its groups */
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(cfg->deployments[i].num_access_groups, 2);
+        cr_expect_str_eq(cfg->deployments[i].access_groups[0], "beta");
+        cr_expect_str_eq(cfg->deployments[i].access_groups[1], "internal");
+    }
+    cr_assert_eq(cfg->deployments[2].num_access_groups, 1);
+    cr_expect_str_eq(cfg->deployments[2].access_groups[0], "beta");
+    cr_expect_eq(diag.num_warnings, 0);
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+}
