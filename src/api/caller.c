@@ -235,8 +235,8 @@ static const char *end_user_of(http_req_t *req)
         h = http_req_header(req, "x-litellm-customer-id");
     if (h.p)
         return arena_printf(&req->arena, "%.*s", STR_FMT(h));
-    if (req->body.n == 0)
-        return NULL;
+    if (req->body.n == 0 || !memmem(req->body.p, req->body.n, "\"user\"", 6))
+        return NULL; /* most bodies name no user: no second scan for them */
     jscan_field_t f = {STR_LIT("user"), STR_NULL};
     if (jscan_find(req->body.p, req->body.n, &f, 1, NULL) != 0 || !f.value.p || f.value.p[0] != '"')
         return NULL;
