@@ -78,6 +78,35 @@ static void control_handoff(http_req_t *req)
     admin_plane_handoff(control_plane, w->mailbox, req);
 }
 
+/* store_model_in_db: the models the control-plane thread read become the next generation. */
+typedef struct {
+    api_ctx_t *ctx;
+    const cfg_t *base; /* config.yaml as loaded at start-up */
+} models_sink_t;
+
+static int publish_models(void *arg, const cJSON *models)
+{
+    models_sink_t *sink = arg;
+    cfg_diag_t diag;
+    cfg_t *cfg = cfg_with_models(sink->base, models, &diag);
+    for (size_t i = 0; i < diag.num_warnings; i++)
+        log_warn("%s", diag.warnings[i]);
+    for (size_t i = 0; i < diag.num_errors; i++)
+        log_error("%s", diag.errors[i]);
+    cfg_diag_free(&diag);
+    if (!cfg)
+        return -1;
+    vauth_start_config(cfg); /* Vertex AI credentials the new models bring */
+    char err[512] = "";
+    api_gen_t *gen = api_gen_new(cfg, api_gen_current(sink->ctx), NULL, err, sizeof err);
+    if (!gen) {
+        log_error("models: %s; the models in use stay", err);
+        return -1;
+    }
+    api_gen_publish(sink->ctx, gen);
+    return 0;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: sluice --config FILE [--host HOST] [--port PORT] [--num_workers N]\n"
@@ -346,17 +375,25 @@ int main(int argc, char **argv)
         log_min_level = LOG_DEBUG;
 
     char err[512] = "";
-    api_ctx_t ctx = {.cfg = cfg, .master_key = cfg->master_key};
-    ctx.routes = route_table_new(cfg, err, sizeof err);
-    if (!ctx.routes) {
-        log_error("cannot start: %s", err);
+    api_ctx_t ctx = {.master_key = cfg->master_key};
+    const char *prices_path = opts.prices_path;
+    const char *cost_map = getenv("LITELLM_MODEL_COST_MAP_URL");
+    if (!prices_path && cost_map && !strstr(cost_map, "://"))
+        prices_path = cost_map;
+    else if (!prices_path && cost_map && strncmp(cost_map, "file://", 7) == 0)
+        prices_path = cost_map + 7;
+    /* the first generation: the config's models (its own copy: main keeps cfg, the settings) */
+    api_gen_t *first =
+        api_gen_new(cfg_with_models(cfg, NULL, NULL), NULL, prices_path, err, sizeof err);
+    if (!first) {
+        log_error("cannot start: prices: %s", err);
         cfg_free(cfg);
         return 1;
     }
+    api_gen_publish(&ctx, first);
     if (!cfg->master_key)
         log_warn("no master_key configured: every request is allowed (set "
                  "general_settings.master_key or LITELLM_MASTER_KEY)");
-    ctx.access_groups = api_access_groups_build(cfg, &ctx.num_access_groups);
     const char *role = opts.role ? opts.role : "all";
     ctx.serve_data = strcmp(role, "control") != 0;
     ctx.serve_control = strcmp(role, "data") != 0;
@@ -380,29 +417,13 @@ int main(int argc, char **argv)
         spool_path = b.p;
     } else
         spool_path = beside_config(opts.config_path, "sluice.spool");
-    const char *prices_path = opts.prices_path;
-    const char *cost_map = getenv("LITELLM_MODEL_COST_MAP_URL");
-    if (!prices_path && cost_map && !strstr(cost_map, "://"))
-        prices_path = cost_map;
-    else if (!prices_path && cost_map && strncmp(cost_map, "file://", 7) == 0)
-        prices_path = cost_map + 7;
-    ctx.prices = spend_prices_new(cfg, prices_path, err, sizeof err);
-    if (!ctx.prices) {
-        log_error("cannot start: prices: %s", err);
-        free(db_path);
-        free(spool_path);
-        route_table_free(ctx.routes);
-        cfg_free(cfg);
-        return 1;
-    }
 
     if (http_port_check(opts.host, opts.port) != 0) {
         log_error("cannot start: could not listen on %s:%d: address already in use", opts.host,
                   opts.port);
-        spend_prices_free(ctx.prices);
+        api_gen_free_all(&ctx);
         free(db_path);
         free(spool_path);
-        route_table_free(ctx.routes);
         cfg_free(cfg);
         return 1;
     }
@@ -429,18 +450,28 @@ int main(int argc, char **argv)
             log_error("cannot start: the store: %s", serr ? serr : "?");
             free(serr);
             auth_cache_free(ctx.keys);
-            spend_prices_free(ctx.prices);
+            api_gen_free_all(&ctx);
             free(db_path);
             free(spool_path);
-            route_table_free(ctx.routes);
             cfg_free(cfg);
             return 1;
         }
         log_info("spend and keys: %s%s", pg_url ? "PostgreSQL" : "SQLite ", pg_url ? "" : db_path);
     }
-    if (ctx.serve_control) {
+    /* store_model_in_db: the control-plane thread reads the models table and publishes each
+     * change as a new generation. --role data runs that thread for this alone (no management
+     * call is handed to it), so a data-plane pod routes the models its control plane stores. */
+    models_sink_t sink = {.ctx = &ctx, .base = cfg};
+    bool publish = cfg->store_model_in_db && ctx.serve_data;
+    if (ctx.serve_control || publish) {
         admin_plane_opts_t po = {
-            .cfg = cfg, .sqlite_path = db_path, .pg_conninfo = pg_url, .keys = ctx.keys};
+            .cfg = cfg,
+            .sqlite_path = db_path,
+            .pg_conninfo = pg_url,
+            .keys = ctx.keys,
+            .publish_models = publish ? publish_models : NULL,
+            .publish_arg = &sink,
+        };
         char *perr = NULL;
         control_plane = admin_plane_start(&po, &perr);
         if (!control_plane) {
@@ -450,14 +481,18 @@ int main(int argc, char **argv)
                 store_svc_stop(ctx.store, 0);
             if (ctx.keys)
                 auth_cache_free(ctx.keys);
-            spend_prices_free(ctx.prices);
+            api_gen_free_all(&ctx);
             free(db_path);
             free(spool_path);
-            route_table_free(ctx.routes);
             cfg_free(cfg);
             return 1;
         }
-        ctx.control_handoff = control_handoff;
+        if (ctx.serve_control)
+            ctx.control_handoff = control_handoff;
+        if (publish)
+            log_info("store_model_in_db: models of LiteLLM_ProxyModelTable are routed (read at "
+                     "start, on every change made here, and every %d s)",
+                     ADMIN_MODELS_POLL_MS / 1000);
     }
     /* Vertex AI access tokens are fetched and refreshed off the request path, from now on */
     vauth_start_config(cfg);
@@ -505,15 +540,13 @@ int main(int argc, char **argv)
         store_svc_stop(ctx.store, 5000); /* what is queued is written, or spooled */
     if (ctx.keys)
         auth_cache_free(ctx.keys);
-    spend_prices_free(ctx.prices);
-    api_access_groups_free(ctx.access_groups, ctx.num_access_groups);
     free(db_path);
     free(spool_path);
     uv_loop_close(loop);
     uv_sem_destroy(&started);
     free(workers);
     vauth_shutdown_all();
-    route_table_free(ctx.routes);
+    api_gen_free_all(&ctx); /* no worker and no control plane is left to use them */
     cfg_free(cfg);
     curl_global_cleanup();
     log_info("sluice stopped");

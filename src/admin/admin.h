@@ -19,6 +19,7 @@ typedef struct {
     int status;                  /* HTTP status: 200, 400, 404, 500 */
     char *body;                  /* malloc'd JSON text (never NULL after a handler returns) */
     store_strlist_t invalidated; /* token hashes (sha256 hex) to drop from every key cache */
+    bool models_changed;         /* LiteLLM_ProxyModelTable was written: reload the router's */
 } admin_result_t;
 
 void admin_result_free(admin_result_t *r);
@@ -59,6 +60,13 @@ extern const admin_route_t admin_misc_routes[]; /* org_api.c etc.: /customer, /o
  * with another method (405). NULL when none. */
 const admin_route_t *admin_route_find(const char *method, size_t method_len, const char *path,
                                       size_t path_len, bool *path_known);
+
+/* store_model_in_db: the deployments of LiteLLM_ProxyModelTable as the router loads them (as
+ * LiteLLM's decrypt_model_list_from_db does): a JSON array (the caller's) of {"model_name",
+ * "litellm_params" (string values decrypted when they decrypt, else as stored), "model_info"
+ * (as stored, with id = the row's model_id and db_model true)}, oldest first. NULL on a database
+ * error (*err gets a malloc'd message) or no memory. models_api.c */
+cJSON *admin_models_load(admin_t *a, char **err);
 
 /* ---- helpers shared by the handler files (admin/common.c) ----------------------------------- */
 

@@ -10,6 +10,8 @@
 #include "admin/misc.h"
 #include "auth/keys.h"
 
+#define NOT_FOUND "End User Id=%s does not exist in db"
+
 static const store_table_t *end_user_table(void)
 {
     return store_schema_table("LiteLLM_EndUserTable");
@@ -24,16 +26,12 @@ static const char *const budget_fields[] = {
     "max_budget",      "soft_budget",      "max_parallel_requests", "tpm_limit", "rpm_limit",
     "budget_duration", "model_max_budget", "budget_reset_at",       NULL};
 
-/* The customer as LiteLLM returns it: the row, its budget row (litellm_budget_table) and
- * object_permission (object permissions are not stored by sluice: null). */
+/* The customer as LiteLLM returns it: row `row` of r, its budget row (litellm_budget_table) and
+ * object_permission (object permissions are not stored by sluice: null). NULL with res set. */
 static cJSON *customer_json(admin_t *a, const sdb_res_t *r, size_t row, admin_result_t *res)
 {
-    cJSON *budget = admin_budget_json(a, admin_res_text(r, row, "budget_id"), res);
-    if (!budget)
-        return NULL;
     cJSON *o = sdb_row_json(end_user_table(), r, row);
-    if (!o || !cJSON_AddItemToObject(o, "litellm_budget_table", budget)) {
-        cJSON_Delete(budget);
+    if (!admin_budget_attach(a, o, admin_res_text(r, row, "budget_id"), res)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -44,25 +42,26 @@ static cJSON *customer_json(admin_t *a, const sdb_res_t *r, size_t row, admin_re
 static void set_customer_body(admin_t *a, admin_result_t *res, const sdb_res_t *r, bool drop_nulls)
 {
     cJSON *o = customer_json(a, r, 0, res);
-    if (!o) {
-        if (!res->body)
-            admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-        return;
-    }
     if (drop_nulls)
         admin_json_drop_nulls(o);
-    admin_set_body(res, 200, o);
+    admin_answer(res, o);
+}
+
+/* The end of a customer write: r, the row written (NULL: a database error), answered once the
+ * transaction commits. */
+static void commit_customer(admin_t *a, admin_result_t *res, bool *in_tx, const sdb_res_t *r)
+{
+    if (!r)
+        admin_set_db_error(res, a);
+    else if (admin_tx_commit(a, in_tx, res) == 0)
+        set_customer_body(a, res, r, false);
 }
 
 /* user_id as a non-empty string, else a 400. */
 static const char *required_user_id(const cJSON *body, admin_result_t *res)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "user_id");
-    if (!cJSON_IsString(v) || !v->valuestring[0]) {
-        admin_bad_request(res, "user_id", "user_id is required (a non-empty string)");
-        return NULL;
-    }
-    return v->valuestring;
+    return admin_body_string(body, "user_id", true, "user_id is required (a non-empty string)",
+                             res);
 }
 
 static bool region_ok(const cJSON *body, admin_result_t *res)
@@ -82,14 +81,8 @@ static int model_known(admin_t *a, const char *model)
     for (size_t i = 0; a->cfg && i < a->cfg->num_deployments; i++)
         if (strcmp(a->cfg->deployments[i].model_name, model) == 0)
             return 1;
-    const char *params[] = {model};
-    sdb_res_t *r = sdb_query(
-        a->db, "SELECT 1 FROM \"LiteLLM_ProxyModelTable\" WHERE \"model_name\" = $1", params, 1);
-    if (!r)
-        return -1;
-    int found = sdb_res_rows(r) > 0;
-    sdb_res_free(r);
-    return found;
+    return admin_row_exists(a->db, store_schema_table("LiteLLM_ProxyModelTable"), "model_name",
+                            model);
 }
 
 /* LiteLLM checks default_model against the router's model names (422 there, 400 here). */
@@ -136,48 +129,6 @@ static bool default_model_ok(admin_t *a, const cJSON *body, admin_result_t *res)
     return false;
 }
 
-/* 1 when the budget row exists, 0 when not, -1 on a database error. */
-static int budget_exists(admin_t *a, const char *budget_id)
-{
-    const char *params[] = {budget_id};
-    sdb_res_t *r = sdb_query(
-        a->db, "SELECT 1 FROM \"LiteLLM_BudgetTable\" WHERE \"budget_id\" = $1", params, 1);
-    if (!r)
-        return -1;
-    int n = sdb_res_rows(r) > 0;
-    sdb_res_free(r);
-    return n;
-}
-
-/* A budget_id given to link: must name a row (a foreign key on LiteLLM's database). */
-static bool linked_budget_ok(admin_t *a, const char *budget_id, admin_result_t *res)
-{
-    int e = budget_exists(a, budget_id);
-    if (e < 0)
-        admin_set_db_error(res, a);
-    else if (e == 0)
-        admin_bad_request(res, "budget_id", "Budget with id=%s does not exist in db", budget_id);
-    return e == 1;
-}
-
-/* Inserts the budget row of the cells in *b (completing ids and audit columns); its id into
- * id_out. false with res set on failure. */
-static bool insert_budget(admin_t *a, admin_row_t *b, char id_out[128], admin_result_t *res)
-{
-    if (admin_budget_complete_new(b) < 0) {
-        admin_set_error(res, 500, "internal_server_error", NULL, "cannot create a budget id");
-        return false;
-    }
-    sdb_res_t *r = admin_row_insert(a->db, b);
-    if (!r) {
-        admin_set_db_error(res, a);
-        return false;
-    }
-    snprintf(id_out, 128, "%s", admin_res_text(r, 0, "budget_id"));
-    sdb_res_free(r);
-    return true;
-}
-
 ADMIN_HANDLER(admin_customer_new)
 {
     admin_row_t row, budget;
@@ -185,7 +136,6 @@ ADMIN_HANDLER(admin_customer_new)
     admin_row_init(&budget, admin_budget_table());
     sdb_res_t *r = NULL;
     bool in_tx = false;
-    const char *bad = NULL;
     cJSON *body = admin_body_object(call, res);
     if (!body)
         goto done;
@@ -198,70 +148,30 @@ ADMIN_HANDLER(admin_customer_new)
         admin_bad_request(res, "max_budget", "Set either 'max_budget' or 'budget_id', not both.");
         goto done;
     }
-    if (!region_ok(body, res))
+    if (!region_ok(body, res) || admin_row_take(&row, body, new_fields, true, res) < 0 ||
+        admin_row_take(&budget, body, budget_fields, true, res) < 0)
         goto done;
-    const store_table_t *bad_table = row.table;
-    int rc = admin_row_from_json(&row, body, new_fields, true, &bad);
-    if (rc == 0) {
-        bad_table = budget.table;
-        rc = admin_row_from_json(&budget, body, budget_fields, true, &bad);
-    }
-    if (rc == -1) {
-        admin_bad_field(res, bad_table, bad);
+    int rc = admin_budget_set_reset(&budget, false);
+    if (rc == -1)
+        admin_bad_request(res, "budget_duration", "Invalid budget_duration: %s",
+                          admin_row_get(&budget, "budget_duration")->text);
+    else if (rc < 0)
+        admin_oom(res);
+    if (rc < 0 || !default_model_ok(a, body, res) || admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_absent(a, row.table, "user_id", user_id, res, 400, "bad_request", "user_id",
+                         "Customer already exists, passed user_id=%s. Please pass a new user_id.",
+                         user_id) < 0)
         goto done;
-    }
-    if (rc < 0)
-        goto oom;
-    const admin_cell_t *dur = admin_row_get(&budget, "budget_duration");
-    if (dur && !admin_row_get(&budget, "budget_reset_at")) {
-        char at[24];
-        if (admin_budget_reset_text(dur->text, false, at) < 0) {
-            admin_bad_request(res, "budget_duration", "Invalid budget_duration: %s", dur->text);
-            goto done;
-        }
-        if (admin_row_set(&budget, "budget_reset_at", at) < 0)
-            goto oom;
-    }
-    if (!default_model_ok(a, body, res))
-        goto done;
-
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    sdb_res_t *old = admin_rows_select(a->db, row.table, "user_id", user_id, NULL);
-    if (!old)
-        goto db_error;
-    size_t found = sdb_res_rows(old);
-    sdb_res_free(old);
-    if (found) {
-        admin_set_error(res, 400, "bad_request", "user_id",
-                        "Customer already exists, passed user_id=%s. Please pass a new user_id.",
-                        user_id);
-        goto done;
-    }
     /* budget fields make a new budget row (a budget_id beside them is ignored, as in LiteLLM);
      * else a budget_id links an existing one */
     const admin_cell_t *link = admin_row_get(&row, "budget_id");
-    if (budget.n) {
-        char id[128];
-        if (!insert_budget(a, &budget, id, res) || admin_row_set(&row, "budget_id", id) < 0)
-            goto done;
-    } else if (link && link->text && !linked_budget_ok(a, link->text, res)) {
+    if (budget.n ? admin_budget_link_new(a, &budget, &row, res) < 0
+                 : link && link->text && !admin_budget_link_ok(a, link->text, res))
         goto done;
-    }
-    if (!(r = admin_row_insert(a->db, &row)) || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    set_customer_body(a, res, r, false);
-    goto done;
-oom:
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    r = admin_row_insert(a->db, &row);
+    commit_customer(a, res, &in_tx, r);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(r);
     admin_row_free(&row);
     admin_row_free(&budget);
@@ -270,21 +180,11 @@ done:
 
 ADMIN_HANDLER(admin_customer_info)
 {
-    char *id = admin_query_get(call->query, call->query_len, "end_user_id");
-    if (!id) {
-        admin_bad_request(res, "end_user_id", "end_user_id is required");
-        return;
-    }
-    sdb_res_t *r = admin_rows_select(a->db, end_user_table(), "user_id", id, NULL);
-    if (!r)
-        admin_set_db_error(res, a);
-    else if (sdb_res_rows(r) == 0)
-        admin_set_error(res, 404, "not_found", "end_user_id", "End User Id=%s does not exist in db",
-                        id);
-    else
+    sdb_res_t *r = admin_rows_find_query(a, call, "end_user_id", end_user_table(), "user_id", res,
+                                         "not_found", NOT_FOUND);
+    if (r)
         set_customer_body(a, res, r, true);
     sdb_res_free(r);
-    free(id);
 }
 
 /* UpdateCustomerRequest's members, and LiteLLM's filter on them: None, [], {} and 0 are "not
@@ -307,6 +207,7 @@ static bool given(const cJSON *v)
 
 ADMIN_HANDLER(admin_customer_update)
 {
+    static const char *const max_budget_field[] = {"max_budget", NULL};
     admin_row_t row, budget;
     admin_row_init(&row, end_user_table());
     admin_row_init(&budget, admin_budget_table());
@@ -326,73 +227,37 @@ ADMIN_HANDLER(admin_customer_update)
             !cJSON_AddItemToObject(given_only, update_fields[i], cJSON_Duplicate(v, true)))
             goto oom;
     }
-    const char *bad = NULL;
-    int rc = admin_row_from_json(&row, given_only, update_fields, true, &bad);
-    const cJSON *max_budget = cJSON_GetObjectItemCaseSensitive(body, "max_budget");
-    if (rc == 0 && given(max_budget)) {
-        static const char *const mb[] = {"max_budget", NULL};
-        if ((rc = admin_row_from_json(&budget, body, mb, true, &bad)) == -1) {
-            admin_bad_field(res, budget.table, bad);
-            goto done;
-        }
-    }
-    if (rc == -1) {
-        admin_bad_field(res, row.table, bad);
+    if (admin_row_take(&row, given_only, update_fields, true, res) < 0 ||
+        (given(cJSON_GetObjectItemCaseSensitive(body, "max_budget")) &&
+         admin_row_take(&budget, body, max_budget_field, true, res) < 0))
         goto done;
-    }
-    if (rc < 0)
-        goto oom;
 
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    if (!(old = admin_rows_select(a->db, row.table, "user_id", user_id, NULL)))
-        goto db_error;
-    if (sdb_res_rows(old) == 0) {
-        admin_set_error(res, 404, "not_found", "user_id", "End User Id=%s does not exist in db",
-                        user_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        !(old = admin_rows_find(a, row.table, "user_id", user_id, res, "not_found", "user_id",
+                                NOT_FOUND, user_id)))
         goto done;
-    }
     const admin_cell_t *link = admin_row_get(&row, "budget_id");
-    if (link && link->text && !linked_budget_ok(a, link->text, res))
+    if (link && link->text && !admin_budget_link_ok(a, link->text, res))
         goto done;
     if (budget.n) {
         /* the customer's current budget row gets the new max_budget; none: a new row */
         const char *current = admin_res_text(old, 0, "budget_id");
-        int exists = current ? budget_exists(a, current) : 0;
-        if (exists < 0)
-            goto db_error;
-        if (exists) {
-            char now[24];
-            admin_now_text(now);
-            if (admin_row_set(&budget, "updated_at", now) < 0 ||
-                admin_row_set(&budget, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
-                goto oom;
-            sdb_res_t *u = admin_row_update(a->db, &budget, "budget_id", current);
-            if (!u)
-                goto db_error;
-            sdb_res_free(u);
-        } else {
-            char id[128];
-            if (!insert_budget(a, &budget, id, res))
-                goto done;
-            if (admin_row_set(&row, "budget_id", id) < 0)
-                goto oom;
+        int exists = current ? admin_row_exists(a->db, budget.table, "budget_id", current) : 0;
+        if (exists < 0) {
+            admin_set_db_error(res, a);
+            goto done;
         }
+        if (exists ? admin_budget_write(a, &budget, current, res) < 0
+                   : admin_budget_link_new(a, &budget, &row, res) < 0)
+            goto done;
     }
-    if (!(r = admin_row_update(a->db, &row, "user_id", user_id)) || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    set_customer_body(a, res, r, false);
+    r = admin_row_update(a->db, &row, "user_id", user_id);
+    commit_customer(a, res, &in_tx, r);
     goto done;
 oom:
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    admin_oom(res);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(old);
     sdb_res_free(r);
     admin_row_free(&row);
@@ -401,24 +266,11 @@ done:
     cJSON_Delete(body);
 }
 
-/* {"user_ids": [...]}: a non-empty list of strings into ids, else a 400. */
-static bool user_ids(const cJSON *body, store_strlist_t *ids, admin_result_t *res)
+/* {"user_ids": [...]}: a non-empty list of strings into ids. 0, or -1 with res set. */
+static int user_ids(const cJSON *body, store_strlist_t *ids, admin_result_t *res)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "user_ids");
-    int rc = admin_json_strings(v, ids);
-    if (rc == -2) {
-        admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-        return false;
-    }
-    if (rc < 0) {
-        admin_bad_request(res, "user_ids", "user_ids must be a list of strings");
-        return false;
-    }
-    if (ids->n == 0) {
-        admin_bad_request(res, "user_ids", "user_id is required, passed user_id = []");
-        return false;
-    }
-    return true;
+    return admin_body_strings(body, "user_ids", ids, "user_ids must be a list of strings",
+                              "user_id is required, passed user_id = []", res);
 }
 
 ADMIN_HANDLER(admin_customer_delete)
@@ -426,21 +278,16 @@ ADMIN_HANDLER(admin_customer_delete)
     store_strlist_t ids = {0}, missing = {0};
     buf_t msg = {0};
     bool in_tx = false;
+    long deleted = 0;
     cJSON *body = admin_body_object(call, res);
-    if (!body || !user_ids(body, &ids, res))
+    if (!body || user_ids(body, &ids, res) < 0 || admin_tx_begin(a, &in_tx, res) < 0)
         goto done;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
     for (size_t i = 0; i < ids.n; i++) {
-        sdb_res_t *r = admin_rows_select(a->db, end_user_table(), "user_id", ids.v[i], NULL);
-        if (!r)
+        int found = admin_row_exists(a->db, end_user_table(), "user_id", ids.v[i]);
+        if (found < 0)
             goto db_error;
-        if (sdb_res_rows(r) == 0 && store_strlist_push(&missing, ids.v[i]) < 0) {
-            sdb_res_free(r);
+        if (!found && store_strlist_push(&missing, ids.v[i]) < 0)
             goto oom;
-        }
-        sdb_res_free(r);
     }
     if (missing.n) {
         for (size_t i = 0; i < missing.n; i++)
@@ -450,7 +297,6 @@ ADMIN_HANDLER(admin_customer_delete)
                         buf_cstr(&msg));
         goto done;
     }
-    long deleted = 0;
     for (size_t i = 0; i < ids.n; i++) {
         const char *params[] = {ids.v[i]};
         long n = sdb_exec(a->db, "DELETE FROM \"LiteLLM_EndUserTable\" WHERE \"user_id\" = $1",
@@ -459,9 +305,8 @@ ADMIN_HANDLER(admin_customer_delete)
             goto db_error;
         deleted += n;
     }
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (admin_tx_commit(a, &in_tx, res) < 0)
+        goto done;
     buf_free(&msg);
     if (buf_append_cstr(&msg, "Successfully deleted customers with ids: ") < 0 ||
         admin_py_repr_list(&ids, &msg) < 0 || !buf_cstr(&msg))
@@ -472,13 +317,12 @@ ADMIN_HANDLER(admin_customer_delete)
     admin_set_body(res, 200, doc);
     goto done;
 oom:
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
+    admin_oom(res);
     goto done;
 db_error:
     admin_set_db_error(res, a);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     store_strlist_free(&ids);
     store_strlist_free(&missing);
     buf_free(&msg);
@@ -494,13 +338,12 @@ static void set_blocked(admin_t *a, const admin_call_t *call, admin_result_t *re
     bool in_tx = false;
     cJSON *list = NULL;
     cJSON *body = admin_body_object(call, res);
-    if (!body || !user_ids(body, &ids, res))
+    if (!body || user_ids(body, &ids, res) < 0)
         goto done;
     if (!(list = cJSON_CreateArray()))
         goto oom;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
+    if (admin_tx_begin(a, &in_tx, res) < 0)
+        goto done;
     for (size_t i = 0; i < ids.n; i++) {
         admin_row_t row;
         admin_row_init(&row, end_user_table());
@@ -513,21 +356,19 @@ static void set_blocked(admin_t *a, const admin_call_t *call, admin_result_t *re
             r = admin_row_update(a->db, &row, "user_id", ids.v[i]);
         }
         admin_row_free(&row);
-        if (!r)
-            goto db_error;
-        for (size_t j = 0; j < sdb_res_rows(r); j++) {
-            cJSON *o = sdb_row_json(end_user_table(), r, j);
-            if (!o || !cJSON_AddItemToArray(list, o)) {
-                cJSON_Delete(o);
+        if (!r) {
+            admin_set_db_error(res, a);
+            goto done;
+        }
+        for (size_t j = 0; j < sdb_res_rows(r); j++)
+            if (!admin_json_append(list, sdb_row_json(end_user_table(), r, j))) {
                 sdb_res_free(r);
                 goto oom;
             }
-        }
         sdb_res_free(r);
     }
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (admin_tx_commit(a, &in_tx, res) < 0)
+        goto done;
     cJSON *doc = cJSON_CreateObject();
     if (!doc || !cJSON_AddItemToObject(doc, "blocked_users", list)) {
         cJSON_Delete(doc);
@@ -537,13 +378,9 @@ static void set_blocked(admin_t *a, const admin_call_t *call, admin_result_t *re
     admin_set_body(res, 200, doc);
     goto done;
 oom:
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    admin_oom(res);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     cJSON_Delete(list);
     store_strlist_free(&ids);
     cJSON_Delete(body);
@@ -559,55 +396,55 @@ ADMIN_HANDLER(admin_customer_unblock)
     set_blocked(a, call, res, false);
 }
 
+/* The customers of r, each with its budget row out of budgets (found through ix) and
+ * object_permission, as customer_json shows one. NULL on no memory. */
+static cJSON *customers_json(const sdb_res_t *r, const sdb_res_t *budgets,
+                             const admin_res_index_t *ix)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < sdb_res_rows(r); i++) {
+        cJSON *o = sdb_row_json(end_user_table(), r, i);
+        size_t first;
+        cJSON *b = admin_res_index_find(ix, admin_res_text(r, i, "budget_id"), &first)
+                       ? sdb_row_json(admin_budget_table(), budgets, ix->order[first])
+                       : cJSON_CreateNull();
+        if (!admin_json_put(o, "litellm_budget_table", b)) {
+            cJSON_Delete(o);
+            o = NULL;
+        }
+        cJSON_AddNullToObject(o, "object_permission");
+        if (!admin_json_append(list, o)) {
+            cJSON_Delete(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
 /* Every customer with its budget: two queries joined in C (a SQL join would return two
  * budget_id columns under one name). */
 ADMIN_HANDLER(admin_customer_list)
 {
     admin_res_index_t ix = {0};
     sdb_res_t *budgets = NULL;
-    cJSON *list = NULL;
     buf_t sql = {0};
     sdb_res_t *r = admin_rows_select(a->db, end_user_table(), NULL, NULL, "\"user_id\"");
-    if (!r)
-        goto db_error;
-    if (buf_append_cstr(&sql, "SELECT ") < 0)
-        goto oom;
-    sdb_select_all(a->db, admin_budget_table(), NULL, &sql);
-    if (buf_append_cstr(&sql, " FROM \"LiteLLM_BudgetTable\" WHERE \"budget_id\" IN (SELECT "
-                              "\"budget_id\" FROM \"LiteLLM_EndUserTable\")") < 0 ||
-        !buf_cstr(&sql))
-        goto oom;
-    if (!(budgets = sdb_query(a->db, sql.p, NULL, 0)))
-        goto db_error;
-    if (admin_res_index(&ix, budgets, "budget_id") < 0 || !(list = cJSON_CreateArray()))
-        goto oom;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        cJSON *o = sdb_row_json(end_user_table(), r, i);
-        size_t first;
-        cJSON *b = admin_res_index_find(&ix, admin_res_text(r, i, "budget_id"), &first)
-                       ? sdb_row_json(admin_budget_table(), budgets, ix.order[first])
-                       : cJSON_CreateNull();
-        if (!o || !b || !cJSON_AddItemToObject(o, "litellm_budget_table", b)) {
-            cJSON_Delete(b);
-            cJSON_Delete(o);
-            goto oom;
-        }
-        cJSON_AddNullToObject(o, "object_permission");
-        if (!cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            goto oom;
-        }
+    if (!r) {
+        admin_set_db_error(res, a);
+        goto done;
     }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    buf_append_cstr(&sql, "SELECT ");
+    sdb_select_all(a->db, admin_budget_table(), NULL, &sql);
+    if (!(budgets = admin_query_sql(a, &sql,
+                                    " FROM \"LiteLLM_BudgetTable\" WHERE \"budget_id\" IN (SELECT "
+                                    "\"budget_id\" FROM \"LiteLLM_EndUserTable\")",
+                                    NULL, 0, res)))
+        goto done;
+    if (admin_res_index(&ix, budgets, "budget_id") < 0)
+        admin_oom(res);
+    else
+        admin_answer(res, customers_json(r, budgets, &ix));
 done:
-    cJSON_Delete(list);
     admin_res_index_free(&ix);
     sdb_res_free(budgets);
     sdb_res_free(r);

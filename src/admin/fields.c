@@ -4,6 +4,7 @@
  * written as a row (nulls meaning the column's default, as when Prisma leaves a column out), rows
  * read back as JSON, and the token hashes of the keys a team or user change makes stale. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,12 @@
 #include "admin/internal.h"
 #include "auth/keys.h"
 
-void admin_oom(admin_result_t *res)
+void admin_check_error(admin_result_t *res, const char *param, const char *msg)
 {
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
+    if (*msg)
+        admin_bad_request(res, param, "%s", msg);
+    else
+        admin_oom(res);
 }
 
 bool admin_add_time(cJSON *o, const char *name, long long ms)
@@ -37,17 +41,8 @@ static const char *kind_mismatch(admin_kind_t kind, const cJSON *v)
     switch (kind) {
     case ADMIN_F_STR:
         return cJSON_IsString(v) ? NULL : "a string";
-    case ADMIN_F_LIST: {
-        if (!cJSON_IsArray(v))
-            return "a list of strings";
-        const cJSON *it;
-        cJSON_ArrayForEach(it, v)
-        {
-            if (!cJSON_IsString(it))
-                return "a list of strings";
-        }
-        return NULL;
-    }
+    case ADMIN_F_LIST:
+        return admin_json_is_strings(v) ? NULL : "a list of strings";
     case ADMIN_F_OBJ:
         return cJSON_IsObject(v) ? NULL : "an object";
     case ADMIN_F_JSON:
@@ -125,6 +120,33 @@ int admin_row_by(admin_t *a, const char *table, const char *col, const char *id,
     return rc;
 }
 
+int admin_row_load(admin_t *a, const char *table, const char *col, const char *id, cJSON **out,
+                   admin_result_t *res, const char *param, const char *fmt, ...)
+{
+    int rc = admin_row_by(a, table, col, id, out);
+    if (rc < 0)
+        admin_set_db_error(res, a);
+    if (rc != 1)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    admin_set_errorv(res, 404, "not_found_error", param, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void admin_json_merge(cJSON *to, cJSON *from)
+{
+    cJSON *f = from ? from->child : NULL;
+    while (f) {
+        cJSON *next = f->next;
+        cJSON_DetachItemViaPointer(from, f);
+        cJSON_DeleteItemFromObjectCaseSensitive(to, f->string);
+        cJSON_AddItemToObject(to, f->string, f);
+        f = next;
+    }
+}
+
 /* What the database would store had the column been left out (as Prisma leaves it out). */
 static const char *default_text(const store_column_t *c, char now[24])
 {
@@ -192,30 +214,15 @@ out:
 
 /* ---- stale keys ------------------------------------------------------------------------------ */
 
-int admin_strlist_add(store_strlist_t *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0)
-            return 0;
-    return store_strlist_push(l, s);
-}
-
 int admin_invalidate_keys(admin_t *a, const char *col, const char *id, admin_result_t *res)
 {
     buf_t sql = {0};
     buf_append_cstr(&sql, "SELECT \"token\" FROM \"" ADMIN_KEYS "\" WHERE ");
     store_schema_quote(&sql, col);
     buf_append_cstr(&sql, " = $1");
-    sdb_res_t *r = buf_cstr(&sql) ? sdb_query(a->db, sql.p, (const char *[]){id}, 1) : NULL;
+    int rc = buf_cstr(&sql)
+                 ? admin_tokens_add(a->db, sql.p, (const char *[]){id}, 1, &res->invalidated)
+                 : -1;
     buf_free(&sql);
-    if (!r)
-        return -1;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sdb_res_rows(r); i++) {
-        const char *tok = sdb_res_get(r, i, 0);
-        if (tok && admin_strlist_add(&res->invalidated, tok) < 0)
-            rc = -1;
-    }
-    sdb_res_free(r);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }

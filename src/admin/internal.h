@@ -22,8 +22,8 @@
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
-/* 500 internal_server_error "out of memory". */
-void admin_oom(admin_result_t *res);
+/* A 400 with msg (the message of a check), or a 500 when msg is "" (no memory). */
+void admin_check_error(admin_result_t *res, const char *param, const char *msg);
 /* Sets member `name` of o to the API form of a time ("2026-01-02T03:04:05.678000+00:00"). */
 bool admin_add_time(cJSON *o, const char *name, long long ms);
 
@@ -59,6 +59,13 @@ const char *admin_take_budget_duration(const cJSON *req, long long now_ms, cJSON
 /* The row of `table` whose column `col` is id, as LiteLLM shows it: 0 (*out the caller's), 1
  * none, -1 database error. */
 int admin_row_by(admin_t *a, const char *table, const char *col, const char *id, cJSON **out);
+/* admin_row_by for a row the call needs: 0 (*out the caller's), or -1 with res set: a 404
+ * not_found_error with param and the message when there is none, else a database error. */
+int admin_row_load(admin_t *a, const char *table, const char *col, const char *id, cJSON **out,
+                   admin_result_t *res, const char *param, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/* Moves every member of from into to, replacing members of the same name. */
+void admin_json_merge(cJSON *to, cJSON *from);
 /* Writes the members of values that are columns of `table` (others are skipped): an INSERT, or
  * with key_col an UPDATE of the row whose key_col is key. A null member writes the column's
  * default (NULL without one). Returns the rows written, or < 0 with res set: -2 a value of the
@@ -69,8 +76,6 @@ long admin_json_write(admin_t *a, const char *table, const cJSON *values, const 
 /* Pushes the token hashes of the keys whose `col` is id (team_id, user_id) onto
  * res->invalidated, skipping ones already there. 0, or -1 (database error, sdb_errmsg). */
 int admin_invalidate_keys(admin_t *a, const char *col, const char *id, admin_result_t *res);
-/* Pushes s onto the list unless it holds it already. 0, or -1 on no memory. */
-int admin_strlist_add(store_strlist_t *l, const char *s);
 
 /* ---- keys (keys_api.c) ----------------------------------------------------------------------- */
 

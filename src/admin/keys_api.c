@@ -17,41 +17,26 @@
 #define CUSTOM_KEY_MIN 16 /* LiteLLM refuses shorter custom keys */
 #define LIST_SIZE_DEFAULT 10
 #define LIST_SIZE_MAX 100
-#define TOKEN_HEX_LEN (2 * AUTH_HASH_LEN)
 
 static const store_table_t *key_table(void)
 {
     return store_schema_table(ADMIN_KEYS);
 }
 
+#define NOT_FOUND "Key not found in database: %s"
+
 static void set_not_found(admin_result_t *res, const char *key)
 {
-    admin_set_error(res, 404, "not_found_error", "key", "Key not found in database: %s", key);
+    admin_set_error(res, 404, "not_found_error", "key", NOT_FOUND, key);
 }
 
-/* Sets a 400 for msg (the message of a check), or a 500 when msg is "" (no memory). */
-static void set_check_error(admin_result_t *res, const char *param, const char *msg)
+/* The row of the key whose token is hex (ref: how the client named it). 0, or -1 with res set. */
+static int key_row(admin_t *a, const char *hex, const char *ref, cJSON **row, admin_result_t *res)
 {
-    if (*msg)
-        admin_bad_request(res, param, "%s", msg);
-    else
-        admin_oom(res);
+    return admin_row_load(a, ADMIN_KEYS, "token", hex, row, res, "key", NOT_FOUND, ref);
 }
 
 /* ---- responses ------------------------------------------------------------------------------- */
-
-/* Moves every member of from into to, replacing members of the same name. */
-static void merge_into(cJSON *to, cJSON *from)
-{
-    cJSON *f = from ? from->child : NULL;
-    while (f) {
-        cJSON *next = f->next;
-        cJSON_DetachItemViaPointer(from, f);
-        cJSON_DeleteItemFromObjectCaseSensitive(to, f->string);
-        cJSON_AddItemToObject(to, f->string, f);
-        f = next;
-    }
-}
 
 cJSON *admin_key_response(const cJSON *row, const char *plain, const cJSON *req)
 {
@@ -70,7 +55,7 @@ cJSON *admin_key_response(const cJSON *row, const char *plain, const cJSON *req)
     static const char *const own[] = {"key", "token", "token_id", "key_name", "expires"};
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, own[i]);
-    merge_into(o, copy);
+    admin_json_merge(o, copy);
     cJSON_Delete(copy);
     const cJSON *token = cJSON_GetObjectItemCaseSensitive(row, "token");
     cJSON_AddStringToObject(o, "key", plain);
@@ -84,24 +69,9 @@ cJSON *admin_key_response(const cJSON *row, const char *plain, const cJSON *req)
 
 /* ---- requests -------------------------------------------------------------------------------- */
 
-/* The token hash a client's key reference names: a "sk-" key is hashed, anything else is taken as
- * the stored token itself, as LiteLLM does. */
-static int key_ref_hash(const char *ref, char out[TOKEN_HEX_LEN + 1])
-{
-    if (strncmp(ref, "sk-", 3) == 0) {
-        auth_hash_t h;
-        if (auth_key_hash(str_cstr(ref), &h) < 0)
-            return -1;
-        auth_hash_hex(&h, out);
-        return 0;
-    }
-    snprintf(out, TOKEN_HEX_LEN + 1, "%s", ref);
-    return 0;
-}
-
 /* The token of the key whose alias is `alias` (other than `except`): 0 found, 1 none, -1. */
 static int find_alias(admin_t *a, const char *alias, const char *except,
-                      char out[TOKEN_HEX_LEN + 1])
+                      char out[ADMIN_TOKEN_LEN + 1])
 {
     const char *params[] = {alias, except};
     sdb_res_t *r = sdb_query(a->db,
@@ -113,7 +83,7 @@ static int find_alias(admin_t *a, const char *alias, const char *except,
         return -1;
     int rc = 1;
     if (sdb_res_rows(r)) {
-        snprintf(out, TOKEN_HEX_LEN + 1, "%s", sdb_res_get(r, 0, 0));
+        snprintf(out, ADMIN_TOKEN_LEN + 1, "%s", sdb_res_get(r, 0, 0));
         rc = 0;
     }
     sdb_res_free(r);
@@ -204,7 +174,7 @@ static const char *pick_key(const cJSON *custom, char **out)
 /* Checks the alias row would have (unique over all keys but `self`); 0 ok, else res is set. */
 static int check_alias(admin_t *a, const cJSON *row, const char *self, admin_result_t *res)
 {
-    char other[TOKEN_HEX_LEN + 1];
+    char other[ADMIN_TOKEN_LEN + 1];
     const cJSON *alias = cJSON_GetObjectItemCaseSensitive(row, "key_alias");
     if (!cJSON_IsString(alias))
         return 0;
@@ -224,7 +194,7 @@ static int check_alias(admin_t *a, const cJSON *row, const char *self, admin_res
 }
 
 /* Sets the row's key-derived columns (token, key_name) from the plaintext. */
-static int set_identity(cJSON *row, const char *plain, char hex[TOKEN_HEX_LEN + 1])
+static int set_identity(cJSON *row, const char *plain, char hex[ADMIN_TOKEN_LEN + 1])
 {
     auth_hash_t h;
     char name[AUTH_KEY_NAME_MAX];
@@ -265,7 +235,7 @@ static int insert_key(admin_t *a, const cJSON *row, const char *hex, cJSON **sto
 int admin_key_create(admin_t *a, const cJSON *req, cJSON **stored, char **plain,
                      admin_result_t *res)
 {
-    char hex[TOKEN_HEX_LEN + 1];
+    char hex[ADMIN_TOKEN_LEN + 1];
     const char *msg, *param = NULL;
     long long now = admin_now_ms();
     cJSON *row = cJSON_CreateObject();
@@ -305,7 +275,7 @@ int admin_key_create(admin_t *a, const cJSON *req, cJSON **stored, char **plain,
 oom:
     msg = "";
 bad:
-    set_check_error(res, param, msg);
+    admin_check_error(res, param, msg);
 fail:
     cJSON_Delete(row);
     free(*plain);
@@ -335,42 +305,33 @@ out:
 
 /* Loads the row a body's "key" (or, if allowed, "key_alias") names. 0 found, else res is set. */
 static int load_target(admin_t *a, const cJSON *req, bool by_alias, cJSON **row, const char **ref,
-                       char hex[TOKEN_HEX_LEN + 1], admin_result_t *res)
+                       char hex[ADMIN_TOKEN_LEN + 1], admin_result_t *res)
 {
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(req, "key");
     const cJSON *alias = by_alias ? cJSON_GetObjectItemCaseSensitive(req, "key_alias") : NULL;
     *row = NULL;
     if (cJSON_IsString(key)) {
         *ref = key->valuestring;
-        if (key_ref_hash(*ref, hex) < 0) {
+        if (admin_key_token(*ref, hex) < 0) {
             admin_set_error(res, 500, "internal_server_error", NULL, "cannot resolve the key");
             return -1;
         }
     } else if (cJSON_IsString(alias)) {
         *ref = alias->valuestring;
         int rc = find_alias(a, *ref, NULL, hex);
-        if (rc != 0) {
-            if (rc < 0)
-                admin_set_db_error(res, a);
-            else
-                set_not_found(res, *ref);
+        if (rc < 0)
+            admin_set_db_error(res, a);
+        else if (rc == 1)
+            set_not_found(res, *ref);
+        if (rc != 0)
             return -1;
-        }
     } else {
         admin_bad_request(res, "key", "%s",
                           by_alias ? "Either 'key' or 'key_alias' is required"
                                    : "'key' is required");
         return -1;
     }
-    int rc = admin_row_by(a, ADMIN_KEYS, "token", hex, row);
-    if (rc != 0) {
-        if (rc < 0)
-            admin_set_db_error(res, a);
-        else
-            set_not_found(res, *ref);
-        return -1;
-    }
-    return 0;
+    return key_row(a, hex, *ref, row, res);
 }
 
 /* Writes the changes to the key and answers with the row ({"key": ref, ...row}). */
@@ -383,16 +344,10 @@ static void write_and_answer(admin_t *a, cJSON *changes, const char *hex, const 
         return;
     }
     long n = admin_json_write(a, ADMIN_KEYS, changes, "token", hex, res);
-    if (n < 0)
+    if (n == 0)
+        set_not_found(res, ref);
+    if (n <= 0 || key_row(a, hex, ref, &row, res) < 0)
         return;
-    int rc = n == 0 ? 1 : admin_row_by(a, ADMIN_KEYS, "token", hex, &row);
-    if (rc != 0) {
-        if (rc < 0)
-            admin_set_db_error(res, a);
-        else
-            set_not_found(res, ref);
-        return;
-    }
     if (store_strlist_push(&res->invalidated, hex) < 0 ||
         !cJSON_AddStringToObject(row, "key", ref)) {
         cJSON_Delete(row);
@@ -405,7 +360,7 @@ static void write_and_answer(admin_t *a, cJSON *changes, const char *hex, const 
 static void key_update(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
     cJSON *row = NULL, *changes = NULL;
-    char hex[TOKEN_HEX_LEN + 1];
+    char hex[ADMIN_TOKEN_LEN + 1];
     const char *ref, *msg, *param = NULL;
     cJSON *req = admin_body_object(call, res);
     if (!req)
@@ -426,7 +381,7 @@ static void key_update(admin_t *a, const admin_call_t *call, admin_result_t *res
         goto out;
     }
     if ((msg = apply_body(req, changes, admin_now_ms(), &param))) {
-        set_check_error(res, param, msg);
+        admin_check_error(res, param, msg);
         goto out;
     }
     /* the alias the row will have */
@@ -443,7 +398,7 @@ out:
 static void set_blocked(admin_t *a, const admin_call_t *call, bool blocked, admin_result_t *res)
 {
     cJSON *row = NULL, *changes = NULL;
-    char hex[TOKEN_HEX_LEN + 1];
+    char hex[ADMIN_TOKEN_LEN + 1];
     const char *ref;
     cJSON *req = admin_body_object(call, res);
     if (!req)
@@ -470,17 +425,12 @@ static void key_unblock(admin_t *a, const admin_call_t *call, admin_result_t *re
     set_blocked(a, call, false, res);
 }
 
-static bool is_str_array(const cJSON *v)
+static int delete_key(admin_t *a, const char *token)
 {
-    if (!cJSON_IsArray(v))
-        return false;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v)
-    {
-        if (!cJSON_IsString(it))
-            return false;
-    }
-    return true;
+    return sdb_exec(a->db, "DELETE FROM \"" ADMIN_KEYS "\" WHERE \"token\" = $1",
+                    (const char *[]){token}, 1) < 0
+               ? -1
+               : 0;
 }
 
 static void key_delete(admin_t *a, const admin_call_t *call, admin_result_t *res)
@@ -494,21 +444,20 @@ static void key_delete(admin_t *a, const admin_call_t *call, admin_result_t *res
     const cJSON *aliases = cJSON_GetObjectItemCaseSensitive(req, "key_aliases");
     bool use_keys = keys && !cJSON_IsNull(keys);
     const cJSON *list = use_keys ? keys : aliases;
-    if (!list || cJSON_IsNull(list) || !is_str_array(list) || cJSON_GetArraySize(list) == 0) {
+    if (!admin_json_is_strings(list) || cJSON_GetArraySize(list) == 0) {
         admin_bad_request(res, use_keys ? "keys" : "key_aliases", "%s",
                           "Either 'keys' or 'key_aliases' must be a non-empty list of strings");
         goto out;
     }
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
+    if (admin_tx_begin(a, &in_tx, res) < 0)
+        goto out;
     /* resolve everything first: an unknown key deletes nothing */
     const cJSON *it;
     cJSON_ArrayForEach(it, list)
     {
-        char hex[TOKEN_HEX_LEN + 1];
+        char hex[ADMIN_TOKEN_LEN + 1];
         cJSON *row = NULL;
-        int rc = use_keys ? (key_ref_hash(it->valuestring, hex) < 0 ? -1 : 0)
+        int rc = use_keys ? admin_key_token(it->valuestring, hex)
                           : find_alias(a, it->valuestring, NULL, hex);
         if (rc == 0)
             rc = admin_row_by(a, ADMIN_KEYS, "token", hex, &row);
@@ -525,12 +474,10 @@ static void key_delete(admin_t *a, const admin_call_t *call, admin_result_t *res
         }
     }
     for (size_t i = 0; i < tokens.n; i++)
-        if (sdb_exec(a->db, "DELETE FROM \"" ADMIN_KEYS "\" WHERE \"token\" = $1",
-                     (const char *[]){tokens.v[i]}, 1) < 0)
+        if (delete_key(a, tokens.v[i]) < 0)
             goto db_error;
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
     res->invalidated = tokens;
     tokens = (store_strlist_t){0};
     cJSON *o = cJSON_CreateObject();
@@ -540,8 +487,7 @@ static void key_delete(admin_t *a, const admin_call_t *call, admin_result_t *res
 db_error:
     admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     store_strlist_free(&tokens);
     cJSON_Delete(req);
 }
@@ -549,7 +495,7 @@ out:
 static void key_regenerate(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
     cJSON *row = NULL, *changes = NULL, *stored = NULL;
-    char *plain = NULL, old[TOKEN_HEX_LEN + 1], hex[TOKEN_HEX_LEN + 1];
+    char *plain = NULL, old[ADMIN_TOKEN_LEN + 1], hex[ADMIN_TOKEN_LEN + 1];
     const char *ref, *msg, *param = NULL;
     bool in_tx = false;
     cJSON *req = admin_body_object(call, res);
@@ -565,7 +511,7 @@ static void key_regenerate(admin_t *a, const admin_call_t *call, admin_result_t 
     }
     if ((msg = apply_body(req, changes, admin_now_ms(), &param)))
         goto bad;
-    merge_into(row, changes);
+    admin_json_merge(row, changes);
     param = "new_key";
     if ((msg = pick_key(cJSON_GetObjectItemCaseSensitive(req, "new_key"), &plain)))
         goto bad;
@@ -576,21 +522,19 @@ static void key_regenerate(admin_t *a, const admin_call_t *call, admin_result_t 
     if (check_alias(a, row, old, res) < 0)
         goto out;
     /* the new row keeps everything of the old one (spend, created_at, limits) but the token */
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
+    if (admin_tx_begin(a, &in_tx, res) < 0)
+        goto out;
     int rc = insert_key(a, row, hex, &stored, res);
-    if (rc == 1) {
+    if (rc == 1)
         admin_bad_request(res, "new_key", "A key with this value exists already");
+    if (rc != 0)
+        goto out;
+    if (delete_key(a, old) < 0) {
+        admin_set_db_error(res, a);
         goto out;
     }
-    if (rc < 0)
+    if (admin_tx_commit(a, &in_tx, res) < 0)
         goto out;
-    if (sdb_exec(a->db, "DELETE FROM \"" ADMIN_KEYS "\" WHERE \"token\" = $1",
-                 (const char *[]){old}, 1) < 0 ||
-        sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
     if (store_strlist_push(&res->invalidated, old) < 0 ||
         store_strlist_push(&res->invalidated, hex) < 0) {
         msg = "";
@@ -599,14 +543,10 @@ static void key_regenerate(admin_t *a, const admin_call_t *call, admin_result_t 
     cJSON_DeleteItemFromObjectCaseSensitive(req, "new_key");
     admin_set_body(res, 200, admin_key_response(stored, plain, req));
     goto out;
-db_error:
-    admin_set_db_error(res, a);
-    goto out;
 bad:
-    set_check_error(res, param, msg);
+    admin_check_error(res, param, msg);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     free(plain);
     cJSON_Delete(stored);
     cJSON_Delete(changes);
@@ -619,25 +559,19 @@ out:
 
 static void key_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
-    char hex[TOKEN_HEX_LEN + 1];
+    char hex[ADMIN_TOKEN_LEN + 1];
     cJSON *row = NULL;
     char *ref = admin_query_get(call->query, call->query_len, "key");
     if (!ref || !*ref) {
         admin_bad_request(res, "key", "Query parameter 'key' is required");
         goto out;
     }
-    if (key_ref_hash(ref, hex) < 0) {
+    if (admin_key_token(ref, hex) < 0) {
         admin_set_error(res, 500, "internal_server_error", NULL, "cannot hash the key");
         goto out;
     }
-    int rc = admin_row_by(a, ADMIN_KEYS, "token", hex, &row);
-    if (rc != 0) {
-        if (rc == 1)
-            set_not_found(res, ref);
-        else
-            admin_set_db_error(res, a);
+    if (key_row(a, hex, ref, &row, res) < 0)
         goto out;
-    }
     /* LiteLLM drops the token from info, so a hash is never echoed for a plaintext key */
     cJSON_DeleteItemFromObjectCaseSensitive(row, "token");
     cJSON *o = cJSON_CreateObject();
@@ -648,19 +582,6 @@ static void key_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
 out:
     free(ref);
     cJSON_Delete(row);
-}
-
-/* A positive integer query parameter; dflt when absent, -1 when malformed. */
-static long long query_int(const admin_call_t *call, const char *name, long long dflt)
-{
-    char *v = admin_query_get(call->query, call->query_len, name);
-    if (!v)
-        return dflt;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    bool ok = *v && !*end && n >= 1;
-    free(v);
-    return ok ? n : -1;
 }
 
 #define LIST_WHERE                                                                                 \
@@ -677,16 +598,9 @@ static void key_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
                      admin_query_get(call->query, call->query_len, "team_id"),
                      admin_query_get(call->query, call->query_len, "key_alias")};
     char *full = admin_query_get(call->query, call->query_len, "return_full_object");
-    long long page = query_int(call, "page", 1);
-    long long size = query_int(call, "size", LIST_SIZE_DEFAULT);
-    if (page < 1) {
-        admin_bad_request(res, "page", "page must be an integer >= 1");
+    long long page, size, total;
+    if (admin_query_page(call, "size", LIST_SIZE_DEFAULT, LIST_SIZE_MAX, &page, &size, res) < 0)
         goto out;
-    }
-    if (size < 1 || size > LIST_SIZE_MAX) {
-        admin_bad_request(res, "size", "size must be an integer between 1 and 100");
-        goto out;
-    }
     char lim[24], off[24];
     snprintf(lim, sizeof lim, "%lld", size);
     snprintf(off, sizeof off, "%lld", (page - 1) * size);
@@ -694,32 +608,23 @@ static void key_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
     /* one query for the page and the count (a window function) */
     buf_append_cstr(&sql, "SELECT ");
     sdb_select_all(a->db, key_table(), NULL, &sql);
-    buf_append_cstr(&sql, ", COUNT(*) OVER () AS \"total_count\" FROM \"" ADMIN_KEYS "\"" LIST_WHERE
-                          " ORDER BY \"created_at\" DESC, \"token\" LIMIT $4 OFFSET $5");
-    if (!buf_cstr(&sql) || !(r = sdb_query(a->db, sql.p, params, 5)))
-        goto db_error;
+    if (!(r = admin_query_sql(a, &sql,
+                              ", COUNT(*) OVER () AS \"total_count\" FROM \"" ADMIN_KEYS
+                              "\"" LIST_WHERE " ORDER BY \"created_at\" DESC, \"token\" LIMIT $4 "
+                              "OFFSET $5",
+                              params, 5, res)))
+        goto out;
     bool want_full = full && (strcmp(full, "true") == 0 || strcmp(full, "True") == 0);
-    long long total = 0;
     if (!(keys = cJSON_CreateArray()))
         goto oom;
-    int tok = sdb_res_col(r, "token"), cnt = sdb_res_col(r, "total_count");
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        total = strtoll(sdb_res_get(r, i, cnt), NULL, 10);
-        cJSON *k = want_full ? sdb_row_json(key_table(), r, i)
-                             : cJSON_CreateString(sdb_res_get(r, i, tok));
-        if (!k || !cJSON_AddItemToArray(keys, k)) {
-            cJSON_Delete(k);
+    int tok = sdb_res_col(r, "token");
+    for (size_t i = 0; i < sdb_res_rows(r); i++)
+        if (!admin_json_append(keys, want_full ? sdb_row_json(key_table(), r, i)
+                                               : cJSON_CreateString(sdb_res_get(r, i, tok))))
             goto oom;
-        }
-    }
-    if (sdb_res_rows(r) == 0 && page > 1) {
-        /* an empty page past the end: count without the window */
-        sdb_res_free(r);
-        r = sdb_query(a->db, "SELECT COUNT(*) FROM \"" ADMIN_KEYS "\"" LIST_WHERE, params, 3);
-        if (!r)
-            goto db_error;
-        total = strtoll(sdb_res_get(r, 0, 0), NULL, 10);
-    }
+    if (admin_list_total(a->db, r, page, "SELECT COUNT(*) FROM \"" ADMIN_KEYS "\"" LIST_WHERE,
+                         params, 3, &total) < 0)
+        goto db_error;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "keys", keys);
     keys = NULL;

@@ -5,8 +5,8 @@
  * ("v3:gcm:", AES-256-GCM under HKDF-SHA256 of LITELLM_SALT_KEY, else the master key), so a
  * LiteLLM proxy on the same database reads sluice's rows and the other way round. /model/info
  * shows both kinds with credentials removed or masked as LiteLLM's remove_sensitive_info_from_
- * deployment does. Not here: the data plane's router does not load DB models yet
- * (docs/admin.md). */
+ * deployment does. admin_models_load reads the rows back, decrypted, for the data plane's router
+ * (the control-plane thread publishes them, plane.c). */
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
@@ -370,8 +370,9 @@ static cJSON *config_deployment(const cfg_deployment_t *d)
 }
 
 /* A LiteLLM_ProxyModelTable row as a deployment: litellm_params decrypted (values that do not
- * decrypt are shown as stored), then stripped; model_info with id and db_model: true. */
-static cJSON *db_deployment(const admin_t *a, const sdb_res_t *r, size_t row)
+ * decrypt stay as stored), model_info with id and db_model: true. For /model/info (`shown`):
+ * credentials stripped and the team's public name; for the router: the stored name. */
+static cJSON *db_deployment(const admin_t *a, const sdb_res_t *r, size_t row, bool shown)
 {
     const char *secret = salt_key(a);
     const char *name = admin_res_text(r, row, "model_name");
@@ -408,13 +409,15 @@ static cJSON *db_deployment(const admin_t *a, const sdb_res_t *r, size_t row)
             free(plain);
         }
     }
-    strip_credentials(p);
+    if (shown)
+        strip_credentials(p);
     cJSON_DeleteItemFromObjectCaseSensitive(info, "id");
     cJSON_DeleteItemFromObjectCaseSensitive(info, "db_model");
     cJSON_AddStringToObject(info, "id", admin_res_text(r, row, "model_id"));
     cJSON_AddTrueToObject(info, "db_model");
     /* team models are listed under their public name (_translate_model_name_for_response) */
-    const cJSON *pub = cJSON_GetObjectItemCaseSensitive(info, "team_public_model_name");
+    const cJSON *pub =
+        shown ? cJSON_GetObjectItemCaseSensitive(info, "team_public_model_name") : NULL;
     cJSON_AddStringToObject(o, "model_name",
                             cJSON_IsString(pub) ? pub->valuestring
                             : name              ? name
@@ -450,7 +453,7 @@ ADMIN_HANDLER(admin_model_info)
         goto done;
     }
     for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        cJSON *o = db_deployment(a, r, i);
+        cJSON *o = db_deployment(a, r, i, true);
         if (!o || !cJSON_AddItemToArray(data, o)) {
             cJSON_Delete(o);
             goto oom;
@@ -465,6 +468,30 @@ done:
     cJSON_Delete(doc);
     sdb_res_free(r);
     free(only);
+}
+
+cJSON *admin_models_load(admin_t *a, char **err)
+{
+    sdb_res_t *r =
+        admin_rows_select(a->db, models_table(), NULL, NULL, "\"created_at\", \"model_id\"");
+    if (!r) {
+        if (err)
+            *err = strdup(sdb_errmsg(a->db));
+        return NULL;
+    }
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < sdb_res_rows(r); i++) {
+        cJSON *o = db_deployment(a, r, i, false);
+        if (!o || !cJSON_AddItemToArray(list, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(list);
+            list = NULL;
+        }
+    }
+    sdb_res_free(r);
+    if (!list && err)
+        *err = strdup("out of memory");
+    return list;
 }
 
 /* ---- /model/new, /model/delete ----------------------------------------------------------------
@@ -587,6 +614,7 @@ ADMIN_HANDLER(admin_model_new)
         goto db_error;
     in_tx = false;
     admin_set_body(res, 200, admin_row_json_or_null(models_table(), r, 0));
+    res->models_changed = true;
     goto done;
 oom:
     set_oom(res);
@@ -633,6 +661,7 @@ ADMIN_HANDLER(admin_model_delete)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "message", msg);
     admin_set_body(res, 200, doc);
+    res->models_changed = true;
 done:
     sdb_res_free(r);
     cJSON_Delete(body);

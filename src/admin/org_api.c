@@ -65,27 +65,15 @@ const store_table_t *admin_budget_table(void)
     return store_schema_table("LiteLLM_BudgetTable");
 }
 
-static void set_oom(admin_result_t *res)
-{
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-}
-
 /* ---- budgets: shared ------------------------------------------------------------------------- */
 
 int admin_budget_complete_new(admin_row_t *row)
 {
-    char id[37], now[24];
+    char id[37];
     const admin_cell_t *given = admin_row_get(row, "budget_id");
-    if (!given || !given->text) {
-        if (admin_uuid(id) < 0 || admin_row_set(row, "budget_id", id) < 0)
-            return -1;
-    }
-    admin_now_text(now);
-    if (admin_row_set(row, "created_at", now) < 0 || admin_row_set(row, "updated_at", now) < 0 ||
-        admin_row_set(row, "created_by", ADMIN_PROXY_ADMIN_NAME) < 0 ||
-        admin_row_set(row, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
+    if ((!given || !given->text) && (admin_uuid(id) < 0 || admin_row_set(row, "budget_id", id) < 0))
         return -1;
-    return 0;
+    return admin_row_stamp(row, true);
 }
 
 int admin_budget_reset_text(const char *duration, bool standardized, char out[24])
@@ -113,22 +101,74 @@ cJSON *admin_budget_json(admin_t *a, const char *budget_id, admin_result_t *res)
     return j;
 }
 
-/* Appends the first column of every row of sql's result (token hashes) to out. 0, or -1. */
-static int collect_tokens(admin_t *a, const char *sql, const char *const *params, int n,
-                          store_strlist_t *out)
+int admin_budget_insert(admin_t *a, admin_row_t *b, char id[ADMIN_BUDGET_ID_MAX],
+                        admin_result_t *res)
 {
-    sdb_res_t *r = sdb_query(a->db, sql, params, n);
-    if (!r)
+    if (admin_budget_complete_new(b) < 0) {
+        admin_set_error(res, 500, "internal_server_error", NULL, "cannot create a budget id");
         return -1;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        const char *t = sdb_res_get(r, i, 0);
-        bool dup = false;
-        for (size_t j = 0; t && j < out->n && !dup; j++)
-            dup = strcmp(out->v[j], t) == 0;
-        if (t && !dup && store_strlist_push(out, t) < 0) {
-            sdb_res_free(r);
-            return -1;
-        }
+    }
+    sdb_res_t *r = admin_row_insert(a->db, b);
+    if (!r) {
+        admin_set_db_error(res, a);
+        return -1;
+    }
+    snprintf(id, ADMIN_BUDGET_ID_MAX, "%s", admin_res_text(r, 0, "budget_id"));
+    sdb_res_free(r);
+    return 0;
+}
+
+int admin_budget_link_new(admin_t *a, admin_row_t *b, admin_row_t *row, admin_result_t *res)
+{
+    char id[ADMIN_BUDGET_ID_MAX];
+    if (admin_budget_insert(a, b, id, res) < 0)
+        return -1;
+    if (admin_row_set(row, "budget_id", id) < 0) {
+        admin_oom(res);
+        return -1;
+    }
+    return 0;
+}
+
+int admin_budget_set_reset(admin_row_t *b, bool standardized)
+{
+    const admin_cell_t *dur = admin_row_get(b, "budget_duration");
+    char at[24];
+    if (!dur || admin_row_get(b, "budget_reset_at"))
+        return 0;
+    if (admin_budget_reset_text(dur->text, standardized, at) < 0)
+        return -1;
+    return admin_row_set(b, "budget_reset_at", at) < 0 ? -2 : 0;
+}
+
+bool admin_budget_link_ok(admin_t *a, const char *budget_id, admin_result_t *res)
+{
+    int found = admin_row_exists(a->db, admin_budget_table(), "budget_id", budget_id);
+    if (found < 0)
+        admin_set_db_error(res, a);
+    else if (!found)
+        admin_bad_request(res, "budget_id", "Budget with id=%s does not exist in db", budget_id);
+    return found == 1;
+}
+
+bool admin_budget_attach(admin_t *a, cJSON *o, const char *budget_id, admin_result_t *res)
+{
+    if (admin_json_put(o, "litellm_budget_table", admin_budget_json(a, budget_id, res)))
+        return true;
+    admin_oom_unless_set(res);
+    return false;
+}
+
+int admin_budget_write(admin_t *a, admin_row_t *b, const char *budget_id, admin_result_t *res)
+{
+    if (admin_row_stamp(b, false) < 0) {
+        admin_oom(res);
+        return -1;
+    }
+    sdb_res_t *r = admin_row_update(a->db, b, "budget_id", budget_id);
+    if (!r) {
+        admin_set_db_error(res, a);
+        return -1;
     }
     sdb_res_free(r);
     return 0;
@@ -137,33 +177,25 @@ static int collect_tokens(admin_t *a, const char *sql, const char *const *params
 int admin_keys_of_budget(admin_t *a, const char *budget_id, store_strlist_t *out)
 {
     const char *params[] = {budget_id};
-    return collect_tokens(
-        a, "SELECT \"token\" FROM \"LiteLLM_VerificationToken\" WHERE \"budget_id\" = $1", params,
-        1, out);
+    return admin_tokens_add(
+               a->db,
+               "SELECT \"token\" FROM \"LiteLLM_VerificationToken\" WHERE \"budget_id\" = $1",
+               params, 1, out) < 0
+               ? -1
+               : 0;
 }
 
 /* The keys of an organization: its own, and those of its teams (their cached team data). */
 static int keys_of_org(admin_t *a, const char *org_id, store_strlist_t *out)
 {
     const char *params[] = {org_id};
-    return collect_tokens(a,
-                          "SELECT \"token\" FROM \"LiteLLM_VerificationToken\" WHERE "
-                          "\"organization_id\" = $1 OR \"team_id\" IN (SELECT \"team_id\" FROM "
-                          "\"LiteLLM_TeamTable\" WHERE \"organization_id\" = $1)",
-                          params, 1, out);
-}
-
-/* 1 when budget_id names a budget row, 0 when not, -1 on a database error. */
-static int budget_exists(admin_t *a, const char *budget_id)
-{
-    const char *params[] = {budget_id};
-    sdb_res_t *r = sdb_query(
-        a->db, "SELECT 1 FROM \"LiteLLM_BudgetTable\" WHERE \"budget_id\" = $1", params, 1);
-    if (!r)
-        return -1;
-    int n = sdb_res_rows(r) > 0;
-    sdb_res_free(r);
-    return n;
+    return admin_tokens_add(a->db,
+                            "SELECT \"token\" FROM \"LiteLLM_VerificationToken\" WHERE "
+                            "\"organization_id\" = $1 OR \"team_id\" IN (SELECT \"team_id\" FROM "
+                            "\"LiteLLM_TeamTable\" WHERE \"organization_id\" = $1)",
+                            params, 1, out) < 0
+               ? -1
+               : 0;
 }
 
 /* max_budget / soft_budget must be non-negative finite numbers; LiteLLM's two wordings. */
@@ -220,58 +252,46 @@ static bool model_max_budget_ok(const cJSON *body, admin_result_t *res)
     return false;
 }
 
+/* The budget members of a /budget request, or of an /organization request (row: the organization
+ * row, which takes row_fields first), into budget, checked as LiteLLM checks them: amounts,
+ * model_max_budget, types, budget_duration. skip_null: a null is not given (else it clears).
+ * 0, or -1 with res set. */
+static int budget_take(const cJSON *body, admin_row_t *row, const char *const *row_fields,
+                       admin_row_t *budget, const char *const *budget_fields, bool skip_null,
+                       admin_result_t *res)
+{
+    return budget_amounts_ok(body, row != NULL, res) && model_max_budget_ok(body, res) &&
+                   (!row || admin_row_take(row, body, row_fields, true, res) == 0) &&
+                   admin_row_take(budget, body, budget_fields, skip_null, res) == 0 &&
+                   duration_ok(budget, res)
+               ? 0
+               : -1;
+}
+
 ADMIN_HANDLER(admin_budget_new)
 {
     admin_row_t row;
     admin_row_init(&row, admin_budget_table());
     sdb_res_t *r = NULL;
     bool in_tx = false;
-    const char *bad = NULL;
     cJSON *body = admin_body_object(call, res);
-    if (!body || !budget_amounts_ok(body, false, res) || !model_max_budget_ok(body, res))
+    if (!body || budget_take(body, NULL, NULL, &row, budget_request_fields, true, res) < 0)
         goto done;
-    int rc = admin_row_from_json(&row, body, budget_request_fields, true, &bad);
-    if (rc == -1) {
-        admin_bad_field(res, row.table, bad);
+    if (admin_budget_set_reset(&row, true) < 0 || admin_budget_complete_new(&row) < 0) {
+        admin_oom(res);
         goto done;
     }
-    if (rc < 0)
-        goto oom;
-    if (!duration_ok(&row, res))
-        goto done;
-    const admin_cell_t *dur = admin_row_get(&row, "budget_duration");
-    if (dur && !admin_row_get(&row, "budget_reset_at")) {
-        char at[24];
-        if (admin_budget_reset_text(dur->text, true, at) < 0 ||
-            admin_row_set(&row, "budget_reset_at", at) < 0)
-            goto oom;
-    }
-    if (admin_budget_complete_new(&row) < 0)
-        goto oom;
     const char *id = admin_row_get(&row, "budget_id")->text;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int exists = budget_exists(a, id);
-    if (exists < 0)
-        goto db_error;
-    if (exists) {
-        admin_bad_request(res, "budget_id", "Budget with id '%s' already exists.", id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_absent(a, row.table, "budget_id", id, res, 400, "bad_request_error", "budget_id",
+                         "Budget with id '%s' already exists.", id) < 0)
         goto done;
-    }
-    if (!(r = admin_row_insert(a->db, &row)) || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    admin_set_body(res, 200, admin_row_json_or_null(row.table, r, 0));
-    goto done;
-oom:
-    set_oom(res);
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    if (!(r = admin_row_insert(a->db, &row)))
+        admin_set_db_error(res, a);
+    else if (admin_tx_commit(a, &in_tx, res) == 0)
+        admin_set_body(res, 200, admin_row_json_or_null(row.table, r, 0));
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(r);
     admin_row_free(&row);
     cJSON_Delete(body);
@@ -283,103 +303,88 @@ ADMIN_HANDLER(admin_budget_update)
     admin_row_init(&row, admin_budget_table());
     sdb_res_t *r = NULL;
     bool in_tx = false;
-    const char *bad = NULL;
-    char now[24];
     cJSON *body = admin_body_object(call, res);
     if (!body)
         goto done;
-    const cJSON *idv = cJSON_GetObjectItemCaseSensitive(body, "budget_id");
-    if (!cJSON_IsString(idv)) {
-        admin_bad_request(res, "budget_id", "budget_id is required");
-        goto done;
-    }
-    if (!budget_amounts_ok(body, false, res) || !model_max_budget_ok(body, res))
-        goto done;
+    const char *id = admin_body_string(body, "budget_id", false, "budget_id is required", res);
     /* LiteLLM writes the members that were sent (exclude_unset): a null clears */
-    int rc = admin_row_from_json(&row, body, budget_request_fields, false, &bad);
-    if (rc == -1) {
-        admin_bad_field(res, row.table, bad);
-        goto done;
-    }
-    if (rc < 0)
-        goto oom;
-    if (!duration_ok(&row, res))
+    if (!id || budget_take(body, NULL, NULL, &row, budget_request_fields, false, res) < 0)
         goto done;
     admin_row_unset(&row, "budget_id");
-    admin_now_text(now);
-    if (admin_row_set(&row, "updated_at", now) < 0 ||
-        admin_row_set(&row, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
-        goto oom;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    if (!(r = admin_row_update(a->db, &row, "budget_id", idv->valuestring)))
+    if (admin_row_stamp(&row, false) < 0) {
+        admin_oom(res);
+        goto done;
+    }
+    if (admin_tx_begin(a, &in_tx, res) < 0)
+        goto done;
+    if (!(r = admin_row_update(a->db, &row, "budget_id", id)))
         goto db_error;
     if (sdb_res_rows(r) == 0) {
         admin_set_error(res, 404, "not_found_error", "budget_id", "Budget with id '%s' not found.",
-                        idv->valuestring);
+                        id);
         goto done;
     }
-    if (admin_keys_of_budget(a, idv->valuestring, &res->invalidated) < 0 || sdb_commit(a->db) < 0)
+    if (admin_keys_of_budget(a, id, &res->invalidated) < 0)
         goto db_error;
-    in_tx = false;
-    admin_set_body(res, 200, admin_row_json_or_null(row.table, r, 0));
-    goto done;
-oom:
-    set_oom(res);
+    if (admin_tx_commit(a, &in_tx, res) == 0)
+        admin_set_body(res, 200, admin_row_json_or_null(row.table, r, 0));
     goto done;
 db_error:
     admin_set_db_error(res, a);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(r);
     admin_row_free(&row);
     cJSON_Delete(body);
 }
 
-ADMIN_HANDLER(admin_budget_info)
+/* The rows of t whose col is one of ids, as row_json shows them; ids without a row are left out.
+ * NULL with res set. */
+static cJSON *rows_of(admin_t *a, const store_strlist_t *ids, const store_table_t *t,
+                      const char *col,
+                      cJSON *(*row_json)(admin_t *, const sdb_res_t *, admin_result_t *),
+                      admin_result_t *res)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < ids->n; i++) {
+        sdb_res_t *r = admin_rows_select(a->db, t, col, ids->v[i], NULL);
+        if (!r)
+            admin_set_db_error(res, a);
+        cJSON *o = r && sdb_res_rows(r) ? row_json(a, r, res) : NULL;
+        sdb_res_free(r);
+        if (res->body || (o && !admin_json_append(list, o))) {
+            cJSON_Delete(list);
+            list = NULL;
+        }
+    }
+    return list;
+}
+
+/* The deprecated lookups by a list of ids ({"budgets": [...]}, {"organizations": [...]}): the
+ * rows of t whose col is one of them (rows_of). */
+static void answer_rows_of(admin_t *a, const admin_call_t *call, admin_result_t *res,
+                           const char *member, const char *not_list, const char *empty,
+                           const store_table_t *t, const char *col,
+                           cJSON *(*row_json)(admin_t *, const sdb_res_t *, admin_result_t *))
 {
     store_strlist_t ids = {0};
-    cJSON *list = NULL;
     cJSON *body = admin_body_object(call, res);
-    if (!body)
-        goto done;
-    int rc = admin_json_strings(cJSON_GetObjectItemCaseSensitive(body, "budgets"), &ids);
-    if (rc == -2)
-        goto oom;
-    if (rc < 0) {
-        admin_bad_request(res, "budgets", "budgets must be a list of budget ids");
-        goto done;
-    }
-    if (ids.n == 0) {
-        admin_bad_request(res, "budgets", "Specify list of budget id's to query. Passed in=[]");
-        goto done;
-    }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
-    for (size_t i = 0; i < ids.n; i++) {
-        sdb_res_t *r = admin_rows_select(a->db, admin_budget_table(), "budget_id", ids.v[i], NULL);
-        if (!r) {
-            admin_set_db_error(res, a);
-            goto done;
-        }
-        cJSON *o = sdb_res_rows(r) ? sdb_row_json(admin_budget_table(), r, 0) : NULL;
-        sdb_res_free(r);
-        if (o && !cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            goto oom;
-        }
-    }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
-done:
-    cJSON_Delete(list);
+    if (body && admin_body_strings(body, member, &ids, not_list, empty, res) == 0)
+        admin_answer(res, rows_of(a, &ids, t, col, row_json, res));
     store_strlist_free(&ids);
     cJSON_Delete(body);
+}
+
+static cJSON *budget_row_json(admin_t *a, const sdb_res_t *r, admin_result_t *res)
+{
+    return sdb_row_json(admin_budget_table(), r, 0);
+}
+
+ADMIN_HANDLER(admin_budget_info)
+{
+    answer_rows_of(a, call, res, "budgets", "budgets must be a list of budget ids",
+                   "Specify list of budget id's to query. Passed in=[]", admin_budget_table(),
+                   "budget_id", budget_row_json);
 }
 
 ADMIN_HANDLER(admin_budget_list)
@@ -403,17 +408,12 @@ ADMIN_HANDLER(admin_budget_delete)
     cJSON *body = admin_body_object(call, res);
     if (!body)
         goto done;
-    const cJSON *idv = cJSON_GetObjectItemCaseSensitive(body, "id");
-    if (!cJSON_IsString(idv)) {
-        admin_bad_request(res, "id", "id is required (the budget_id to delete)");
-        goto done;
-    }
-    const char *id = idv->valuestring;
+    const char *id =
+        admin_body_string(body, "id", false, "id is required (the budget_id to delete)", res);
     const char *params[] = {id};
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int exists = budget_exists(a, id);
+    if (!id || admin_tx_begin(a, &in_tx, res) < 0)
+        goto done;
+    int exists = admin_row_exists(a->db, admin_budget_table(), "budget_id", id);
     if (exists < 0)
         goto db_error;
     if (!exists) {
@@ -442,19 +442,15 @@ ADMIN_HANDLER(admin_budget_delete)
     for (size_t i = 0; i < sizeof unlink / sizeof unlink[0]; i++)
         if (sdb_exec(a->db, unlink[i], params, 1) < 0)
             goto db_error;
-    if (!(r = admin_rows_delete(a->db, admin_budget_table(), "budget_id", id)) ||
-        sdb_commit(a->db) < 0)
+    if (!(r = admin_rows_delete(a->db, admin_budget_table(), "budget_id", id)))
         goto db_error;
-    in_tx = false;
-    admin_set_body(res, 200, admin_row_json_or_null(admin_budget_table(), r, 0));
+    if (admin_tx_commit(a, &in_tx, res) == 0)
+        admin_set_body(res, 200, admin_row_json_or_null(admin_budget_table(), r, 0));
     goto done;
 db_error:
     admin_set_db_error(res, a);
 done:
-    if (in_tx) {
-        sdb_rollback(a->db);
-        store_strlist_free(&res->invalidated);
-    }
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(r);
     sdb_res_free(orgs);
     cJSON_Delete(body);
@@ -471,28 +467,19 @@ static const char *const org_metadata_fields[] = {"model_rpm_limit", "model_tpm_
                                                   "guardrails", NULL};
 
 /* The organization with its budget row, members (LiteLLM_OrganizationMembership is not in
- * sluice's schema: []) and teams. teams/members only when with_members. */
+ * sluice's schema: []) and teams. teams/members only when with_members. NULL with res set. */
 static cJSON *org_json(admin_t *a, const sdb_res_t *r, size_t row, bool with_members,
                        admin_result_t *res)
 {
     cJSON *o = sdb_row_json(org_table(), r, row);
-    cJSON *budget = admin_budget_json(a, admin_res_text(r, row, "budget_id"), res);
-    if (!o || !budget || !cJSON_AddItemToObject(o, "litellm_budget_table", budget)) {
-        cJSON_Delete(budget);
+    if (!admin_budget_attach(a, o, admin_res_text(r, row, "budget_id"), res))
         goto fail;
-    }
     if (with_members) {
         const char *id = admin_res_text(r, row, "organization_id");
-        sdb_res_t *teams = admin_rows_select(a->db, store_schema_table("LiteLLM_TeamTable"),
-                                             "organization_id", id, "\"team_id\"");
-        if (!teams) {
-            admin_set_db_error(res, a);
-            goto fail;
-        }
-        cJSON *t = admin_rows_json(store_schema_table("LiteLLM_TeamTable"), teams);
-        sdb_res_free(teams);
-        if (!t || !cJSON_AddItemToObject(o, "teams", t)) {
-            cJSON_Delete(t);
+        if (!admin_json_put(o, "teams",
+                            admin_rows_json_of(a, store_schema_table("LiteLLM_TeamTable"),
+                                               "organization_id", id, "\"team_id\"", res))) {
+            admin_oom_unless_set(res);
             goto fail;
         }
         cJSON_AddItemToObject(o, "members", cJSON_CreateArray());
@@ -504,13 +491,24 @@ fail:
     return NULL;
 }
 
-static void set_org_body(admin_t *a, admin_result_t *res, const sdb_res_t *r, bool with_members)
+/* The end of an organization write: r, the row written (NULL: a database error), answered as
+ * org_json shows it; the transaction commits once the answer is ready. */
+static void commit_org(admin_t *a, admin_result_t *res, bool *in_tx, const sdb_res_t *r,
+                       bool with_members)
 {
-    cJSON *o = org_json(a, r, 0, with_members, res);
-    if (o)
-        admin_set_body(res, 200, o);
-    else if (!res->body)
-        set_oom(res);
+    if (!r) {
+        admin_set_db_error(res, a);
+        return;
+    }
+    admin_answer(res, org_json(a, r, 0, with_members, res));
+    if (res->status == 200)
+        admin_tx_commit(a, in_tx, res);
+}
+
+/* org_json for answer_rows_of: the organization without its members. */
+static cJSON *org_row_json(admin_t *a, const sdb_res_t *r, admin_result_t *res)
+{
+    return org_json(a, r, 0, false, res);
 }
 
 /* metadata from the request, with the members LiteLLM files under metadata merged in, onto
@@ -562,20 +560,6 @@ static int set_metadata(admin_row_t *row, cJSON *meta)
     return rc;
 }
 
-/* 1 when organization_id exists, 0 when not, -1 on a database error. */
-static int org_exists(admin_t *a, const char *id)
-{
-    const char *params[] = {id};
-    sdb_res_t *r = sdb_query(
-        a->db, "SELECT 1 FROM \"LiteLLM_OrganizationTable\" WHERE \"organization_id\" = $1", params,
-        1);
-    if (!r)
-        return -1;
-    int n = sdb_res_rows(r) > 0;
-    sdb_res_free(r);
-    return n;
-}
-
 ADMIN_HANDLER(admin_org_new)
 {
     static const char *const org_fields[] = {"organization_id", "organization_alias", "budget_id",
@@ -586,31 +570,13 @@ ADMIN_HANDLER(admin_org_new)
     sdb_res_t *r = NULL;
     cJSON *meta = NULL;
     bool in_tx = false, bad_meta;
-    const char *bad = NULL;
-    char id[37], now[24];
+    char id[37];
     cJSON *body = admin_body_object(call, res);
     if (!body)
         goto done;
-    const cJSON *alias = cJSON_GetObjectItemCaseSensitive(body, "organization_alias");
-    if (!cJSON_IsString(alias)) {
-        admin_bad_request(res, "organization_alias", "organization_alias is required");
-        goto done;
-    }
-    if (!budget_amounts_ok(body, true, res) || !model_max_budget_ok(body, res))
-        goto done;
-    const store_table_t *bad_table = row.table;
-    int rc = admin_row_from_json(&row, body, org_fields, true, &bad);
-    if (rc == 0) {
-        bad_table = budget.table;
-        rc = admin_row_from_json(&budget, body, org_budget_fields, true, &bad);
-    }
-    if (rc == -1) {
-        admin_bad_field(res, bad_table, bad);
-        goto done;
-    }
-    if (rc < 0)
-        goto oom;
-    if (!duration_ok(&budget, res))
+    if (!admin_body_string(body, "organization_alias", false, "organization_alias is required",
+                           res) ||
+        budget_take(body, &row, org_fields, &budget, org_budget_fields, true, res) < 0)
         goto done;
     meta = merged_metadata(body, NULL, &bad_meta);
     if (bad_meta) {
@@ -619,74 +585,37 @@ ADMIN_HANDLER(admin_org_new)
     }
     if (meta && set_metadata(&row, meta) < 0)
         goto oom;
-    if (!admin_row_get(&row, "organization_id")) {
-        if (admin_uuid(id) < 0 || admin_row_set(&row, "organization_id", id) < 0)
-            goto oom;
-    }
+    if (!admin_row_get(&row, "organization_id") &&
+        (admin_uuid(id) < 0 || admin_row_set(&row, "organization_id", id) < 0))
+        goto oom;
     if (!admin_row_get(&row, "models") && admin_row_set(&row, "models", "[]") < 0)
         goto oom;
-    admin_now_text(now);
-    if (admin_row_set(&row, "created_at", now) < 0 || admin_row_set(&row, "updated_at", now) < 0 ||
-        admin_row_set(&row, "created_by", ADMIN_PROXY_ADMIN_NAME) < 0 ||
-        admin_row_set(&row, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
+    if (admin_row_stamp(&row, true) < 0)
         goto oom;
     const char *org_id = admin_row_get(&row, "organization_id")->text;
 
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int exists = org_exists(a, org_id);
-    if (exists < 0)
-        goto db_error;
-    if (exists) {
-        admin_bad_request(res, "organization_id", "Organization with id=%s already exists.",
-                          org_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_absent(a, row.table, "organization_id", org_id, res, 400, "bad_request_error",
+                         "organization_id", "Organization with id=%s already exists.", org_id) < 0)
         goto done;
-    }
     const admin_cell_t *link = admin_row_get(&row, "budget_id");
     if (link) {
-        int b = budget_exists(a, link->text);
-        if (b < 0)
-            goto db_error;
-        if (!b) {
-            admin_bad_request(res, "budget_id", "Budget with id=%s does not exist in db",
-                              link->text);
+        if (!admin_budget_link_ok(a, link->text, res))
             goto done;
-        }
     } else {
         /* every organization needs a budget row: one from the request's budget fields */
-        const admin_cell_t *dur = admin_row_get(&budget, "budget_duration");
-        char at[24];
-        if (dur && (admin_budget_reset_text(dur->text, true, at) < 0 ||
-                    admin_row_set(&budget, "budget_reset_at", at) < 0))
+        if (admin_budget_set_reset(&budget, true) < 0)
             goto oom;
-        if (admin_budget_complete_new(&budget) < 0)
-            goto oom;
-        sdb_res_t *b = admin_row_insert(a->db, &budget);
-        if (!b)
-            goto db_error;
-        rc = admin_row_set(&row, "budget_id", admin_res_text(b, 0, "budget_id"));
-        sdb_res_free(b);
-        if (rc < 0)
-            goto oom;
+        if (admin_budget_link_new(a, &budget, &row, res) < 0)
+            goto done;
     }
-    if (!(r = admin_row_insert(a->db, &row)))
-        goto db_error;
-    set_org_body(a, res, r, false);
-    if (res->status != 200)
-        goto done;
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    r = admin_row_insert(a->db, &row);
+    commit_org(a, res, &in_tx, r, false);
     goto done;
 oom:
-    set_oom(res);
-    goto done;
-db_error:
-    admin_set_db_error(res, a);
+    admin_oom(res);
 done:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(r);
     cJSON_Delete(meta);
     admin_row_free(&row);
@@ -704,8 +633,6 @@ ADMIN_HANDLER(admin_org_update)
     sdb_res_t *old = NULL, *r = NULL;
     cJSON *meta = NULL;
     bool in_tx = false, bad_meta;
-    const char *bad = NULL;
-    char now[24];
     cJSON *body = admin_body_object(call, res);
     if (!body)
         goto done;
@@ -722,39 +649,14 @@ ADMIN_HANDLER(admin_org_update)
             }
         }
     cJSON_Delete(nested);
-    const cJSON *idv = cJSON_GetObjectItemCaseSensitive(body, "organization_id");
-    if (!cJSON_IsString(idv)) {
-        admin_bad_request(res, "organization_id", "organization_id is required");
+    const char *org_id =
+        admin_body_string(body, "organization_id", false, "organization_id is required", res);
+    if (!org_id || budget_take(body, &row, org_fields, &budget, org_budget_fields, true, res) < 0 ||
+        admin_tx_begin(a, &in_tx, res) < 0 ||
+        !(old = admin_rows_find(a, org_table(), "organization_id", org_id, res, "not_found_error",
+                                "organization_id", "Organization not found for organization_id=%s",
+                                org_id)))
         goto done;
-    }
-    const char *org_id = idv->valuestring;
-    if (!budget_amounts_ok(body, true, res) || !model_max_budget_ok(body, res))
-        goto done;
-    const store_table_t *bad_table = row.table;
-    int rc = admin_row_from_json(&row, body, org_fields, true, &bad);
-    if (rc == 0) {
-        bad_table = budget.table;
-        rc = admin_row_from_json(&budget, body, org_budget_fields, true, &bad);
-    }
-    if (rc == -1) {
-        admin_bad_field(res, bad_table, bad);
-        goto done;
-    }
-    if (rc < 0)
-        goto oom;
-    if (!duration_ok(&budget, res))
-        goto done;
-
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    if (!(old = admin_rows_select(a->db, org_table(), "organization_id", org_id, NULL)))
-        goto db_error;
-    if (sdb_res_rows(old) == 0) {
-        admin_set_error(res, 404, "not_found_error", "organization_id",
-                        "Organization not found for organization_id=%s", org_id);
-        goto done;
-    }
     meta = merged_metadata(body, admin_res_text(old, 0, "metadata"), &bad_meta);
     if (bad_meta) {
         admin_bad_field(res, row.table, "metadata");
@@ -763,57 +665,31 @@ ADMIN_HANDLER(admin_org_update)
     if (meta && set_metadata(&row, meta) < 0)
         goto oom;
     const admin_cell_t *link = admin_row_get(&row, "budget_id");
-    if (link) {
-        int b = budget_exists(a, link->text);
-        if (b < 0)
-            goto db_error;
-        if (!b) {
-            admin_bad_request(res, "budget_id", "Budget with id=%s does not exist in db",
-                              link->text);
-            goto done;
-        }
-    }
-    admin_now_text(now);
+    if (link && !admin_budget_link_ok(a, link->text, res))
+        goto done;
     const char *budget_id = admin_res_text(old, 0, "budget_id");
     if (budget.n && budget_id) {
         /* budget fields change the organization's (current) budget row */
-        if (admin_row_set(&budget, "updated_at", now) < 0 ||
-            admin_row_set(&budget, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
-            goto oom;
-        sdb_res_t *b = admin_row_update(a->db, &budget, "budget_id", budget_id);
-        if (!b)
-            goto db_error;
-        sdb_res_free(b);
+        if (admin_budget_write(a, &budget, budget_id, res) < 0)
+            goto done;
         if (admin_keys_of_budget(a, budget_id, &res->invalidated) < 0)
             goto db_error;
     }
     if ((budget.n || admin_row_get(&row, "models") || link) &&
         keys_of_org(a, org_id, &res->invalidated) < 0)
         goto db_error;
-    if (!admin_row_get(&row, "updated_by") &&
-        admin_row_set(&row, "updated_by", ADMIN_PROXY_ADMIN_NAME) < 0)
+    if (admin_row_stamp(&row, false) < 0)
         goto oom;
-    if (admin_row_set(&row, "updated_at", now) < 0)
-        goto oom;
-    if (!(r = admin_row_update(a->db, &row, "organization_id", org_id)))
-        goto db_error;
-    set_org_body(a, res, r, true);
-    if (res->status != 200)
-        goto done;
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    r = admin_row_update(a->db, &row, "organization_id", org_id);
+    commit_org(a, res, &in_tx, r, true);
     goto done;
 oom:
-    set_oom(res);
+    admin_oom(res);
     goto done;
 db_error:
     admin_set_db_error(res, a);
 done:
-    if (in_tx) {
-        sdb_rollback(a->db);
-        store_strlist_free(&res->invalidated);
-    }
+    admin_tx_end(a, in_tx, res);
     sdb_res_free(old);
     sdb_res_free(r);
     cJSON_Delete(meta);
@@ -843,35 +719,23 @@ static int membership_table_exists(admin_t *a)
  * (one organization after another), all or nothing: an unknown id deletes nothing. */
 ADMIN_HANDLER(admin_org_delete)
 {
+    static const char *const ids_required =
+        "organization_ids is required (a non-empty list of organization ids)";
     store_strlist_t ids = {0};
     cJSON *list = NULL;
     bool in_tx = false;
     cJSON *body = admin_body_object(call, res);
-    if (!body)
+    if (!body ||
+        admin_body_strings(body, "organization_ids", &ids, ids_required, ids_required, res) < 0)
         goto done;
-    int rc = admin_json_strings(cJSON_GetObjectItemCaseSensitive(body, "organization_ids"), &ids);
-    if (rc == -2)
-        goto oom;
-    if (rc < 0 || ids.n == 0) {
-        admin_bad_request(res, "organization_ids",
-                          "organization_ids is required (a non-empty list of organization ids)");
+    if (!(list = cJSON_CreateArray())) {
+        admin_oom(res);
         goto done;
     }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    for (size_t i = 0; i < ids.n; i++) {
-        int e = org_exists(a, ids.v[i]);
-        if (e < 0)
-            goto db_error;
-        if (!e) {
-            admin_set_error(res, 404, "not_found_error", "organization_ids",
-                            "Organization=%s not found", ids.v[i]);
-            goto done;
-        }
-    }
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_rows_all_exist(a, org_table(), "organization_id", &ids, res, "organization_ids",
+                             "Organization=%s not found") < 0)
+        goto done;
     int memberships = membership_table_exists(a);
     if (memberships < 0)
         goto db_error;
@@ -886,11 +750,9 @@ ADMIN_HANDLER(admin_org_delete)
         }
         cJSON *o = org_json(a, org, 0, true, res);
         sdb_res_free(org);
-        if (!o || !cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            if (res->body)
-                goto done;
-            goto oom;
+        if (!admin_json_append(list, o)) {
+            admin_oom_unless_set(res);
+            goto done;
         }
         if (keys_of_org(a, ids.v[i], &res->invalidated) < 0 ||
             sdb_exec(a->db, "DELETE FROM \"LiteLLM_TeamTable\" WHERE \"organization_id\" = $1",
@@ -907,22 +769,15 @@ ADMIN_HANDLER(admin_org_delete)
                      params, 1) < 0)
             goto db_error;
     }
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
+    if (admin_tx_commit(a, &in_tx, res) == 0) {
+        admin_set_body(res, 200, list);
+        list = NULL;
+    }
     goto done;
 db_error:
     admin_set_db_error(res, a);
 done:
-    if (in_tx) {
-        sdb_rollback(a->db);
-        store_strlist_free(&res->invalidated);
-    }
+    admin_tx_end(a, in_tx, res);
     cJSON_Delete(list);
     store_strlist_free(&ids);
     cJSON_Delete(body);
@@ -930,64 +785,31 @@ done:
 
 ADMIN_HANDLER(admin_org_info)
 {
-    char *id = admin_query_get(call->query, call->query_len, "organization_id");
-    if (!id) {
-        admin_bad_request(res, "organization_id", "organization_id is required");
-        return;
-    }
-    sdb_res_t *r = admin_rows_select(a->db, org_table(), "organization_id", id, NULL);
-    if (!r)
-        admin_set_db_error(res, a);
-    else if (sdb_res_rows(r) == 0)
-        admin_set_error(res, 404, "not_found_error", "organization_id", "Organization not found");
-    else
-        set_org_body(a, res, r, true);
+    sdb_res_t *r = admin_rows_find_query(a, call, "organization_id", org_table(), "organization_id",
+                                         res, "not_found_error", "Organization not found");
+    if (r)
+        admin_answer(res, org_json(a, r, 0, true, res));
     sdb_res_free(r);
-    free(id);
 }
 
 /* The deprecated POST form: {"organizations": [ids]} -> the rows found, with their budgets. */
 ADMIN_HANDLER(admin_org_info_post)
 {
-    store_strlist_t ids = {0};
-    cJSON *list = NULL;
-    cJSON *body = admin_body_object(call, res);
-    if (!body)
-        goto done;
-    int rc = admin_json_strings(cJSON_GetObjectItemCaseSensitive(body, "organizations"), &ids);
-    if (rc == -2)
-        goto oom;
-    if (rc < 0 || ids.n == 0) {
-        admin_bad_request(res, "organizations",
-                          "Specify list of organization id's to query. Passed in=[]");
-        goto done;
-    }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
-    for (size_t i = 0; i < ids.n; i++) {
-        sdb_res_t *r = admin_rows_select(a->db, org_table(), "organization_id", ids.v[i], NULL);
-        if (!r) {
-            admin_set_db_error(res, a);
-            goto done;
+    static const char *const empty = "Specify list of organization id's to query. Passed in=[]";
+    answer_rows_of(a, call, res, "organizations", empty, empty, org_table(), "organization_id",
+                   org_row_json);
+}
+
+/* The organizations of r, each as org_json shows it with its members. NULL with res set. */
+static cJSON *orgs_json(admin_t *a, const sdb_res_t *r, admin_result_t *res)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; list && i < sdb_res_rows(r); i++)
+        if (!admin_json_append(list, org_json(a, r, i, true, res))) {
+            cJSON_Delete(list);
+            list = NULL;
         }
-        cJSON *o = sdb_res_rows(r) ? org_json(a, r, 0, false, res) : NULL;
-        sdb_res_free(r);
-        if (res->body)
-            goto done;
-        if (o && !cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            goto oom;
-        }
-    }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
-done:
-    cJSON_Delete(list);
-    store_strlist_free(&ids);
-    cJSON_Delete(body);
+    return list;
 }
 
 /* ?org_id= (exact) and ?org_alias= (case-insensitive substring), as LiteLLM filters. */
@@ -999,7 +821,6 @@ ADMIN_HANDLER(admin_org_list)
     int n = 0;
     buf_t sql = {0};
     sdb_res_t *r = NULL;
-    cJSON *list = NULL;
     bool pg = sdb_dialect(a->db) == STORE_DIALECT_POSTGRES;
     if (buf_append_cstr(&sql, "SELECT ") < 0)
         goto oom;
@@ -1017,31 +838,13 @@ ADMIN_HANDLER(admin_org_list)
                        pg ? "strpos" : "instr", n) < 0)
             goto oom;
     }
-    if (buf_append_cstr(&sql, " ORDER BY \"created_at\", \"organization_id\"") < 0 ||
-        !buf_cstr(&sql))
-        goto oom;
-    if (!(r = sdb_query(a->db, sql.p, params, n))) {
-        admin_set_db_error(res, a);
-        goto done;
-    }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        cJSON *o = org_json(a, r, i, true, res);
-        if (!o && res->body)
-            goto done;
-        if (!o || !cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            goto oom;
-        }
-    }
-    admin_set_body(res, 200, list);
-    list = NULL;
+    if ((r = admin_query_sql(a, &sql, " ORDER BY \"created_at\", \"organization_id\"", params, n,
+                             res)))
+        admin_answer(res, orgs_json(a, r, res));
     goto done;
 oom:
-    set_oom(res);
+    admin_oom(res);
 done:
-    cJSON_Delete(list);
     sdb_res_free(r);
     buf_free(&sql);
     free(org_id);

@@ -4,6 +4,7 @@
  * handler against its own database connection and queues the job back to the worker's mailbox,
  * whose uv_async wakes the worker to send the answer. The queues see a few calls per second at
  * most, so a mutex each is the simple right answer; the data plane never takes them. */
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ struct admin_plane {
     bool stopping;
     admin_t admin;
     char *sqlite_path, *pg_conninfo;
+    /* store_model_in_db (opts.publish_models) */
+    uv_timer_t models_timer;
+    unsigned char models_digest[32]; /* SHA-256 of the models last taken, as JSON text */
+    uint64_t models_retry_ms;        /* after a failed read: the wait before the next; 0 if none */
 };
 
 /* ---- mailbox (worker side) --------------------------------------------------------------------
@@ -186,6 +191,75 @@ static void announce_invalidated(admin_plane_t *p, const store_strlist_t *tokens
     }
 }
 
+/* ---- store_model_in_db ------------------------------------------------------------------------
+ */
+
+static void on_models_tick(uv_timer_t *t);
+
+static void models_digest(const char *text, unsigned char out[32])
+{
+    unsigned int n = 32;
+    if (EVP_Digest(text, strlen(text), out, &n, EVP_sha256(), NULL) != 1)
+        memset(out, 0, 32); /* never equal to a real digest: the models are offered again */
+}
+
+/* Reads the models table and offers it to the data plane when it changed since the last one
+ * taken. A failed read is tried again after 1 s, 2 s, ... up to the poll interval. */
+static void models_reload(admin_plane_t *p)
+{
+    char *err = NULL, *text = NULL;
+    cJSON *models = NULL;
+    if (open_db(p) != 0) {
+        err = strdup("the database cannot be opened");
+        goto retry;
+    }
+    if (!(models = admin_models_load(&p->admin, &err)) ||
+        !(text = cJSON_PrintUnformatted(models))) {
+        if (!err)
+            err = strdup("out of memory");
+        goto retry;
+    }
+    unsigned char digest[32];
+    models_digest(text, digest);
+    if (memcmp(digest, p->models_digest, sizeof digest) != 0) {
+        if (p->opts.publish_models(p->opts.publish_arg, models) != 0) {
+            err = strdup("the data plane did not take them");
+            goto retry;
+        }
+        memcpy(p->models_digest, digest, sizeof digest);
+    }
+    if (p->models_retry_ms) {
+        log_info("control plane: models read from the database again");
+        p->models_retry_ms = 0;
+        uv_timer_start(&p->models_timer, on_models_tick, ADMIN_MODELS_POLL_MS,
+                       ADMIN_MODELS_POLL_MS);
+    }
+    goto done;
+retry:
+    if (!p->models_retry_ms)
+        log_warn("control plane: cannot read LiteLLM_ProxyModelTable (%s); the models in use "
+                 "stay until it can be read",
+                 err ? err : "?");
+    p->models_retry_ms = p->models_retry_ms ? p->models_retry_ms * 2 : 1000;
+    if (p->models_retry_ms > ADMIN_MODELS_POLL_MS)
+        p->models_retry_ms = ADMIN_MODELS_POLL_MS;
+    uv_timer_start(&p->models_timer, on_models_tick, p->models_retry_ms, ADMIN_MODELS_POLL_MS);
+done:
+    free(err);
+    free(text);
+    cJSON_Delete(models);
+}
+
+static void on_models_tick(uv_timer_t *t)
+{
+    admin_plane_t *p = t->data;
+    uv_mutex_lock(&p->lock);
+    bool stopping = p->stopping;
+    uv_mutex_unlock(&p->lock);
+    if (!stopping)
+        models_reload(p);
+}
+
 static void run_job(admin_plane_t *p, job_t *j)
 {
     admin_result_init(&j->res);
@@ -207,6 +281,8 @@ static void run_job(admin_plane_t *p, job_t *j)
     r->fn(&p->admin, &j->call, &j->res);
     if (j->res.status == 200 && j->res.invalidated.n)
         announce_invalidated(p, &j->res.invalidated);
+    if (j->res.status == 200 && j->res.models_changed && p->opts.publish_models)
+        models_reload(p); /* routed before the caller hears the model was added */
 }
 
 static void on_jobs(uv_async_t *a)
@@ -232,15 +308,18 @@ static void on_jobs(uv_async_t *a)
         }
         mailbox_post(j);
     }
-    if (p->stopping)
+    if (p->stopping) {
         uv_close((uv_handle_t *)&p->wake, NULL);
+        if (p->opts.publish_models && !uv_is_closing((uv_handle_t *)&p->models_timer))
+            uv_close((uv_handle_t *)&p->models_timer, NULL);
+    }
 }
 
 static void plane_main(void *arg)
 {
     admin_plane_t *p = arg;
-    /* the database is opened by the first management call: a data-plane-heavy process does not
-     * carry a second connection it never uses */
+    /* the database is opened by the first management call (a data-plane-heavy process does not
+     * carry a second connection it never uses), or at once by the first read of the models */
     uv_run(&p->loop, UV_RUN_DEFAULT);
     uv_loop_close(&p->loop);
     if (p->admin.db)
@@ -262,7 +341,16 @@ admin_plane_t *admin_plane_start(const admin_plane_opts_t *opts, char **err)
     uv_loop_init(&p->loop);
     uv_async_init(&p->loop, &p->wake, on_jobs);
     p->wake.data = p;
+    if (opts->publish_models) {
+        /* the data plane starts with the config's models alone: an empty table is no change */
+        models_digest("[]", p->models_digest);
+        uv_timer_init(&p->loop, &p->models_timer);
+        p->models_timer.data = p;
+        uv_timer_start(&p->models_timer, on_models_tick, 0, ADMIN_MODELS_POLL_MS);
+    }
     if (uv_thread_create(&p->thread, plane_main, p) != 0) {
+        if (opts->publish_models)
+            uv_close((uv_handle_t *)&p->models_timer, NULL);
         uv_close((uv_handle_t *)&p->wake, NULL);
         uv_run(&p->loop, UV_RUN_DEFAULT);
         uv_loop_close(&p->loop);

@@ -8,6 +8,7 @@
 #ifndef SLUICE_ADMIN_PLANE_H
 #define SLUICE_ADMIN_PLANE_H
 
+#include <cjson/cJSON.h>
 #include <uv.h>
 
 #include "auth/keys.h"
@@ -22,10 +23,23 @@ typedef struct {
     const char *sqlite_path; /* used when pg_conninfo is NULL */
     const char *pg_conninfo;
     auth_cache_t *keys; /* may be NULL (--role control: no key cache in this process) */
+    /* store_model_in_db: where the models of LiteLLM_ProxyModelTable go (the data plane's
+     * router). Called on the control-plane thread with admin_models_load's array whenever it
+     * differs from the last one taken: read when the thread starts, every
+     * ADMIN_MODELS_POLL_MS, and right after a call that changed the table (before that call
+     * is answered). Returns 0 when the models are in use, -1 to be offered them again at the
+     * next read. NULL: models are not read. */
+    int (*publish_models)(void *arg, const cJSON *models);
+    void *publish_arg;
 } admin_plane_opts_t;
 
-/* Starts the thread. The database is opened on it; while it cannot be, calls answer 503 and the
- * thread tries again on the next call. NULL when the thread cannot start. */
+/* How often the models table is read for changes made elsewhere (another instance, LiteLLM). */
+#define ADMIN_MODELS_POLL_MS 30000
+
+/* Starts the thread. The database is opened on it (by the first call, or at once when models
+ * are published); while it cannot be, calls answer 503 and the thread tries again on the next
+ * call. A process that serves no management routes (--role data) may run it only to publish
+ * models: nothing is handed to it then. NULL when the thread cannot start. */
 admin_plane_t *admin_plane_start(const admin_plane_opts_t *opts, char **err);
 /* Finishes the call being handled, answers the queued ones with 503, joins the thread. */
 void admin_plane_stop(admin_plane_t *p);

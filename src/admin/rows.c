@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * admin rows (rows.h): request members become typed cells of one table's row; cells become
  * INSERT / UPDATE / upsert ... RETURNING every column in sdb's storage forms; SELECT and DELETE by
- * one column; results become LiteLLM's JSON. Plus the small values every handler needs. The
- * statements are built per call from the schema, so one file serves every table. */
+ * one column; results become LiteLLM's JSON. Plus the small values every handler needs and the
+ * steps every handler takes around its rows (answers, checks, the transaction), so that each of
+ * them lives once. The statements are built per call from the schema, so one file serves every
+ * table. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,9 @@
 #include <time.h>
 
 #include "admin/rows.h"
+#include "auth/keys.h"
+
+_Static_assert(ADMIN_TOKEN_LEN == 2 * AUTH_HASH_LEN, "a token is the sha256 hex of a key");
 
 /* ---- rows ------------------------------------------------------------------------------------ */
 
@@ -435,14 +440,9 @@ cJSON *admin_body_object(const admin_call_t *call, admin_result_t *res)
 
 int admin_json_strings(const cJSON *v, store_strlist_t *out)
 {
-    if (!cJSON_IsArray(v))
+    if (!admin_json_is_strings(v))
         return -1;
     const cJSON *it;
-    cJSON_ArrayForEach(it, v)
-    {
-        if (!cJSON_IsString(it))
-            return -1;
-    }
     cJSON_ArrayForEach(it, v)
     {
         if (store_strlist_push(out, it->valuestring) < 0)
@@ -485,14 +485,100 @@ int admin_py_repr_list(const store_strlist_t *l, buf_t *out)
     return rc ? rc : buf_append_cstr(out, "]");
 }
 
-void admin_bad_request(admin_result_t *res, const char *param, const char *fmt, ...)
+int admin_key_token(const char *ref, char out[ADMIN_TOKEN_LEN + 1])
+{
+    auth_hash_t h;
+    if (strncmp(ref, "sk-", 3) == 0) {
+        if (auth_key_hash(str_cstr(ref), &h) == 0) {
+            auth_hash_hex(&h, out);
+            return 0;
+        }
+        snprintf(out, ADMIN_TOKEN_LEN + 1, "%s", ref);
+        return -1;
+    }
+    snprintf(out, ADMIN_TOKEN_LEN + 1, "%s", ref);
+    return 0;
+}
+
+int admin_strlist_add(store_strlist_t *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0)
+            return 0;
+    return store_strlist_push(l, s);
+}
+
+int admin_tokens_add(sdb_t *db, const char *sql, const char *const *params, int n,
+                     store_strlist_t *out)
+{
+    sdb_res_t *r = sdb_query(db, sql, params, n);
+    if (!r)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sdb_res_rows(r); i++) {
+        const char *t = sdb_res_get(r, i, 0);
+        if (t && admin_strlist_add(out, t) < 0)
+            rc = -2;
+    }
+    sdb_res_free(r);
+    return rc;
+}
+
+/* ---- JSON ------------------------------------------------------------------------------------ */
+
+bool admin_json_is_strings(const cJSON *v)
+{
+    if (!cJSON_IsArray(v))
+        return false;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it))
+            return false;
+    }
+    return true;
+}
+
+cJSON *admin_json_text(const char *s)
+{
+    return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+bool admin_json_put(cJSON *o, const char *name, cJSON *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    if (!v || !cJSON_AddItemToObject(o, name, v)) {
+        cJSON_Delete(v);
+        return false;
+    }
+    return true;
+}
+
+bool admin_json_append(cJSON *array, cJSON *item)
+{
+    if (!item || !cJSON_AddItemToArray(array, item)) {
+        cJSON_Delete(item);
+        return false;
+    }
+    return true;
+}
+
+/* ---- answers --------------------------------------------------------------------------------- */
+
+void admin_set_errorv(admin_result_t *res, int status, const char *type, const char *param,
+                      const char *fmt, va_list ap)
 {
     char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    admin_set_error(res, status, type, param, "%s", msg);
+}
+
+void admin_bad_request(admin_result_t *res, const char *param, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    admin_set_errorv(res, 400, "bad_request_error", param, fmt, ap);
     va_end(ap);
-    admin_set_error(res, 400, "bad_request_error", param, "%s", msg);
 }
 
 void admin_bad_field(admin_result_t *res, const store_table_t *t, const char *field)
@@ -506,4 +592,272 @@ void admin_bad_field(admin_result_t *res, const store_table_t *t, const char *fi
     const store_column_t *c = t ? store_schema_column(t, field) : NULL;
     admin_bad_request(res, field, "Invalid value for '%s': expected %s", field,
                       c ? want[c->type] : "another type");
+}
+
+void admin_oom(admin_result_t *res)
+{
+    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
+}
+
+void admin_oom_unless_set(admin_result_t *res)
+{
+    if (!res->body)
+        admin_oom(res);
+}
+
+void admin_answer(admin_result_t *res, cJSON *doc)
+{
+    if (doc)
+        admin_set_body(res, 200, doc);
+    else
+        admin_oom_unless_set(res);
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+long long admin_query_int(const admin_call_t *call, const char *name, long long dflt)
+{
+    char *v = admin_query_get(call->query, call->query_len, name);
+    if (!v)
+        return dflt;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    bool ok = *v && !*end && n >= 1;
+    free(v);
+    return ok ? n : -1;
+}
+
+int admin_query_page(const admin_call_t *call, const char *size_name, long long size_default,
+                     long long size_max, long long *page, long long *size, admin_result_t *res)
+{
+    *page = admin_query_int(call, "page", 1);
+    *size = admin_query_int(call, size_name, size_default);
+    if (*page < 1) {
+        admin_bad_request(res, "page", "page must be an integer >= 1");
+        return -1;
+    }
+    if (*size < 1 || *size > size_max) {
+        admin_bad_request(res, size_name, "%s must be an integer between 1 and %lld", size_name,
+                          size_max);
+        return -1;
+    }
+    return 0;
+}
+
+const char *admin_body_string(const cJSON *body, const char *name, bool nonempty, const char *msg,
+                              admin_result_t *res)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, name);
+    if (cJSON_IsString(v) && (!nonempty || v->valuestring[0]))
+        return v->valuestring;
+    admin_bad_request(res, name, "%s", msg);
+    return NULL;
+}
+
+int admin_body_strings(const cJSON *body, const char *name, store_strlist_t *out,
+                       const char *not_list, const char *empty, admin_result_t *res)
+{
+    int rc = admin_json_strings(cJSON_GetObjectItemCaseSensitive(body, name), out);
+    if (rc == -2) {
+        admin_oom(res);
+        return -1;
+    }
+    if (rc < 0 || (empty && out->n == 0)) {
+        admin_bad_request(res, name, "%s", rc < 0 ? not_list : empty);
+        return -1;
+    }
+    return 0;
+}
+
+int admin_row_take(admin_row_t *r, const cJSON *obj, const char *const *fields, bool skip_null,
+                   admin_result_t *res)
+{
+    const char *bad = NULL;
+    int rc = admin_row_from_json(r, obj, fields, skip_null, &bad);
+    if (rc == -1)
+        admin_bad_field(res, r->table, bad);
+    else if (rc < 0)
+        admin_oom(res);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Sets column `name` to text unless keep and the row has it already. */
+static int set_unless_given(admin_row_t *r, const char *name, const char *text, bool keep)
+{
+    return keep && admin_row_get(r, name) ? 0 : admin_row_set(r, name, text);
+}
+
+int admin_row_stamp(admin_row_t *r, bool created)
+{
+    char now[24];
+    admin_now_text(now);
+    if (created && (set_unless_given(r, "created_at", now, false) < 0 ||
+                    set_unless_given(r, "created_by", ADMIN_PROXY_ADMIN_NAME, true) < 0))
+        return -1;
+    return set_unless_given(r, "updated_at", now, false) < 0 ||
+                   set_unless_given(r, "updated_by", ADMIN_PROXY_ADMIN_NAME, true) < 0
+               ? -1
+               : 0;
+}
+
+/* ---- reads and the call's transaction -------------------------------------------------------- */
+
+int admin_row_exists(sdb_t *db, const store_table_t *t, const char *col, const char *value)
+{
+    const store_column_t *c = store_schema_column(t, col);
+    if (!c)
+        return -1;
+    buf_t sql = {0};
+    buf_append_cstr(&sql, "SELECT 1 FROM ");
+    store_schema_quote(&sql, t->name);
+    buf_append_cstr(&sql, " WHERE ");
+    store_schema_quote(&sql, col);
+    buf_append_cstr(&sql, " = ");
+    sdb_param(db, c, 1, &sql);
+    buf_append_cstr(&sql, " LIMIT 1");
+    const char *params[] = {value};
+    sdb_res_t *r = run(db, &sql, params, 1);
+    if (!r)
+        return -1;
+    int found = sdb_res_rows(r) > 0;
+    sdb_res_free(r);
+    return found;
+}
+
+sdb_res_t *admin_rows_find(admin_t *a, const store_table_t *t, const char *col, const char *value,
+                           admin_result_t *res, const char *type, const char *param,
+                           const char *fmt, ...)
+{
+    sdb_res_t *r = admin_rows_select(a->db, t, col, value, NULL);
+    if (!r) {
+        admin_set_db_error(res, a);
+        return NULL;
+    }
+    if (sdb_res_rows(r))
+        return r;
+    sdb_res_free(r);
+    va_list ap;
+    va_start(ap, fmt);
+    admin_set_errorv(res, 404, type, param, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int admin_rows_all_exist(admin_t *a, const store_table_t *t, const char *col,
+                         const store_strlist_t *ids, admin_result_t *res, const char *param,
+                         const char *fmt)
+{
+    for (size_t i = 0; i < ids->n; i++) {
+        int found = admin_row_exists(a->db, t, col, ids->v[i]);
+        if (found < 0)
+            admin_set_db_error(res, a);
+        else if (!found)
+            admin_set_error(res, 404, "not_found_error", param, fmt, ids->v[i]);
+        if (found != 1)
+            return -1;
+    }
+    return 0;
+}
+
+int admin_row_absent(admin_t *a, const store_table_t *t, const char *col, const char *value,
+                     admin_result_t *res, int status, const char *type, const char *param,
+                     const char *fmt, ...)
+{
+    int found = admin_row_exists(a->db, t, col, value);
+    if (found < 0)
+        admin_set_db_error(res, a);
+    if (found <= 0)
+        return found;
+    va_list ap;
+    va_start(ap, fmt);
+    admin_set_errorv(res, status, type, param, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+sdb_res_t *admin_rows_find_query(admin_t *a, const admin_call_t *call, const char *name,
+                                 const store_table_t *t, const char *col, admin_result_t *res,
+                                 const char *type, const char *fmt)
+{
+    char *value = admin_query_get(call->query, call->query_len, name);
+    if (!value) {
+        admin_bad_request(res, name, "%s is required", name);
+        return NULL;
+    }
+    sdb_res_t *r = admin_rows_find(a, t, col, value, res, type, name, fmt, value);
+    free(value);
+    return r;
+}
+
+cJSON *admin_rows_json_of(admin_t *a, const store_table_t *t, const char *col, const char *value,
+                          const char *order_by, admin_result_t *res)
+{
+    sdb_res_t *r = admin_rows_select(a->db, t, col, value, order_by);
+    if (!r) {
+        admin_set_db_error(res, a);
+        return NULL;
+    }
+    cJSON *rows = admin_rows_json(t, r);
+    sdb_res_free(r);
+    if (!rows)
+        admin_oom(res);
+    return rows;
+}
+
+sdb_res_t *admin_query_sql(admin_t *a, buf_t *sql, const char *tail, const char *const *params,
+                           int n, admin_result_t *res)
+{
+    if ((tail && buf_append_cstr(sql, tail) < 0) || !buf_cstr(sql)) {
+        admin_oom(res);
+        return NULL;
+    }
+    sdb_res_t *r = sdb_query(a->db, sql->p, params, n);
+    if (!r)
+        admin_set_db_error(res, a);
+    return r;
+}
+
+int admin_list_total(sdb_t *db, const sdb_res_t *r, long long page, const char *count_sql,
+                     const char *const *params, int n, long long *total)
+{
+    const char *v = NULL;
+    sdb_res_t *count = NULL;
+    if (sdb_res_rows(r)) {
+        v = admin_res_text(r, 0, "total_count");
+    } else if (page > 1) { /* an empty page past the end: count without the window */
+        if (!(count = sdb_query(db, count_sql, params, n)))
+            return -1;
+        v = sdb_res_rows(count) ? sdb_res_get(count, 0, 0) : NULL;
+    }
+    *total = v ? strtoll(v, NULL, 10) : 0;
+    sdb_res_free(count);
+    return 0;
+}
+
+int admin_tx_begin(admin_t *a, bool *open, admin_result_t *res)
+{
+    if (sdb_begin(a->db) < 0) {
+        admin_set_db_error(res, a);
+        return -1;
+    }
+    *open = true;
+    return 0;
+}
+
+int admin_tx_commit(admin_t *a, bool *open, admin_result_t *res)
+{
+    if (sdb_commit(a->db) < 0) {
+        admin_set_db_error(res, a);
+        return -1;
+    }
+    *open = false;
+    return 0;
+}
+
+void admin_tx_end(admin_t *a, bool open, admin_result_t *res)
+{
+    if (!open)
+        return;
+    sdb_rollback(a->db);
+    store_strlist_free(&res->invalidated);
 }

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "admin/misc.h"
-#include "auth/keys.h"
 
 #define LOGS_PAGE_SIZE_DEFAULT 100
 #define LOGS_PAGE_SIZE_MAX 1000
@@ -27,10 +26,10 @@ static const store_column_t *logs_column(const char *name)
     return store_schema_column(logs_table(), name);
 }
 
-static void set_oom(admin_result_t *res)
-{
-    admin_set_error(res, 500, "internal_server_error", NULL, "out of memory");
-}
+typedef struct {
+    const char *column; /* "api_key", "request_id", "user", or NULL */
+    const char *value;
+} logs_filter_t;
 
 /* "YYYY-MM-DD" as Python's strptime("%Y-%m-%d") accepts it (a real calendar day). */
 static bool parse_day(const char *s, struct tm *out)
@@ -74,30 +73,12 @@ static const char *day_expr(admin_t *a, bool qualified)
     return qualified ? "substr(s.\"startTime\", 1, 10)" : "substr(\"startTime\", 1, 10)";
 }
 
-/* An api_key filter as LiteLLM stores it: "sk-..." keys are hashed, hashes pass as they are. */
-static void stored_api_key(const char *given, char out[2 * AUTH_HASH_LEN + 1])
-{
-    auth_hash_t h;
-    if (strncmp(given, "sk-", 3) == 0 && auth_key_hash(str_cstr(given), &h) == 0) {
-        auth_hash_hex(&h, out);
-        return;
-    }
-    snprintf(out, 2 * AUTH_HASH_LEN + 1, "%s", given);
-}
-
-/* A query parameter that is a positive integer, def when absent; false when malformed. */
+/* A query parameter that is a positive integer up to max, def when absent; false when malformed. */
 static bool query_int(const admin_call_t *call, const char *name, long def, long max, long *out)
 {
-    char *v = admin_query_get(call->query, call->query_len, name);
-    *out = def;
-    if (!v)
-        return true;
-    char *end;
-    long n = strtol(v, &end, 10);
-    bool ok = v[0] && !*end && n >= 1 && n <= max;
-    free(v);
-    if (ok)
-        *out = n;
+    long long n = admin_query_int(call, name, def);
+    bool ok = n >= 1 && n <= max;
+    *out = ok ? (long)n : def;
     return ok;
 }
 
@@ -129,13 +110,45 @@ static double num_cell(const sdb_res_t *r, size_t row, int col)
     return v ? strtod(v, NULL) : 0;
 }
 
+/* Appends the conditions of a read of LiteLLM_SpendLogs (q: "s." or "" before each column): the
+ * range of "startTime" from lo to hi ($1, $2; "1 = 1" without lo), and the filter, if any, on the
+ * next parameter. The parameters go into params; returns their count. */
+static int logs_where(admin_t *a, buf_t *sql, const char *q, const char *lo, const char *hi,
+                      const logs_filter_t *f, const char *params[3])
+{
+    int n = 0;
+    if (lo) {
+        params[n++] = lo;
+        params[n++] = hi;
+        buf_printf(sql, "%s\"startTime\" >= ", q);
+        sdb_param(a->db, logs_column("startTime"), 1, sql);
+        buf_printf(sql, " AND %s\"startTime\" <= ", q);
+        sdb_param(a->db, logs_column("startTime"), 2, sql);
+    } else {
+        buf_append_cstr(sql, "1 = 1");
+    }
+    if (f && f->column) {
+        params[n++] = f->value;
+        buf_printf(sql, " AND %s", q);
+        store_schema_quote(sql, f->column);
+        buf_append_cstr(sql, " = ");
+        sdb_param(a->db, logs_column(f->column), n, sql);
+    }
+    return n;
+}
+
+/* Sets member `name` of o to the text (null for NULL) and the three sums of a per-key report. */
+static bool add_costs(cJSON *o, const char *name, const char *text, double cost, double in,
+                      double out)
+{
+    return admin_json_put(o, name, admin_json_text(text)) &&
+           cJSON_AddNumberToObject(o, "total_cost", cost) &&
+           cJSON_AddNumberToObject(o, "total_input_tokens", in) &&
+           cJSON_AddNumberToObject(o, "total_output_tokens", out);
+}
+
 /* ---- /spend/logs ------------------------------------------------------------------------------
  */
-
-typedef struct {
-    const char *column; /* "api_key", "request_id", "user", or NULL */
-    const char *value;
-} logs_filter_t;
 
 /* Rows of LiteLLM_SpendLogs, newest first, one page: every filter has an index to walk
  * ("startTime" for the date range and for "user", (api_key, "startTime"), the request_id key). */
@@ -144,80 +157,29 @@ static void logs_rows(admin_t *a, admin_result_t *res, const logs_filter_t *f, c
 {
     buf_t sql = {0};
     const char *params[3];
-    int n = 0;
-    if (buf_append_cstr(&sql, "SELECT ") < 0)
-        goto oom;
+    char tail[96];
+    buf_append_cstr(&sql, "SELECT ");
     /* qualified names: a bare "startTime" in ORDER BY would name the select list's normalised
      * (strftime) expression on SQLite, which no index serves */
     sdb_select_all(a->db, logs_table(), "s.", &sql);
-    if (buf_append_cstr(&sql, " FROM \"LiteLLM_SpendLogs\" s WHERE 1 = 1") < 0)
-        goto oom;
-    if (lo) {
-        params[n++] = lo;
-        params[n++] = hi;
-        buf_append_cstr(&sql, " AND s.\"startTime\" >= ");
-        sdb_param(a->db, logs_column("startTime"), 1, &sql);
-        buf_append_cstr(&sql, " AND s.\"startTime\" <= ");
-        sdb_param(a->db, logs_column("startTime"), 2, &sql);
-    }
-    if (f->column) {
-        params[n++] = f->value;
-        buf_append_cstr(&sql, " AND s.");
-        store_schema_quote(&sql, f->column);
-        buf_append_cstr(&sql, " = ");
-        sdb_param(a->db, logs_column(f->column), n, &sql);
-    }
-    if (buf_printf(&sql, " ORDER BY s.\"startTime\" DESC LIMIT %ld OFFSET %ld", page_size,
-                   (page - 1) * page_size) < 0 ||
-        !buf_cstr(&sql))
-        goto oom;
-    sdb_res_t *r = sdb_query(a->db, sql.p, params, n);
-    if (!r)
-        admin_set_db_error(res, a);
-    else
-        admin_set_body(res, 200, admin_rows_json(logs_table(), r));
+    buf_append_cstr(&sql, " FROM \"LiteLLM_SpendLogs\" s WHERE ");
+    int n = logs_where(a, &sql, "s.", lo, hi, f, params);
+    snprintf(tail, sizeof tail, " ORDER BY s.\"startTime\" DESC LIMIT %ld OFFSET %ld", page_size,
+             (page - 1) * page_size);
+    sdb_res_t *r = admin_query_sql(a, &sql, tail, params, n, res);
+    if (r)
+        admin_answer(res, admin_rows_json(logs_table(), r));
     sdb_res_free(r);
     buf_free(&sql);
-    return;
-oom:
-    buf_free(&sql);
-    set_oom(res);
 }
 
-/* LiteLLM's summarized form for a date range: per day {"users": {user: spend}, "models": {model:
- * spend}, "spend": total, <api_key>: spend, ..., "startTime": "YYYY-MM-DD"}, days in order, and
- * after the last day with spend, zero days up to end_date. */
-static void logs_summary(admin_t *a, admin_result_t *res, const logs_filter_t *f, const char *lo,
-                         const char *hi, const struct tm *end_day)
+/* The days of the summary (see logs_summary) from its rows, grouped by (day, key, user, model)
+ * and ordered. NULL on no memory. */
+static cJSON *summary_days(const sdb_res_t *r, const struct tm *end_day)
 {
-    buf_t sql = {0};
-    const char *params[3] = {lo, hi, f->value};
-    cJSON *list = NULL, *day = NULL;
-    sdb_res_t *r = NULL;
+    cJSON *list = cJSON_CreateArray(), *day = NULL;
     char last[11] = "";
-    if (buf_printf(&sql,
-                   "SELECT %s AS \"day\", \"api_key\", \"user\", \"model\", SUM(\"spend\") AS "
-                   "\"spend\" FROM \"LiteLLM_SpendLogs\" WHERE \"startTime\" >= ",
-                   day_expr(a, false)) < 0)
-        goto oom;
-    sdb_param(a->db, logs_column("startTime"), 1, &sql);
-    buf_append_cstr(&sql, " AND \"startTime\" <= ");
-    sdb_param(a->db, logs_column("startTime"), 2, &sql);
-    if (f->column) {
-        buf_append_cstr(&sql, " AND ");
-        store_schema_quote(&sql, f->column);
-        buf_append_cstr(&sql, " = ");
-        sdb_param(a->db, logs_column(f->column), 3, &sql);
-    }
-    if (buf_append_cstr(&sql, " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4") < 0 || !buf_cstr(&sql))
-        goto oom;
-    if (!(r = sdb_query(a->db, sql.p, params, f->column ? 3 : 2))) {
-        admin_set_db_error(res, a);
-        goto done;
-    }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
+    for (size_t i = 0; list && i < sdb_res_rows(r); i++) {
         const char *d = sdb_res_get(r, i, 0), *key = sdb_res_get(r, i, 1);
         const char *user = sdb_res_get(r, i, 2), *model = sdb_res_get(r, i, 3);
         double spend = num_cell(r, i, 4);
@@ -226,22 +188,22 @@ static void logs_summary(admin_t *a, admin_result_t *res, const logs_filter_t *f
         if (strcmp(d, last) != 0) {
             if (day && (!cJSON_AddStringToObject(day, "startTime", last) ||
                         !cJSON_AddItemToArray(list, day)))
-                goto oom;
+                goto fail;
             snprintf(last, sizeof last, "%s", d);
             if (!(day = cJSON_CreateObject()) || !cJSON_AddObjectToObject(day, "users") ||
                 !cJSON_AddObjectToObject(day, "models") ||
                 !cJSON_AddNumberToObject(day, "spend", 0))
-                goto oom;
+                goto fail;
         }
         /* Python's dict keys: None prints as "null" */
         if (!add_to(day, "spend", spend) || !add_to(day, key ? key : "null", spend) ||
             !add_to(cJSON_GetObjectItemCaseSensitive(day, "users"), user ? user : "null", spend) ||
             !add_to(cJSON_GetObjectItemCaseSensitive(day, "models"), model ? model : "null", spend))
-            goto oom;
+            goto fail;
     }
     if (day) {
         if (!cJSON_AddStringToObject(day, "startTime", last) || !cJSON_AddItemToArray(list, day))
-            goto oom;
+            goto fail;
         day = NULL;
         /* zero days from the day after the last one with spend up to end_date */
         struct tm t;
@@ -258,19 +220,35 @@ static void logs_summary(admin_t *a, admin_result_t *res, const logs_filter_t *f
                     !cJSON_AddObjectToObject(o, "users") || !cJSON_AddObjectToObject(o, "models") ||
                     !cJSON_AddItemToArray(list, o)) {
                     cJSON_Delete(o);
-                    goto oom;
+                    goto fail;
                 }
             }
         }
     }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
-done:
+    return list;
+fail:
     cJSON_Delete(day);
     cJSON_Delete(list);
+    return NULL;
+}
+
+/* LiteLLM's summarized form for a date range: per day {"users": {user: spend}, "models": {model:
+ * spend}, "spend": total, <api_key>: spend, ..., "startTime": "YYYY-MM-DD"}, days in order, and
+ * after the last day with spend, zero days up to end_date. */
+static void logs_summary(admin_t *a, admin_result_t *res, const logs_filter_t *f, const char *lo,
+                         const char *hi, const struct tm *end_day)
+{
+    buf_t sql = {0};
+    const char *params[3];
+    buf_printf(&sql,
+               "SELECT %s AS \"day\", \"api_key\", \"user\", \"model\", SUM(\"spend\") AS "
+               "\"spend\" FROM \"LiteLLM_SpendLogs\" WHERE ",
+               day_expr(a, false));
+    int n = logs_where(a, &sql, "", lo, hi, f, params);
+    sdb_res_t *r =
+        admin_query_sql(a, &sql, " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4", params, n, res);
+    if (r)
+        admin_answer(res, summary_days(r, end_day));
     sdb_res_free(r);
     buf_free(&sql);
 }
@@ -285,7 +263,7 @@ ADMIN_HANDLER(admin_spend_logs)
     char *request_id = admin_query_get(call->query, call->query_len, "request_id");
     char *start = admin_query_get(call->query, call->query_len, "start_date");
     char *end = admin_query_get(call->query, call->query_len, "end_date");
-    char hashed[2 * AUTH_HASH_LEN + 1];
+    char hashed[ADMIN_TOKEN_LEN + 1];
     logs_filter_t f = {NULL, NULL};
     long page, page_size;
     if (!query_int(call, "page", 1, LONG_MAX / LOGS_PAGE_SIZE_MAX, &page) ||
@@ -297,7 +275,7 @@ ADMIN_HANDLER(admin_spend_logs)
     }
     /* one filter, in LiteLLM's order of precedence */
     if (api_key && api_key[0]) {
-        stored_api_key(api_key, hashed);
+        admin_key_token(api_key, hashed);
         f = (logs_filter_t){"api_key", hashed};
     } else if (request_id && request_id[0]) {
         f = (logs_filter_t){"request_id", request_id};
@@ -350,16 +328,10 @@ ADMIN_HANDLER(admin_global_spend)
     buf_append_cstr(&sql,
                     "SELECT SUM(\"spend\") FROM \"LiteLLM_SpendLogs\" WHERE \"startTime\" >= ");
     sdb_param(a->db, logs_column("startTime"), 1, &sql);
-    if (!buf_cstr(&sql)) {
-        set_oom(res);
-        return;
-    }
-    sdb_res_t *r = sdb_query(a->db, sql.p, params, 1);
+    sdb_res_t *r = admin_query_sql(a, &sql, NULL, params, 1, res);
     buf_free(&sql);
-    if (!r) {
-        admin_set_db_error(res, a);
+    if (!r)
         return;
-    }
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddNumberToObject(doc, "spend", sdb_res_rows(r) ? num_cell(r, 0, 0) : 0);
     cJSON_AddNumberToObject(doc, "max_budget", 0.0);
@@ -370,41 +342,15 @@ ADMIN_HANDLER(admin_global_spend)
 /* ---- /global/spend/report ---------------------------------------------------------------------
  */
 
-/* group_by=team / customer: per day, per group: {group: name, "total_spend", "metadata":
- * [{"model", "api_key", "spend", "total_tokens"}]}. SQL groups by (day, group, model, key),
- * ordered, so each day's and each group's rows are contiguous here. */
-static void report_by_group(admin_t *a, admin_result_t *res, const char *lo, const char *hi,
-                            bool by_team)
+/* The team or customer report (see report_by_group) from its rows, grouped by (day, group, model,
+ * key) and ordered, so each day's and each group's rows are contiguous. NULL on no memory. */
+static cJSON *group_days(const sdb_res_t *r, bool by_team)
 {
-    buf_t sql = {0};
-    const char *params[] = {lo, hi};
-    sdb_res_t *r = NULL;
-    cJSON *list = NULL, *day = NULL, *groups = NULL, *group = NULL;
+    cJSON *list = cJSON_CreateArray(), *day = NULL, *groups = NULL, *group = NULL;
     const char *gname = by_team ? "team_name" : "customer";
-    if (buf_printf(&sql,
-                   "SELECT %s AS \"day\", %s AS \"grp\", s.\"model\", s.\"api_key\", "
-                   "SUM(s.\"spend\") AS \"spend\", SUM(s.\"total_tokens\") AS \"tokens\" FROM "
-                   "\"LiteLLM_SpendLogs\" s %s WHERE s.\"startTime\" >= ",
-                   day_expr(a, true),
-                   by_team ? "COALESCE(t.\"team_alias\", 'Unassigned Team')" : "s.\"end_user\"",
-                   by_team ? "LEFT JOIN \"LiteLLM_TeamTable\" t ON s.\"team_id\" = t.\"team_id\""
-                           : "") < 0)
-        goto oom;
-    sdb_param(a->db, logs_column("startTime"), 1, &sql);
-    buf_append_cstr(&sql, " AND s.\"startTime\" <= ");
-    sdb_param(a->db, logs_column("startTime"), 2, &sql);
-    if (buf_append_cstr(&sql, " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 5 DESC, 3, 4") < 0 ||
-        !buf_cstr(&sql))
-        goto oom;
-    if (!(r = sdb_query(a->db, sql.p, params, 2))) {
-        admin_set_db_error(res, a);
-        goto done;
-    }
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
     const char *cur_day = NULL, *cur_group = NULL;
     bool have_group = false;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
+    for (size_t i = 0; list && i < sdb_res_rows(r); i++) {
         const char *d = sdb_res_get(r, i, 0), *g = sdb_res_get(r, i, 1);
         if (!d)
             continue;
@@ -417,51 +363,59 @@ static void report_by_group(admin_t *a, admin_result_t *res, const char *lo, con
                 !(groups = cJSON_AddArrayToObject(day, by_team ? "teams" : "customers")) ||
                 !cJSON_AddItemToArray(list, day)) {
                 cJSON_Delete(day);
-                day = NULL;
-                goto oom;
+                goto fail;
             }
-            day = NULL; /* owned by list */
             cur_day = d;
             have_group = false;
         }
         bool same_group =
             have_group && ((!g && !cur_group) || (g && cur_group && strcmp(g, cur_group) == 0));
         if (!same_group) {
-            if (!(group = cJSON_CreateObject()) || !cJSON_AddItemToArray(groups, group)) {
-                cJSON_Delete(group);
-                goto oom;
-            }
-            if (!(g ? cJSON_AddStringToObject(group, gname, g)
-                    : cJSON_AddNullToObject(group, gname)) ||
+            group = cJSON_CreateObject();
+            if (!admin_json_append(groups, group) ||
+                !admin_json_put(group, gname, admin_json_text(g)) ||
                 !cJSON_AddNumberToObject(group, "total_spend", 0) ||
                 !cJSON_AddArrayToObject(group, "metadata"))
-                goto oom;
+                goto fail;
             cur_group = g;
             have_group = true;
         }
         double spend = num_cell(r, i, 4);
         const char *model = sdb_res_get(r, i, 2), *key = sdb_res_get(r, i, 3);
         cJSON *m = cJSON_CreateObject();
-        if (!m || !cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(group, "metadata"), m)) {
-            cJSON_Delete(m);
-            goto oom;
-        }
-        if (!(model ? cJSON_AddStringToObject(m, "model", model)
-                    : cJSON_AddNullToObject(m, "model")) ||
-            !(key ? cJSON_AddStringToObject(m, "api_key", key)
-                  : cJSON_AddNullToObject(m, "api_key")) ||
+        if (!admin_json_append(cJSON_GetObjectItemCaseSensitive(group, "metadata"), m) ||
+            !admin_json_put(m, "model", admin_json_text(model)) ||
+            !admin_json_put(m, "api_key", admin_json_text(key)) ||
             !cJSON_AddNumberToObject(m, "spend", spend) ||
             !cJSON_AddNumberToObject(m, "total_tokens", num_cell(r, i, 5)) ||
             !add_to(group, "total_spend", spend))
-            goto oom;
+            goto fail;
     }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
-done:
+    return list;
+fail:
     cJSON_Delete(list);
+    return NULL;
+}
+
+/* group_by=team / customer: per day, per group: {group: name, "total_spend", "metadata":
+ * [{"model", "api_key", "spend", "total_tokens"}]}. SQL groups by (day, group, model, key). */
+static void report_by_group(admin_t *a, admin_result_t *res, const char *lo, const char *hi,
+                            bool by_team)
+{
+    buf_t sql = {0};
+    const char *params[3];
+    buf_printf(&sql,
+               "SELECT %s AS \"day\", %s AS \"grp\", s.\"model\", s.\"api_key\", "
+               "SUM(s.\"spend\") AS \"spend\", SUM(s.\"total_tokens\") AS \"tokens\" FROM "
+               "\"LiteLLM_SpendLogs\" s %s WHERE ",
+               day_expr(a, true),
+               by_team ? "COALESCE(t.\"team_alias\", 'Unassigned Team')" : "s.\"end_user\"",
+               by_team ? "LEFT JOIN \"LiteLLM_TeamTable\" t ON s.\"team_id\" = t.\"team_id\"" : "");
+    int n = logs_where(a, &sql, "s.", lo, hi, NULL, params);
+    sdb_res_t *r = admin_query_sql(a, &sql, " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 5 DESC, 3, 4",
+                                   params, n, res);
+    if (r)
+        admin_answer(res, group_days(r, by_team));
     sdb_res_free(r);
     buf_free(&sql);
 }
@@ -477,41 +431,15 @@ static int by_cost_desc(const void *x, const void *y)
     return a->cost < b->cost ? 1 : a->cost > b->cost ? -1 : 0;
 }
 
-/* group_by=api_key (also ?api_key= and ?internal_user_id=): per key, most expensive first:
- * {"api_key", "total_cost", "total_input_tokens", "total_output_tokens", "model_details":
- * [{"model", "total_cost", "total_input_tokens", "total_output_tokens"}]}. */
-static void report_by_key(admin_t *a, admin_result_t *res, const char *lo, const char *hi,
-                          const logs_filter_t *f)
+/* The per-key report (see report_by_key) from its rows, grouped by (key, model) and ordered by
+ * key. NULL on no memory. */
+static cJSON *key_reports(const sdb_res_t *r)
 {
-    buf_t sql = {0};
-    const char *params[] = {lo, hi, f->value};
-    sdb_res_t *r = NULL;
-    cJSON *list = NULL;
-    key_group_t *groups = NULL;
-    size_t ngroups = 0;
-    if (buf_append_cstr(&sql,
-                        "SELECT \"api_key\", \"model\", SUM(\"spend\") AS \"cost\", "
-                        "SUM(\"prompt_tokens\") AS \"input\", SUM(\"completion_tokens\") "
-                        "AS \"output\" FROM \"LiteLLM_SpendLogs\" WHERE \"startTime\" >= ") < 0)
-        goto oom;
-    sdb_param(a->db, logs_column("startTime"), 1, &sql);
-    buf_append_cstr(&sql, " AND \"startTime\" <= ");
-    sdb_param(a->db, logs_column("startTime"), 2, &sql);
-    if (f->column) {
-        buf_append_cstr(&sql, " AND ");
-        store_schema_quote(&sql, f->column);
-        buf_append_cstr(&sql, " = ");
-        sdb_param(a->db, logs_column(f->column), 3, &sql);
-    }
-    if (buf_append_cstr(&sql, " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2") < 0 || !buf_cstr(&sql))
-        goto oom;
-    if (!(r = sdb_query(a->db, sql.p, params, f->column ? 3 : 2))) {
-        admin_set_db_error(res, a);
-        goto done;
-    }
-    size_t rows = sdb_res_rows(r);
-    if (rows && !(groups = calloc(rows, sizeof *groups)))
-        goto oom;
+    size_t rows = sdb_res_rows(r), ngroups = 0;
+    key_group_t *groups = calloc(rows ? rows : 1, sizeof *groups);
+    cJSON *list = groups ? cJSON_CreateArray() : NULL, *details = NULL;
+    if (!list)
+        goto fail;
     for (size_t i = 0; i < rows; i++) {
         const char *k = sdb_res_get(r, i, 0);
         const char *prev = i ? sdb_res_get(r, i - 1, 0) : NULL;
@@ -523,54 +451,50 @@ static void report_by_key(admin_t *a, admin_result_t *res, const char *lo, const
     }
     if (ngroups)
         qsort(groups, ngroups, sizeof *groups, by_cost_desc);
-    if (!(list = cJSON_CreateArray()))
-        goto oom;
     for (size_t gi = 0; gi < ngroups; gi++) {
         const key_group_t *g = &groups[gi];
-        const char *k = sdb_res_get(r, g->first, 0);
         double in = 0, out = 0;
-        cJSON *o = cJSON_CreateObject(), *details = cJSON_CreateArray();
-        if (!o || !details || !cJSON_AddItemToArray(list, o)) {
-            cJSON_Delete(o);
-            cJSON_Delete(details);
-            goto oom;
-        }
+        cJSON *o = cJSON_CreateObject();
+        if (!admin_json_append(list, o) || !(details = cJSON_CreateArray()))
+            goto fail;
         for (size_t i = g->first; i < g->first + g->count; i++) {
-            const char *model = sdb_res_get(r, i, 1);
             cJSON *m = cJSON_CreateObject();
-            if (!m || !cJSON_AddItemToArray(details, m)) {
-                cJSON_Delete(m);
-                cJSON_Delete(details);
-                goto oom;
-            }
             in += num_cell(r, i, 3);
             out += num_cell(r, i, 4);
-            if (!(model ? cJSON_AddStringToObject(m, "model", model)
-                        : cJSON_AddNullToObject(m, "model")) ||
-                !cJSON_AddNumberToObject(m, "total_cost", num_cell(r, i, 2)) ||
-                !cJSON_AddNumberToObject(m, "total_input_tokens", num_cell(r, i, 3)) ||
-                !cJSON_AddNumberToObject(m, "total_output_tokens", num_cell(r, i, 4))) {
-                cJSON_Delete(details);
-                goto oom;
-            }
+            if (!admin_json_append(details, m) ||
+                !add_costs(m, "model", sdb_res_get(r, i, 1), num_cell(r, i, 2), num_cell(r, i, 3),
+                           num_cell(r, i, 4)))
+                goto fail;
         }
-        if (!(k ? cJSON_AddStringToObject(o, "api_key", k) : cJSON_AddNullToObject(o, "api_key")) ||
-            !cJSON_AddNumberToObject(o, "total_cost", g->cost) ||
-            !cJSON_AddNumberToObject(o, "total_input_tokens", in) ||
-            !cJSON_AddNumberToObject(o, "total_output_tokens", out) ||
-            !cJSON_AddItemToObject(o, "model_details", details)) {
-            cJSON_Delete(details);
-            goto oom;
-        }
+        if (!add_costs(o, "api_key", sdb_res_get(r, g->first, 0), g->cost, in, out) ||
+            !cJSON_AddItemToObject(o, "model_details", details))
+            goto fail;
+        details = NULL;
     }
-    admin_set_body(res, 200, list);
-    list = NULL;
-    goto done;
-oom:
-    set_oom(res);
-done:
     free(groups);
+    return list;
+fail:
+    cJSON_Delete(details);
     cJSON_Delete(list);
+    free(groups);
+    return NULL;
+}
+
+/* group_by=api_key (also ?api_key= and ?internal_user_id=): per key, most expensive first:
+ * {"api_key", "total_cost", "total_input_tokens", "total_output_tokens", "model_details":
+ * [{"model", "total_cost", "total_input_tokens", "total_output_tokens"}]}. */
+static void report_by_key(admin_t *a, admin_result_t *res, const char *lo, const char *hi,
+                          const logs_filter_t *f)
+{
+    buf_t sql = {0};
+    const char *params[3];
+    buf_append_cstr(&sql, "SELECT \"api_key\", \"model\", SUM(\"spend\") AS \"cost\", "
+                          "SUM(\"prompt_tokens\") AS \"input\", SUM(\"completion_tokens\") "
+                          "AS \"output\" FROM \"LiteLLM_SpendLogs\" WHERE ");
+    int n = logs_where(a, &sql, "", lo, hi, f, params);
+    sdb_res_t *r = admin_query_sql(a, &sql, " GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2", params, n, res);
+    if (r)
+        admin_answer(res, key_reports(r));
     sdb_res_free(r);
     buf_free(&sql);
 }
@@ -587,7 +511,7 @@ ADMIN_HANDLER(admin_global_spend_report)
     char *user = admin_query_get(call->query, call->query_len, "internal_user_id");
     char *team = admin_query_get(call->query, call->query_len, "team_id");
     char *customer = admin_query_get(call->query, call->query_len, "customer_id");
-    char hashed[2 * AUTH_HASH_LEN + 1];
+    char hashed[ADMIN_TOKEN_LEN + 1];
     struct tm lo_day, hi_day;
     char lo[24], hi[24];
     if (!start || !end) {
@@ -608,7 +532,7 @@ ADMIN_HANDLER(admin_global_spend_report)
         goto done;
     }
     if (api_key && api_key[0]) {
-        stored_api_key(api_key, hashed);
+        admin_key_token(api_key, hashed);
         report_by_key(a, res, lo, hi, &(logs_filter_t){"api_key", hashed});
     } else if (user && user[0]) {
         report_by_key(a, res, lo, hi, &(logs_filter_t){"user", user});

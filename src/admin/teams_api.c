@@ -13,10 +13,11 @@
 #include <strings.h>
 
 #include "admin/internal.h"
-#include "auth/keys.h"
+#include "admin/misc.h"
 
 #define USER_LIST_SIZE_DEFAULT 25
 #define USER_LIST_SIZE_MAX 100
+#define TEAM_NOT_FOUND "Team not found, passed team_id=%s"
 
 static const store_table_t *table(const char *name)
 {
@@ -24,15 +25,6 @@ static const store_table_t *table(const char *name)
 }
 
 /* ---- checks ---------------------------------------------------------------------------------- */
-
-/* Sets a 400 for msg (a check's message), or a 500 when msg is "" (no memory). */
-static void set_check_error(admin_result_t *res, const char *param, const char *msg)
-{
-    if (*msg)
-        admin_bad_request(res, param, "%s", msg);
-    else
-        admin_oom(res);
-}
 
 /* A member `name` of body that must be a non-empty string when present. NULL when absent or
  * null; *bad when it has another type. */
@@ -87,12 +79,8 @@ static cJSON *member_parse(const cJSON *v, const char **msg)
     }
     cJSON *m = cJSON_CreateObject();
     if (!m || !cJSON_AddStringToObject(m, "role", role->valuestring) ||
-        !cJSON_AddItemToObject(m, "user_id",
-                               cJSON_IsString(id) ? cJSON_CreateString(id->valuestring)
-                                                  : cJSON_CreateNull()) ||
-        !cJSON_AddItemToObject(m, "user_email",
-                               cJSON_IsString(email) ? cJSON_CreateString(email->valuestring)
-                                                     : cJSON_CreateNull())) {
+        !admin_json_put(m, "user_id", admin_json_text(cJSON_GetStringValue(id))) ||
+        !admin_json_put(m, "user_email", admin_json_text(cJSON_GetStringValue(email)))) {
         cJSON_Delete(m);
         return NULL;
     }
@@ -104,27 +92,13 @@ static cJSON *members_parse(const cJSON *v, const char **msg)
 {
     cJSON *list = cJSON_CreateArray();
     *msg = "";
-    if (!list)
-        return NULL;
-    if (!cJSON_IsArray(v)) {
-        cJSON *m = member_parse(v, msg);
-        if (!m || !cJSON_AddItemToArray(list, m)) {
-            cJSON_Delete(m);
+    /* one member object stands for a list of one */
+    for (const cJSON *it = cJSON_IsArray(v) ? v->child : v; list && it;
+         it = it == v ? NULL : it->next)
+        if (!admin_json_append(list, member_parse(it, msg))) {
             cJSON_Delete(list);
             return NULL;
         }
-        return list;
-    }
-    const cJSON *it;
-    cJSON_ArrayForEach(it, v)
-    {
-        cJSON *m = member_parse(it, msg);
-        if (!m || !cJSON_AddItemToArray(list, m)) {
-            cJSON_Delete(m);
-            cJSON_Delete(list);
-            return NULL;
-        }
-    }
     return list;
 }
 
@@ -157,15 +131,79 @@ static cJSON *strlist_json(const store_strlist_t *l)
     return a;
 }
 
-/* Replaces member `name` of o with v (consumed). false on no memory. */
-static bool put(cJSON *o, const char *name, cJSON *v)
+/* Removes the items of the array whose member `name` is value (equal), or is not (!equal: an item
+ * without it counts as another value). */
+static void remove_where(cJSON *array, const char *name, const char *value, bool equal)
 {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
-    if (!v || !cJSON_AddItemToObject(o, name, v)) {
-        cJSON_Delete(v);
-        return false;
+    cJSON *it = array ? array->child : NULL;
+    while (it) {
+        cJSON *next = it->next;
+        const char *v = str_member(it, name);
+        if ((v && strcmp(v, value) == 0) == equal)
+            cJSON_Delete(cJSON_DetachItemViaPointer(array, it));
+        it = next;
     }
-    return true;
+}
+
+/* {"<id_name>": id, "<name>": row}: LiteLLM's answer around a team or user row. row is consumed;
+ * NULL on no memory. */
+static cJSON *answer_with_id(const char *id_name, const char *id, const char *name, cJSON *row)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, id_name, id) || !cJSON_AddItemToObject(o, name, row)) {
+        cJSON_Delete(o);
+        cJSON_Delete(row);
+        return NULL;
+    }
+    return o;
+}
+
+/* Reads the row of `table_name` whose col is id again into *row (after a write), when `stale`
+ * first listing the keys of that team or user in res->invalidated. 0, or -1 with a database
+ * error in res. */
+static int reread(admin_t *a, const char *table_name, const char *col, const char *id, bool stale,
+                  cJSON **row, admin_result_t *res)
+{
+    cJSON_Delete(*row);
+    *row = NULL;
+    if ((stale && admin_invalidate_keys(a, col, id, res) < 0) ||
+        admin_row_by(a, table_name, col, id, row) != 0) {
+        admin_set_db_error(res, a);
+        return -1;
+    }
+    return 0;
+}
+
+/* DELETE FROM table_name WHERE col = id: the rows deleted, or -1 with a database error in res. */
+static long delete_rows(admin_t *a, const char *table_name, const char *col, const char *id,
+                        admin_result_t *res)
+{
+    buf_t sql = {0};
+    buf_printf(&sql, "DELETE FROM \"%s\" WHERE \"%s\" = $1", table_name, col);
+    long n = buf_cstr(&sql) ? sdb_exec(a->db, sql.p, (const char *[]){id}, 1) : -1;
+    buf_free(&sql);
+    if (n < 0)
+        admin_set_db_error(res, a);
+    return n;
+}
+
+/* The body's `name`, a non-empty string, or when it is absent a new uuid in gen. NULL with res
+ * set. */
+static const char *id_or_new(const cJSON *body, const char *name, char gen[37], admin_result_t *res)
+{
+    bool bad;
+    const char *id = opt_string(body, name, &bad);
+    if (bad) {
+        admin_bad_request(res, name, "Invalid value for '%s': expected a string", name);
+        return NULL;
+    }
+    if (id)
+        return id;
+    if (admin_uuid(gen) < 0) {
+        admin_oom(res);
+        return NULL;
+    }
+    return gen;
 }
 
 /* ---- team members ---------------------------------------------------------------------------- */
@@ -193,8 +231,8 @@ static int team_write_members(admin_t *a, const char *team_id, const cJSON *memb
         if (id && admin_strlist_add(&ids, id) < 0)
             goto oom;
     }
-    if (!set || !put(set, "members_with_roles", cJSON_Duplicate(members, true)) ||
-        !put(set, "members", strlist_json(&ids)) ||
+    if (!set || !admin_json_put(set, "members_with_roles", cJSON_Duplicate(members, true)) ||
+        !admin_json_put(set, "members", strlist_json(&ids)) ||
         !admin_add_time(set, "updated_at", admin_now_ms()))
         goto oom;
     rc = admin_json_write(a, ADMIN_TEAMS, set, "team_id", team_id, res) < 0 ? -1 : 0;
@@ -229,7 +267,7 @@ static int user_teams_change(admin_t *a, const cJSON *user, const char *team_id,
     }
     if (add && store_strlist_push(&kept, team_id) < 0)
         goto oom;
-    if (!(set = cJSON_CreateObject()) || !put(set, "teams", strlist_json(&kept)) ||
+    if (!(set = cJSON_CreateObject()) || !admin_json_put(set, "teams", strlist_json(&kept)) ||
         !admin_add_time(set, "updated_at", admin_now_ms()))
         goto oom;
     rc = admin_json_write(a, ADMIN_USERS, set, "user_id", str_member(user, "user_id"), res) < 0 ? -1
@@ -250,104 +288,62 @@ static int user_create_for_team(admin_t *a, const char *user_id, const char *ema
                                 const char *team_id, admin_result_t *res)
 {
     long long now = admin_now_ms();
-    cJSON *u = cJSON_CreateObject(), *teams = cJSON_CreateArray();
+    cJSON *u = cJSON_CreateObject();
     int rc = -1;
-    if (!u || !teams || !cJSON_AddItemToArray(teams, cJSON_CreateString(team_id)) ||
-        !put(u, "teams", teams) || !cJSON_AddStringToObject(u, "user_id", user_id) ||
+    if (!u || !admin_json_put(u, "teams", cJSON_CreateStringArray(&team_id, 1)) ||
+        !cJSON_AddStringToObject(u, "user_id", user_id) ||
         !cJSON_AddStringToObject(u, "user_role", "internal_user") ||
         (email && !cJSON_AddStringToObject(u, "user_email", email)) ||
         !cJSON_AddArrayToObject(u, "models") || !admin_add_time(u, "created_at", now) ||
-        !admin_add_time(u, "updated_at", now)) {
-        if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(u, "teams")))
-            cJSON_Delete(teams);
+        !admin_add_time(u, "updated_at", now))
         admin_oom(res);
-        goto out;
-    }
-    rc = admin_json_write(a, ADMIN_USERS, u, NULL, NULL, res) < 0 ? -1 : 0;
-out:
+    else
+        rc = admin_json_write(a, ADMIN_USERS, u, NULL, NULL, res) < 0 ? -1 : 0;
     cJSON_Delete(u);
     return rc;
 }
 
-/* The membership row with its budget row (litellm_budget_table), as LiteLLM returns
- * LiteLLM_TeamMembership. NULL on a database error (res set) or no memory. */
-static cJSON *membership_json(admin_t *a, const cJSON *row, admin_result_t *res)
+/* Adds the member's budget row (null without one) to a membership row as litellm_budget_table,
+ * as LiteLLM returns LiteLLM_TeamMembership. 0, or -1 with res set. */
+static int membership_add_budget(admin_t *a, cJSON *m, admin_result_t *res)
 {
-    cJSON *o = cJSON_Duplicate(row, true), *budget = NULL;
-    const char *budget_id = str_member(row, "budget_id");
-    int rc = budget_id ? admin_row_by(a, ADMIN_BUDGETS, "budget_id", budget_id, &budget) : 1;
-    if (rc < 0) {
-        admin_set_db_error(res, a);
-        cJSON_Delete(o);
-        return NULL;
-    }
-    if (!o || !put(o, "litellm_budget_table", budget ? budget : cJSON_CreateNull())) {
-        admin_oom(res);
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
+    if (admin_json_put(m, "litellm_budget_table",
+                       admin_budget_json(a, str_member(m, "budget_id"), res)))
+        return 0;
+    admin_oom_unless_set(res);
+    return -1;
 }
 
 /* The memberships whose `col` is id, each with its budget. NULL with res set. */
 static cJSON *memberships_of(admin_t *a, const char *col, const char *id, admin_result_t *res)
 {
-    sdb_res_t *r = admin_rows_select(a->db, table(ADMIN_MEMBERSHIPS), col, id, "\"user_id\"");
-    cJSON *rows = r ? admin_rows_json(table(ADMIN_MEMBERSHIPS), r) : NULL, *out = NULL;
-    sdb_res_free(r);
-    if (!rows) {
-        if (r)
-            admin_oom(res);
-        else
-            admin_set_db_error(res, a);
-        return NULL;
-    }
-    if (!(out = cJSON_CreateArray()))
-        goto oom;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, rows)
+    cJSON *rows = admin_rows_json_of(a, table(ADMIN_MEMBERSHIPS), col, id, "\"user_id\"", res), *m;
+    cJSON_ArrayForEach(m, rows)
     {
-        cJSON *m = membership_json(a, it, res);
-        if (!m) {
-            cJSON_Delete(out);
-            out = NULL;
-            break;
-        }
-        if (!cJSON_AddItemToArray(out, m)) {
-            cJSON_Delete(m);
-            goto oom;
+        if (membership_add_budget(a, m, res) < 0) {
+            cJSON_Delete(rows);
+            return NULL;
         }
     }
-    cJSON_Delete(rows);
-    return out;
-oom:
-    cJSON_Delete(out);
-    cJSON_Delete(rows);
-    admin_oom(res);
-    return NULL;
+    return rows;
 }
 
-/* Creates a LiteLLM_BudgetTable row for a member's budget in the team. 0, or -1 with res set. */
-static int budget_create(admin_t *a, double max_budget, char id[37], admin_result_t *res)
+/* Creates a LiteLLM_BudgetTable row for a member's budget in the team (max_budget, a JSON
+ * number); its id into id. 0, or -1 with res set. */
+static int budget_create(admin_t *a, const cJSON *max_budget, char id[ADMIN_BUDGET_ID_MAX],
+                         admin_result_t *res)
 {
-    long long now = admin_now_ms();
-    cJSON *b = cJSON_CreateObject();
+    admin_row_t b;
+    admin_row_init(&b, table(ADMIN_BUDGETS));
+    bool bad;
+    char *text = sdb_value_text(store_schema_column(b.table, "max_budget"), max_budget, &bad);
     int rc = -1;
-    if (admin_uuid(id) < 0) {
-        admin_set_error(res, 500, "internal_server_error", NULL, "cannot create a budget id");
-        goto out;
-    }
-    if (!b || !cJSON_AddStringToObject(b, "budget_id", id) ||
-        !cJSON_AddNumberToObject(b, "max_budget", max_budget) ||
-        !cJSON_AddStringToObject(b, "created_by", ADMIN_PROXY_ADMIN_NAME) ||
-        !cJSON_AddStringToObject(b, "updated_by", ADMIN_PROXY_ADMIN_NAME) ||
-        !admin_add_time(b, "created_at", now) || !admin_add_time(b, "updated_at", now)) {
+    if (!text || admin_row_set(&b, "max_budget", text) < 0)
         admin_oom(res);
-        goto out;
-    }
-    rc = admin_json_write(a, ADMIN_BUDGETS, b, NULL, NULL, res) < 0 ? -1 : 0;
-out:
-    cJSON_Delete(b);
+    else
+        rc = admin_budget_insert(a, &b, id, res);
+    free(text);
+    admin_row_free(&b);
     return rc;
 }
 
@@ -369,27 +365,36 @@ static int membership_upsert(admin_t *a, const char *user_id, const char *team_i
     return 0;
 }
 
-/* The token hashes of the keys of user_id in team_id into res->invalidated. 0, or -1. */
+/* The token hashes of the keys of user_id in team_id into res->invalidated. 0, or -1 with res
+ * set. */
 static int invalidate_member_keys(admin_t *a, const char *team_id, const char *user_id,
                                   admin_result_t *res)
 {
     const char *params[] = {team_id, user_id};
-    sdb_res_t *r = sdb_query(a->db,
-                             "SELECT \"token\" FROM \"" ADMIN_KEYS
-                             "\" WHERE \"team_id\" = $1 AND \"user_id\" = $2",
-                             params, 2);
-    if (!r) {
+    int rc = admin_tokens_add(a->db,
+                              "SELECT \"token\" FROM \"" ADMIN_KEYS
+                              "\" WHERE \"team_id\" = $1 AND \"user_id\" = $2",
+                              params, 2, &res->invalidated);
+    if (rc == -1)
+        admin_set_db_error(res, a);
+    else if (rc < 0)
+        admin_oom(res);
+    return rc < 0 ? -1 : 0;
+}
+
+/* A team or user going away (col team_id or user_id): the hashes of its keys into
+ * res->invalidated, then its keys and membership rows deleted. 0, or -1 with res set. */
+static int delete_keys_and_memberships(admin_t *a, const char *col, const char *id,
+                                       admin_result_t *res)
+{
+    if (admin_invalidate_keys(a, col, id, res) < 0) {
         admin_set_db_error(res, a);
         return -1;
     }
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sdb_res_rows(r); i++)
-        if (admin_strlist_add(&res->invalidated, sdb_res_get(r, i, 0)) < 0) {
-            admin_oom(res);
-            rc = -1;
-        }
-    sdb_res_free(r);
-    return rc;
+    return delete_rows(a, ADMIN_KEYS, col, id, res) < 0 ||
+                   delete_rows(a, ADMIN_MEMBERSHIPS, col, id, res) < 0
+               ? -1
+               : 0;
 }
 
 /* Adds one parsed member to the team (LiteLLM's add_new_member): the user is found by user_id
@@ -401,7 +406,7 @@ static int member_add_one(admin_t *a, const char *team_id, cJSON *member, const 
 {
     const char *id = str_member(member, "user_id"), *email = str_member(member, "user_email");
     char new_id[37];
-    cJSON *user = NULL, *ms = NULL;
+    cJSON *user = NULL;
     int rc = -1;
     if (id) {
         int found = admin_row_by(a, ADMIN_USERS, "user_id", id, &user);
@@ -438,7 +443,7 @@ static int member_add_one(admin_t *a, const char *team_id, cJSON *member, const 
             if (user_teams_change(a, user, team_id, true, res) < 0)
                 goto out;
         }
-        if (!put(member, "user_id", cJSON_CreateString(id)))
+        if (!admin_json_put(member, "user_id", cJSON_CreateString(id)))
             goto oom;
         id = str_member(member, "user_id");
     }
@@ -465,13 +470,12 @@ static int member_add_one(admin_t *a, const char *team_id, cJSON *member, const 
         sdb_res_free(r);
         if (!row)
             goto db_error;
-        ms = membership_json(a, row, res);
-        cJSON_Delete(row);
-        if (!ms)
+        if (membership_add_budget(a, row, res) < 0) {
+            cJSON_Delete(row);
             goto out;
-        if (!cJSON_AddItemToArray(memberships, ms))
+        }
+        if (!admin_json_append(memberships, row))
             goto oom;
-        ms = NULL;
     }
     rc = 0;
     goto out;
@@ -481,7 +485,6 @@ oom:
 db_error:
     admin_set_db_error(res, a);
 out:
-    cJSON_Delete(ms);
     cJSON_Delete(user);
     return rc;
 }
@@ -541,15 +544,9 @@ static const char *team_take(const cJSON *body, const cJSON *metadata, cJSON *ou
         cJSON *md = cJSON_IsObject(given)      ? cJSON_Duplicate(given, true)
                     : cJSON_IsObject(metadata) ? cJSON_Duplicate(metadata, true)
                                                : cJSON_CreateObject();
-        cJSON *f = extra->child;
-        while (md && f) {
-            cJSON *next = f->next;
-            cJSON_DetachItemViaPointer(extra, f);
-            cJSON_DeleteItemFromObjectCaseSensitive(md, f->string);
-            cJSON_AddItemToObject(md, f->string, f);
-            f = next;
-        }
-        if (!put(out, "metadata", md))
+        if (md)
+            admin_json_merge(md, extra);
+        if (!admin_json_put(out, "metadata", md))
             msg = "";
     }
     cJSON_Delete(extra);
@@ -558,18 +555,20 @@ static const char *team_take(const cJSON *body, const cJSON *metadata, cJSON *ou
 
 static void team_not_found(admin_result_t *res, const char *team_id)
 {
-    admin_set_error(res, 404, "not_found_error", "team_id", "Team not found, passed team_id=%s",
-                    team_id);
+    admin_set_error(res, 404, "not_found_error", "team_id", TEAM_NOT_FOUND, team_id);
 }
 
-/* The body's team_id as a non-empty string, else a 400 "No team id passed in". */
-static const char *required_team_id(const cJSON *body, admin_result_t *res)
+/* The body of a call on one team: a JSON object whose team_id (*team_id) is a non-empty string,
+ * else a 400 "No team id passed in". NULL with res set. */
+static cJSON *team_body(const admin_call_t *call, const char **team_id, admin_result_t *res)
 {
-    bool bad;
-    const char *id = opt_string(body, "team_id", &bad);
-    if (!id)
-        admin_bad_request(res, "team_id", "No team id passed in");
-    return id;
+    cJSON *body = admin_body_object(call, res);
+    if (body &&
+        !(*team_id = admin_body_string(body, "team_id", true, "No team id passed in", res))) {
+        cJSON_Delete(body);
+        body = NULL;
+    }
+    return body;
 }
 
 static void team_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
@@ -577,20 +576,13 @@ static void team_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
     cJSON *row = NULL, *members = NULL, *stored = NULL;
     char gen_id[37];
     const char *msg, *param = NULL;
-    bool in_tx = false, bad;
+    bool in_tx = false;
     cJSON *body = admin_body_object(call, res);
     if (!body)
         return;
-    const char *team_id = opt_string(body, "team_id", &bad);
-    if (bad) {
-        admin_bad_request(res, "team_id", "Invalid value for 'team_id': expected a string");
+    const char *team_id = id_or_new(body, "team_id", gen_id, res);
+    if (!team_id)
         goto out;
-    }
-    if (!team_id) {
-        if (admin_uuid(gen_id) < 0)
-            goto oom;
-        team_id = gen_id;
-    }
     if (!(row = cJSON_CreateObject()))
         goto oom;
     if ((msg = team_take(body, NULL, row, &param)))
@@ -601,6 +593,7 @@ static void team_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
         msg = "Invalid value for 'members_with_roles': expected a list of members";
         goto bad;
     }
+    msg = "";
     members = cJSON_IsArray(mwr) ? members_parse(mwr, &msg) : cJSON_CreateArray();
     if (!members)
         goto bad;
@@ -608,23 +601,17 @@ static void team_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
     if (!cJSON_AddStringToObject(row, "team_id", team_id) ||
         !admin_add_time(row, "created_at", now) || !admin_add_time(row, "updated_at", now) ||
         !cJSON_AddArrayToObject(row, "members") ||
-        !put(row, "members_with_roles", cJSON_CreateArray()))
+        !admin_json_put(row, "members_with_roles", cJSON_CreateArray()))
         goto oom;
     if (!cJSON_GetObjectItemCaseSensitive(row, "models") && !cJSON_AddArrayToObject(row, "models"))
         goto oom;
 
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int rc = admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &stored);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 0) {
-        admin_bad_request(res, "team_id",
-                          "Team id = %s already exists. Please use a different team id.", team_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0)
         goto out;
-    }
-    if (admin_json_write(a, ADMIN_TEAMS, row, NULL, NULL, res) < 0)
+    if (admin_row_absent(a, table(ADMIN_TEAMS), "team_id", team_id, res, 400, "bad_request_error",
+                         "team_id", "Team id = %s already exists. Please use a different team id.",
+                         team_id) < 0 ||
+        admin_json_write(a, ADMIN_TEAMS, row, NULL, NULL, res) < 0)
         goto out;
     cJSON *m;
     cJSON_ArrayForEach(m, members)
@@ -635,23 +622,18 @@ static void team_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
     if (cJSON_GetArraySize(members) && team_write_members(a, team_id, members, res) < 0)
         goto out;
     /* keys may name the team before it exists: drop what the key cache knows about them */
-    if (admin_invalidate_keys(a, "team_id", team_id, res) < 0 ||
-        admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &stored) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (reread(a, ADMIN_TEAMS, "team_id", team_id, true, &stored, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
     admin_set_body(res, 200, stored);
     stored = NULL;
     goto out;
 oom:
     msg = "";
 bad:
-    set_check_error(res, param, msg);
-    goto out;
-db_error:
-    admin_set_db_error(res, a);
+    admin_check_error(res, param, msg);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     cJSON_Delete(stored);
     cJSON_Delete(members);
     cJSON_Delete(row);
@@ -663,53 +645,33 @@ static void team_update(admin_t *a, const admin_call_t *call, admin_result_t *re
     cJSON *team = NULL, *set = NULL;
     const char *msg, *param = NULL;
     bool in_tx = false;
-    cJSON *body = admin_body_object(call, res);
+    const char *team_id;
+    cJSON *body = team_body(call, &team_id, res);
     if (!body)
         return;
-    const char *team_id = required_team_id(body, res);
-    if (!team_id)
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_load(a, ADMIN_TEAMS, "team_id", team_id, &team, res, "team_id", TEAM_NOT_FOUND,
+                       team_id) < 0)
         goto out;
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int rc = admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 1) {
-        team_not_found(res, team_id);
+    if (!(set = cJSON_CreateObject()))
+        goto oom;
+    if ((msg = team_take(body, cJSON_GetObjectItemCaseSensitive(team, "metadata"), set, &param)))
+        goto bad;
+    if (!admin_add_time(set, "updated_at", admin_now_ms()))
+        goto oom;
+    if (admin_json_write(a, ADMIN_TEAMS, set, "team_id", team_id, res) < 0 ||
+        reread(a, ADMIN_TEAMS, "team_id", team_id, true, &team, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
         goto out;
-    }
-    if (!(set = cJSON_CreateObject())) {
-        admin_oom(res);
-        goto out;
-    }
-    if ((msg = team_take(body, cJSON_GetObjectItemCaseSensitive(team, "metadata"), set, &param))) {
-        set_check_error(res, param, msg);
-        goto out;
-    }
-    if (!admin_add_time(set, "updated_at", admin_now_ms())) {
-        admin_oom(res);
-        goto out;
-    }
-    if (admin_json_write(a, ADMIN_TEAMS, set, "team_id", team_id, res) < 0)
-        goto out;
-    cJSON_Delete(team);
+    admin_set_body(res, 200, answer_with_id("team_id", team_id, "data", team));
     team = NULL;
-    if (admin_invalidate_keys(a, "team_id", team_id, res) < 0 ||
-        admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "team_id", team_id);
-    cJSON_AddItemToObject(o, "data", team);
-    team = NULL;
-    admin_set_body(res, 200, o);
     goto out;
-db_error:
-    admin_set_db_error(res, a);
+oom:
+    msg = "";
+bad:
+    admin_check_error(res, param, msg);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     cJSON_Delete(set);
     cJSON_Delete(team);
     cJSON_Delete(body);
@@ -719,29 +681,20 @@ static void team_set_blocked(admin_t *a, const admin_call_t *call, bool blocked,
                              admin_result_t *res)
 {
     cJSON *team = NULL, *set = NULL;
-    cJSON *body = admin_body_object(call, res);
+    const char *team_id;
+    cJSON *body = team_body(call, &team_id, res);
     if (!body)
         return;
-    const char *team_id = required_team_id(body, res);
-    if (!team_id)
-        goto out;
     if (!(set = cJSON_CreateObject()) || !cJSON_AddBoolToObject(set, "blocked", blocked) ||
         !admin_add_time(set, "updated_at", admin_now_ms())) {
         admin_oom(res);
         goto out;
     }
     long n = admin_json_write(a, ADMIN_TEAMS, set, "team_id", team_id, res);
-    if (n < 0)
-        goto out;
-    if (n == 0) {
+    if (n == 0)
         team_not_found(res, team_id);
+    if (n <= 0 || reread(a, ADMIN_TEAMS, "team_id", team_id, true, &team, res) < 0)
         goto out;
-    }
-    if (admin_invalidate_keys(a, "team_id", team_id, res) < 0 ||
-        admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team) != 0) {
-        admin_set_db_error(res, a);
-        goto out;
-    }
     admin_set_body(res, 200, team);
     team = NULL;
 out:
@@ -763,24 +716,16 @@ static void team_unblock(admin_t *a, const admin_call_t *call, admin_result_t *r
 /* Removes team_id from the teams of every user that lists it. 0, or -1 with res set. */
 static int users_leave_team(admin_t *a, const char *team_id, admin_result_t *res)
 {
-    buf_t tail = {0};
-    buf_append_cstr(&tail, "WHERE ");
-    sdb_list_has(a->db, store_schema_column(table(ADMIN_USERS), "teams"), NULL, 1, &tail);
     cJSON *users = NULL;
     int rc = -1;
     buf_t sql = {0};
     buf_append_cstr(&sql, "SELECT ");
     sdb_select_all(a->db, table(ADMIN_USERS), NULL, &sql);
-    buf_append_cstr(&sql, " FROM \"" ADMIN_USERS "\" ");
-    if (!buf_cstr(&tail) || buf_append(&sql, tail.p, tail.n) < 0 || !buf_cstr(&sql)) {
-        admin_oom(res);
+    buf_append_cstr(&sql, " FROM \"" ADMIN_USERS "\" WHERE ");
+    sdb_list_has(a->db, store_schema_column(table(ADMIN_USERS), "teams"), NULL, 1, &sql);
+    sdb_res_t *r = admin_query_sql(a, &sql, NULL, (const char *[]){team_id}, 1, res);
+    if (!r)
         goto out;
-    }
-    sdb_res_t *r = sdb_query(a->db, sql.p, (const char *[]){team_id}, 1);
-    if (!r) {
-        admin_set_db_error(res, a);
-        goto out;
-    }
     users = admin_rows_json(table(ADMIN_USERS), r);
     sdb_res_free(r);
     if (!users) {
@@ -796,7 +741,6 @@ static int users_leave_team(admin_t *a, const char *team_id, admin_result_t *res
     rc = 0;
 out:
     cJSON_Delete(users);
-    buf_free(&tail);
     buf_free(&sql);
     return rc;
 }
@@ -808,55 +752,24 @@ static void team_delete(admin_t *a, const admin_call_t *call, admin_result_t *re
     cJSON *body = admin_body_object(call, res);
     if (!body)
         return;
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "team_ids");
-    int rc = admin_json_strings(list, &ids);
-    if (rc == -2)
-        goto oom;
-    if (rc < 0) {
-        admin_bad_request(res, "team_ids", "No team id passed in");
+    /* all or nothing: check every id first */
+    if (admin_body_strings(body, "team_ids", &ids, "No team id passed in", NULL, res) < 0 ||
+        admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_rows_all_exist(a, table(ADMIN_TEAMS), "team_id", &ids, res, "team_id",
+                             TEAM_NOT_FOUND) < 0)
         goto out;
-    }
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    for (size_t i = 0; i < ids.n; i++) { /* all or nothing: check every id first */
-        cJSON *team = NULL;
-        rc = admin_row_by(a, ADMIN_TEAMS, "team_id", ids.v[i], &team);
-        cJSON_Delete(team);
-        if (rc < 0)
-            goto db_error;
-        if (rc == 1) {
-            team_not_found(res, ids.v[i]);
+    for (size_t i = 0; i < ids.n; i++)
+        if (delete_keys_and_memberships(a, "team_id", ids.v[i], res) < 0 ||
+            users_leave_team(a, ids.v[i], res) < 0 ||
+            delete_rows(a, ADMIN_TEAMS, "team_id", ids.v[i], res) < 0)
             goto out;
-        }
-    }
-    for (size_t i = 0; i < ids.n; i++) {
-        const char *p[] = {ids.v[i]};
-        if (admin_invalidate_keys(a, "team_id", ids.v[i], res) < 0 ||
-            sdb_exec(a->db, "DELETE FROM \"" ADMIN_KEYS "\" WHERE \"team_id\" = $1", p, 1) < 0 ||
-            sdb_exec(a->db, "DELETE FROM \"" ADMIN_MEMBERSHIPS "\" WHERE \"team_id\" = $1", p, 1) <
-                0)
-            goto db_error;
-        if (users_leave_team(a, ids.v[i], res) < 0)
-            goto out;
-        if (sdb_exec(a->db, "DELETE FROM \"" ADMIN_TEAMS "\" WHERE \"team_id\" = $1", p, 1) < 0)
-            goto db_error;
-    }
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "deleted_teams", strlist_json(&ids));
     admin_set_body(res, 200, o);
-    goto out;
-oom:
-    admin_oom(res);
-    goto out;
-db_error:
-    admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     store_strlist_free(&ids);
     cJSON_Delete(body);
 }
@@ -864,17 +777,7 @@ out:
 /* The keys whose `col` is id, full rows (LiteLLM_VerificationToken). NULL with res set. */
 static cJSON *keys_of(admin_t *a, const char *col, const char *id, admin_result_t *res)
 {
-    sdb_res_t *r =
-        admin_rows_select(a->db, table(ADMIN_KEYS), col, id, "\"created_at\", \"token\"");
-    cJSON *keys = r ? admin_rows_json(table(ADMIN_KEYS), r) : NULL;
-    if (!keys) {
-        if (r)
-            admin_oom(res);
-        else
-            admin_set_db_error(res, a);
-    }
-    sdb_res_free(r);
-    return keys;
+    return admin_rows_json_of(a, table(ADMIN_KEYS), col, id, "\"created_at\", \"token\"", res);
 }
 
 static void team_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
@@ -885,36 +788,17 @@ static void team_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
         admin_bad_request(res, "team_id", "Malformed request. No team id passed in.");
         goto out;
     }
-    int rc = admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team);
-    if (rc != 0) {
-        if (rc < 0)
-            admin_set_db_error(res, a);
-        else
-            admin_set_error(res, 404, "not_found_error", "team_id",
-                            "Team not found, passed team id: %s.", team_id);
+    if (admin_row_load(a, ADMIN_TEAMS, "team_id", team_id, &team, res, "team_id",
+                       "Team not found, passed team id: %s.", team_id) < 0)
         goto out;
+    o = answer_with_id("team_id", team_id, "team_info", team);
+    if (!admin_json_put(o, "keys", keys_of(a, "team_id", team_id, res)) ||
+        !admin_json_put(o, "team_memberships", memberships_of(a, "team_id", team_id, res))) {
+        cJSON_Delete(o);
+        o = NULL;
     }
-    cJSON *keys = NULL, *ms = NULL;
-    if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "team_id", team_id) ||
-        !put(o, "team_info", team))
-        goto oom;
-    team = NULL;
-    if (!(keys = keys_of(a, "team_id", team_id, res)))
-        goto out;
-    if (!put(o, "keys", keys))
-        goto oom;
-    if (!(ms = memberships_of(a, "team_id", team_id, res)))
-        goto out;
-    if (!put(o, "team_memberships", ms))
-        goto oom;
-    admin_set_body(res, 200, o);
-    o = NULL;
-    goto out;
-oom:
-    admin_oom(res);
+    admin_answer(res, o);
 out:
-    cJSON_Delete(o);
-    cJSON_Delete(team);
     free(team_id);
 }
 
@@ -936,37 +820,17 @@ static cJSON *team_list_entry(admin_t *a, const cJSON *team, const char *user_id
                               admin_result_t *res)
 {
     const char *team_id = str_member(team, "team_id");
-    cJSON *o = cJSON_Duplicate(team, true), *ms = NULL, *keys = NULL;
-    if (!o) {
-        admin_oom(res);
+    cJSON *o = cJSON_Duplicate(team, true);
+    cJSON *ms = o ? memberships_of(a, "team_id", team_id, res) : NULL;
+    if (user_id)
+        remove_where(ms, "user_id", user_id, false);
+    if (!admin_json_put(o, "team_memberships", ms) ||
+        !admin_json_put(o, "keys", keys_of(a, "team_id", team_id, res))) {
+        admin_oom_unless_set(res);
+        cJSON_Delete(o);
         return NULL;
     }
-    if (!(ms = memberships_of(a, "team_id", team_id, res)))
-        goto fail;
-    if (user_id) {
-        cJSON *m = ms->child;
-        while (m) {
-            cJSON *next = m->next;
-            const char *id = str_member(m, "user_id");
-            if (!id || strcmp(id, user_id) != 0)
-                cJSON_Delete(cJSON_DetachItemViaPointer(ms, m));
-            m = next;
-        }
-    }
-    if (!put(o, "team_memberships", ms)) {
-        admin_oom(res);
-        goto fail;
-    }
-    if (!(keys = keys_of(a, "team_id", team_id, res)))
-        goto fail;
-    if (!put(o, "keys", keys)) {
-        admin_oom(res);
-        goto fail;
-    }
     return o;
-fail:
-    cJSON_Delete(o);
-    return NULL;
 }
 
 /* Sorts an array of team objects by team_alias (null as ""), as LiteLLM sorts /team/list;
@@ -999,20 +863,14 @@ static void sort_by_alias(cJSON *list)
 
 static void team_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
-    cJSON *teams = NULL, *out = NULL;
+    cJSON *out = NULL;
     char *user_id = admin_query_get(call->query, call->query_len, "user_id");
     char *org = admin_query_get(call->query, call->query_len, "organization_id");
-    sdb_res_t *r = admin_rows_select(a->db, table(ADMIN_TEAMS), NULL, NULL, "\"team_id\"");
-    if (!r) {
-        admin_set_db_error(res, a);
+    cJSON *teams = admin_rows_json_of(a, table(ADMIN_TEAMS), NULL, NULL, "\"team_id\"", res);
+    if (!teams)
         goto out;
-    }
-    teams = admin_rows_json(table(ADMIN_TEAMS), r);
-    sdb_res_free(r);
-    if (!teams || !(out = cJSON_CreateArray())) {
-        admin_oom(res);
-        goto out;
-    }
+    if (!(out = cJSON_CreateArray()))
+        goto oom;
     const cJSON *t;
     cJSON_ArrayForEach(t, teams)
     {
@@ -1027,15 +885,15 @@ static void team_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
         cJSON *e = team_list_entry(a, t, user_id && *user_id ? user_id : NULL, res);
         if (!e)
             goto out;
-        if (!cJSON_AddItemToArray(out, e)) {
-            cJSON_Delete(e);
-            admin_oom(res);
-            goto out;
-        }
+        if (!admin_json_append(out, e))
+            goto oom;
     }
     sort_by_alias(out);
     admin_set_body(res, 200, out);
     out = NULL;
+    goto out;
+oom:
+    admin_oom(res);
 out:
     cJSON_Delete(out);
     cJSON_Delete(teams);
@@ -1050,20 +908,18 @@ static void team_member_add(admin_t *a, const admin_call_t *call, admin_result_t
     buf_t repr = {0};
     const char *msg;
     bool in_tx = false;
-    char budget_id[37];
-    cJSON *body = admin_body_object(call, res);
+    char budget_id[ADMIN_BUDGET_ID_MAX];
+    const char *team_id;
+    cJSON *body = team_body(call, &team_id, res);
     if (!body)
         return;
-    const char *team_id = required_team_id(body, res);
-    if (!team_id)
-        goto out;
     const cJSON *member = cJSON_GetObjectItemCaseSensitive(body, "member");
     if (!member || cJSON_IsNull(member)) {
         admin_bad_request(res, "member", "No member/members passed in");
         goto out;
     }
     if (!(add = members_parse(member, &msg))) {
-        set_check_error(res, "member", msg);
+        admin_check_error(res, "member", msg);
         goto out;
     }
     const cJSON *mb = cJSON_GetObjectItemCaseSensitive(body, "max_budget_in_team");
@@ -1072,17 +928,10 @@ static void team_member_add(admin_t *a, const admin_call_t *call, admin_result_t
                           "Invalid value for 'max_budget_in_team': expected a number");
         goto out;
     }
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int rc = admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 1) {
-        admin_set_error(res, 404, "not_found_error", "team_id", "Team not found for team_id=%s",
-                        team_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_load(a, ADMIN_TEAMS, "team_id", team_id, &team, res, "team_id",
+                       "Team not found for team_id=%s", team_id) < 0)
         goto out;
-    }
     if (!(members = team_members(team)) || !(users = cJSON_CreateArray()) ||
         !(mss = cJSON_CreateArray()))
         goto oom;
@@ -1105,8 +954,8 @@ static void team_member_add(admin_t *a, const admin_call_t *call, admin_result_t
         }
     }
     const char *budget = NULL;
-    if (mb && cJSON_IsNumber(mb)) {
-        if (budget_create(a, mb->valuedouble, budget_id, res) < 0)
+    if (cJSON_IsNumber(mb)) {
+        if (budget_create(a, mb, budget_id, res) < 0)
             goto out;
         budget = budget_id;
     }
@@ -1119,29 +968,22 @@ static void team_member_add(admin_t *a, const admin_call_t *call, admin_result_t
         cJSON_AddItemToArray(members, cJSON_DetachItemViaPointer(add, nm));
         nm = next;
     }
-    if (team_write_members(a, team_id, members, res) < 0)
+    if (team_write_members(a, team_id, members, res) < 0 ||
+        reread(a, ADMIN_TEAMS, "team_id", team_id, false, &team, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
         goto out;
-    cJSON_Delete(team);
-    team = NULL;
-    if (admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
-    if (!put(team, "updated_users", users) || !put(team, "updated_team_memberships", mss)) {
-        users = mss = NULL;
-        goto oom;
-    }
+    bool ok = admin_json_put(team, "updated_users", users);
+    ok = admin_json_put(team, "updated_team_memberships", mss) && ok;
     users = mss = NULL;
+    if (!ok)
+        goto oom;
     admin_set_body(res, 200, team);
     team = NULL;
     goto out;
 oom:
     admin_oom(res);
-    goto out;
-db_error:
-    admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     buf_free(&repr);
     store_strlist_free(&existing);
     cJSON_Delete(mss);
@@ -1154,15 +996,13 @@ out:
 
 static void team_member_delete(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
-    cJSON *team = NULL, *members = NULL, *user = NULL;
+    cJSON *team = NULL, *members = NULL, *users = NULL;
     store_strlist_t gone = {0};
     bool in_tx = false, bad_id, bad_email;
-    cJSON *body = admin_body_object(call, res);
+    const char *team_id;
+    cJSON *body = team_body(call, &team_id, res);
     if (!body)
         return;
-    const char *team_id = required_team_id(body, res);
-    if (!team_id)
-        goto out;
     const char *user_id = opt_string(body, "user_id", &bad_id);
     const char *email = opt_string(body, "user_email", &bad_email);
     if (bad_id || bad_email || (!user_id && !email)) {
@@ -1170,17 +1010,10 @@ static void team_member_delete(admin_t *a, const admin_call_t *call, admin_resul
                           "Either user_id or user_email needs to be passed in");
         goto out;
     }
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int rc = admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 1) {
-        admin_set_error(res, 404, "not_found_error", "team_id", "Team id=%s does not exist in db",
-                        team_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_load(a, ADMIN_TEAMS, "team_id", team_id, &team, res, "team_id",
+                       "Team id=%s does not exist in db", team_id) < 0)
         goto out;
-    }
     if (!(members = team_members(team)))
         goto oom;
     bool found = false;
@@ -1204,52 +1037,41 @@ static void team_member_delete(admin_t *a, const admin_call_t *call, admin_resul
     if (team_write_members(a, team_id, members, res) < 0)
         goto out;
     /* the team leaves the user's teams: the user named, or every user with that email */
-    sdb_res_t *r = user_id
-                       ? admin_rows_select(a->db, table(ADMIN_USERS), "user_id", user_id, NULL)
-                       : admin_rows_select(a->db, table(ADMIN_USERS), "user_email", email, NULL);
-    if (!r)
-        goto db_error;
-    for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        cJSON_Delete(user);
-        if (!(user = sdb_row_json(table(ADMIN_USERS), r, i)) ||
-            admin_strlist_add(&gone, str_member(user, "user_id")) < 0) {
-            sdb_res_free(r);
+    users = admin_rows_json_of(a, table(ADMIN_USERS), user_id ? "user_id" : "user_email",
+                               user_id ? user_id : email, NULL, res);
+    if (!users)
+        goto out;
+    cJSON_ArrayForEach(m, users)
+    {
+        if (admin_strlist_add(&gone, str_member(m, "user_id")) < 0)
             goto oom;
-        }
-        if (user_teams_change(a, user, team_id, false, res) < 0) {
-            sdb_res_free(r);
+        if (user_teams_change(a, m, team_id, false, res) < 0)
             goto out;
-        }
     }
-    sdb_res_free(r);
     for (size_t i = 0; i < gone.n; i++) {
         const char *p[] = {gone.v[i], team_id};
         if (sdb_exec(a->db,
                      "DELETE FROM \"" ADMIN_MEMBERSHIPS
                      "\" WHERE \"user_id\" = $1 AND \"team_id\" = $2",
-                     p, 2) < 0)
-            goto db_error;
+                     p, 2) < 0) {
+            admin_set_db_error(res, a);
+            goto out;
+        }
         if (invalidate_member_keys(a, team_id, gone.v[i], res) < 0)
             goto out;
     }
-    cJSON_Delete(team);
-    team = NULL;
-    if (admin_row_by(a, ADMIN_TEAMS, "team_id", team_id, &team) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (reread(a, ADMIN_TEAMS, "team_id", team_id, false, &team, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
     admin_set_body(res, 200, team);
     team = NULL;
     goto out;
 oom:
     admin_oom(res);
-    goto out;
-db_error:
-    admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     store_strlist_free(&gone);
-    cJSON_Delete(user);
+    cJSON_Delete(users);
     cJSON_Delete(members);
     cJSON_Delete(team);
     cJSON_Delete(body);
@@ -1296,20 +1118,13 @@ static const char *const user_response_fields[] = {
     "user_alias", "model_max_budget", "created_at", "updated_at",
 };
 
-static void user_not_found(admin_result_t *res, const char *user_id)
+/* 1 when some user has the email (case-insensitively), 0 none, -1 on a database error. */
+static int email_taken(admin_t *a, const char *email)
 {
-    admin_set_error(res, 404, "not_found_error", "user_id", "User not found, passed user_id=%s",
-                    user_id);
-}
-
-/* 1 when some user has column col = value (col user_email: case-insensitively), 0 none, -1. */
-static int user_exists(admin_t *a, const char *col, const char *value)
-{
-    const char *sql = strcmp(col, "user_email") == 0
-                          ? "SELECT 1 FROM \"" ADMIN_USERS "\" WHERE lower(\"user_email\") = "
-                            "lower(CAST($1 AS TEXT)) LIMIT 1"
-                          : "SELECT 1 FROM \"" ADMIN_USERS "\" WHERE \"user_id\" = $1 LIMIT 1";
-    sdb_res_t *r = sdb_query(a->db, sql, (const char *[]){value}, 1);
+    sdb_res_t *r = sdb_query(a->db,
+                             "SELECT 1 FROM \"" ADMIN_USERS "\" WHERE lower(\"user_email\") = "
+                             "lower(CAST($1 AS TEXT)) LIMIT 1",
+                             (const char *[]){email}, 1);
     if (!r)
         return -1;
     int n = sdb_res_rows(r) > 0;
@@ -1328,7 +1143,7 @@ static int user_join_team(admin_t *a, const char *user_id, const char *email, co
     const cJSON *mb =
         cJSON_IsObject(t) ? cJSON_GetObjectItemCaseSensitive(t, "max_budget_in_team") : NULL;
     cJSON *team = NULL, *members = NULL, *m = NULL;
-    char budget_id[37];
+    char budget_id[ADMIN_BUDGET_ID_MAX];
     int rc = -1;
     if (!team_id) {
         admin_bad_request(res, "teams", "Invalid value for 'teams': expected team ids");
@@ -1347,11 +1162,11 @@ static int user_join_team(admin_t *a, const char *user_id, const char *email, co
         !cJSON_AddStringToObject(m, "role",
                                  role && strcmp(role, "admin") == 0 ? "admin" : "user") ||
         !cJSON_AddStringToObject(m, "user_id", user_id) ||
-        !put(m, "user_email", email ? cJSON_CreateString(email) : cJSON_CreateNull())) {
+        !admin_json_put(m, "user_email", admin_json_text(email))) {
         admin_oom(res);
         goto out;
     }
-    if (cJSON_IsNumber(mb) && budget_create(a, mb->valuedouble, budget_id, res) < 0)
+    if (cJSON_IsNumber(mb) && budget_create(a, mb, budget_id, res) < 0)
         goto out;
     if (member_add_one(a, team_id, m, cJSON_IsNumber(mb) ? budget_id : NULL, NULL, NULL, res) < 0)
         goto out;
@@ -1370,20 +1185,13 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
     cJSON *row = NULL, *user = NULL, *key_req = NULL, *key = NULL, *o = NULL;
     char *plain = NULL, gen_id[37];
     const char *msg, *param = NULL;
-    bool in_tx = false, bad;
+    bool in_tx = false;
     cJSON *body = admin_body_object(call, res);
     if (!body)
         return;
-    const char *user_id = opt_string(body, "user_id", &bad);
-    if (bad) {
-        admin_bad_request(res, "user_id", "Invalid value for 'user_id': expected a string");
+    const char *user_id = id_or_new(body, "user_id", gen_id, res);
+    if (!user_id)
         goto out;
-    }
-    if (!user_id) {
-        if (admin_uuid(gen_id) < 0)
-            goto oom;
-        user_id = gen_id;
-    }
     if ((msg = check_user_role(body))) {
         admin_bad_request(res, "user_role", "%s", msg);
         goto out;
@@ -1408,24 +1216,18 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
     param = "budget_duration";
     if ((msg = admin_take_budget_duration(body, now, row)))
         goto bad;
-    if (!put(row, "user_id", cJSON_CreateString(user_id)) ||
-        !put(row, "teams", cJSON_CreateArray()) || !admin_add_time(row, "created_at", now) ||
-        !admin_add_time(row, "updated_at", now))
+    if (!admin_json_put(row, "user_id", cJSON_CreateString(user_id)) ||
+        !admin_json_put(row, "teams", cJSON_CreateArray()) ||
+        !admin_add_time(row, "created_at", now) || !admin_add_time(row, "updated_at", now))
         goto oom;
 
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    int rc = user_exists(a, "user_id", user_id);
-    if (rc < 0)
-        goto db_error;
-    if (rc == 1) {
-        admin_set_error(res, 409, "bad_request_error", "user_id", "User with id %s already exists",
-                        user_id);
+    if (admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_row_absent(a, table(ADMIN_USERS), "user_id", user_id, res, 409, "bad_request_error",
+                         "user_id", "User with id %s already exists", user_id) < 0)
         goto out;
-    }
     const char *email = str_member(row, "user_email");
-    if (email && (rc = user_exists(a, "user_email", email)) != 0) {
+    int rc;
+    if (email && (rc = email_taken(a, email)) != 0) {
         if (rc < 0)
             goto db_error;
         admin_set_error(res, 409, "bad_request_error", "user_email",
@@ -1442,7 +1244,7 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
             if (v && !cJSON_AddItemToObject(key_req, user_key_fields[i], cJSON_Duplicate(v, true)))
                 goto oom;
         }
-        if (!put(key_req, "user_id", cJSON_CreateString(user_id)))
+        if (!admin_json_put(key_req, "user_id", cJSON_CreateString(user_id)))
             goto oom;
         if (admin_key_create(a, key_req, &key, &plain, res) < 0)
             goto out;
@@ -1463,9 +1265,9 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
         if (user_join_team(a, user_id, email, t, res) < 0)
             goto out;
     }
-    if (admin_row_by(a, ADMIN_USERS, "user_id", user_id, &user) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (reread(a, ADMIN_USERS, "user_id", user_id, false, &user, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
 
     /* NewUserResponse: GenerateKeyResponse (token and token_id left out) and the user's fields */
     cJSON_DeleteItemFromObjectCaseSensitive(body, "password");
@@ -1474,13 +1276,15 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
         goto oom;
     for (size_t i = 0; i < sizeof user_response_fields / sizeof *user_response_fields; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(user, user_response_fields[i]);
-        if (!put(o, user_response_fields[i], cJSON_Duplicate(v, true)))
+        if (!admin_json_put(o, user_response_fields[i], cJSON_Duplicate(v, true)))
             goto oom;
     }
-    if (!put(o, "token", cJSON_CreateNull()) || !put(o, "token_id", cJSON_CreateNull()) ||
-        !put(o, "key", cJSON_CreateString(plain ? plain : "")))
+    if (!admin_json_put(o, "token", cJSON_CreateNull()) ||
+        !admin_json_put(o, "token_id", cJSON_CreateNull()) ||
+        !admin_json_put(o, "key", cJSON_CreateString(plain ? plain : "")))
         goto oom;
-    if (!key && (!put(o, "key_name", cJSON_CreateNull()) || !put(o, "expires", cJSON_CreateNull())))
+    if (!key && (!admin_json_put(o, "key_name", cJSON_CreateNull()) ||
+                 !admin_json_put(o, "expires", cJSON_CreateNull())))
         goto oom;
     if (key && store_strlist_push(&res->invalidated, str_member(key, "token")) < 0)
         goto oom;
@@ -1490,13 +1294,12 @@ static void user_new(admin_t *a, const admin_call_t *call, admin_result_t *res)
 oom:
     msg = "";
 bad:
-    set_check_error(res, param, msg);
+    admin_check_error(res, param, msg);
     goto out;
 db_error:
     admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     free(plain);
     cJSON_Delete(o);
     cJSON_Delete(key);
@@ -1554,9 +1357,8 @@ static void user_update(admin_t *a, const admin_call_t *call, admin_result_t *re
     if (!admin_add_time(set, "updated_at", admin_now_ms()))
         goto oom;
 
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
+    if (admin_tx_begin(a, &in_tx, res) < 0)
+        goto out;
     if (!user_id) { /* by email: the first user with it, else a new user */
         sdb_res_t *r = admin_rows_select(a->db, table(ADMIN_USERS), "user_email", email,
                                          "\"created_at\", \"user_id\"");
@@ -1571,7 +1373,7 @@ static void user_update(admin_t *a, const admin_call_t *call, admin_result_t *re
             goto oom;
         user_id = found ? found_id : gen_id;
     }
-    int rc = user_exists(a, "user_id", user_id);
+    int rc = admin_row_exists(a->db, table(ADMIN_USERS), "user_id", user_id);
     if (rc < 0)
         goto db_error;
     /* LiteLLM upserts: an unknown user_id is created with the values given */
@@ -1579,36 +1381,29 @@ static void user_update(admin_t *a, const admin_call_t *call, admin_result_t *re
     if (rc == 1) {
         n = admin_json_write(a, ADMIN_USERS, set, "user_id", user_id, res);
     } else {
-        if (!put(set, "user_id", cJSON_CreateString(user_id)) ||
+        if (!admin_json_put(set, "user_id", cJSON_CreateString(user_id)) ||
             (!cJSON_GetObjectItemCaseSensitive(set, "models") &&
              !cJSON_AddArrayToObject(set, "models")) ||
             !admin_add_time(set, "created_at", admin_now_ms()))
             goto oom;
         n = admin_json_write(a, ADMIN_USERS, set, NULL, NULL, res);
     }
-    if (n < 0)
+    if (n < 0 || reread(a, ADMIN_USERS, "user_id", user_id, true, &user, res) < 0 ||
+        admin_tx_commit(a, &in_tx, res) < 0)
         goto out;
-    if (admin_invalidate_keys(a, "user_id", user_id, res) < 0 ||
-        admin_row_by(a, ADMIN_USERS, "user_id", user_id, &user) != 0 || sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
     cJSON_DeleteItemFromObjectCaseSensitive(user, "password");
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "user_id", user_id);
-    cJSON_AddItemToObject(o, "data", user);
+    admin_set_body(res, 200, answer_with_id("user_id", user_id, "data", user));
     user = NULL;
-    admin_set_body(res, 200, o);
     goto out;
 oom:
     msg = "";
 bad:
-    set_check_error(res, param, msg);
+    admin_check_error(res, param, msg);
     goto out;
 db_error:
     admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     free(found_id);
     cJSON_Delete(user);
     cJSON_Delete(set);
@@ -1645,21 +1440,13 @@ static int user_leave_teams(admin_t *a, const cJSON *user, admin_result_t *res)
             cJSON_Delete(team);
             continue;
         }
-        if (!(members = team_members(team))) {
-            cJSON_Delete(team);
+        members = team_members(team);
+        cJSON_Delete(team);
+        if (!members)
             goto oom;
-        }
-        cJSON *m = members->child;
-        while (m) {
-            cJSON *next = m->next;
-            const char *id = str_member(m, "user_id");
-            if (id && strcmp(id, user_id) == 0)
-                cJSON_Delete(cJSON_DetachItemViaPointer(members, m));
-            m = next;
-        }
+        remove_where(members, "user_id", user_id, true);
         int w = team_write_members(a, teams.v[i], members, res);
         cJSON_Delete(members);
-        cJSON_Delete(team);
         if (w < 0)
             goto out;
     }
@@ -1680,89 +1467,54 @@ static void user_delete(admin_t *a, const admin_call_t *call, admin_result_t *re
     cJSON *body = admin_body_object(call, res);
     if (!body)
         return;
-    int rc = admin_json_strings(cJSON_GetObjectItemCaseSensitive(body, "user_ids"), &ids);
-    if (rc == -2)
-        goto oom;
-    if (rc < 0) {
-        admin_bad_request(res, "user_ids", "No user id passed in");
+    /* all or nothing: check every id first */
+    if (admin_body_strings(body, "user_ids", &ids, "No user id passed in", NULL, res) < 0 ||
+        admin_tx_begin(a, &in_tx, res) < 0 ||
+        admin_rows_all_exist(a, table(ADMIN_USERS), "user_id", &ids, res, "user_id",
+                             "User not found, passed user_id=%s") < 0)
         goto out;
-    }
-    if (sdb_begin(a->db) < 0)
-        goto db_error;
-    in_tx = true;
-    for (size_t i = 0; i < ids.n; i++) { /* all or nothing: check every id first */
-        if ((rc = user_exists(a, "user_id", ids.v[i])) < 0)
-            goto db_error;
-        if (rc == 0) {
-            user_not_found(res, ids.v[i]);
-            goto out;
-        }
-    }
     for (size_t i = 0; i < ids.n; i++) {
         cJSON *user = NULL;
-        if (admin_row_by(a, ADMIN_USERS, "user_id", ids.v[i], &user) != 0)
-            goto db_error;
-        rc = user_leave_teams(a, user, res);
-        cJSON_Delete(user);
-        if (rc < 0)
+        if (admin_row_by(a, ADMIN_USERS, "user_id", ids.v[i], &user) != 0) {
+            admin_set_db_error(res, a);
             goto out;
-        const char *p[] = {ids.v[i]};
-        long n;
-        if (admin_invalidate_keys(a, "user_id", ids.v[i], res) < 0 ||
-            sdb_exec(a->db, "DELETE FROM \"" ADMIN_KEYS "\" WHERE \"user_id\" = $1", p, 1) < 0 ||
-            sdb_exec(a->db, "DELETE FROM \"" ADMIN_MEMBERSHIPS "\" WHERE \"user_id\" = $1", p, 1) <
-                0 ||
-            (n = sdb_exec(a->db, "DELETE FROM \"" ADMIN_USERS "\" WHERE \"user_id\" = $1", p, 1)) <
-                0)
-            goto db_error;
+        }
+        int rc = user_leave_teams(a, user, res);
+        cJSON_Delete(user);
+        long n = 0;
+        if (rc < 0 || delete_keys_and_memberships(a, "user_id", ids.v[i], res) < 0 ||
+            (n = delete_rows(a, ADMIN_USERS, "user_id", ids.v[i], res)) < 0)
+            goto out;
         deleted += n;
     }
-    if (sdb_commit(a->db) < 0)
-        goto db_error;
-    in_tx = false;
+    if (admin_tx_commit(a, &in_tx, res) < 0)
+        goto out;
     /* LiteLLM answers with Prisma's delete_many count */
     admin_set_body(res, 200, cJSON_CreateNumber((double)deleted));
-    goto out;
-oom:
-    admin_oom(res);
-    goto out;
-db_error:
-    admin_set_db_error(res, a);
 out:
-    if (in_tx)
-        sdb_rollback(a->db);
+    admin_tx_end(a, in_tx, res);
     store_strlist_free(&ids);
     cJSON_Delete(body);
 }
 
 static void user_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
 {
-    cJSON *user = NULL, *o = NULL, *keys = NULL, *teams = NULL;
+    cJSON *user = NULL, *o = NULL, *keys = NULL, *teams = NULL, *all = NULL;
     store_strlist_t team_ids = {0};
     char *user_id = admin_query_get(call->query, call->query_len, "user_id");
     if (!user_id || !*user_id) {
         admin_bad_request(res, "user_id", "Query parameter 'user_id' is required");
         goto out;
     }
-    int rc = admin_row_by(a, ADMIN_USERS, "user_id", user_id, &user);
-    if (rc != 0) {
-        if (rc < 0)
-            admin_set_db_error(res, a);
-        else
-            admin_set_error(res, 404, "not_found_error", "user_id", "User %s not found", user_id);
+    if (admin_row_load(a, ADMIN_USERS, "user_id", user_id, &user, res, "user_id",
+                       "User %s not found", user_id) < 0)
         goto out;
-    }
     cJSON_DeleteItemFromObjectCaseSensitive(user, "password");
     /* teams: those whose members hold the user, then those of the user's teams column */
-    sdb_res_t *r = admin_rows_select(a->db, table(ADMIN_TEAMS), NULL, NULL, "\"team_id\"");
-    cJSON *all = r ? admin_rows_json(table(ADMIN_TEAMS), r) : NULL;
-    sdb_res_free(r);
-    if (!all) {
-        admin_set_db_error(res, a);
+    if (!(all = admin_rows_json_of(a, table(ADMIN_TEAMS), NULL, NULL, "\"team_id\"", res)))
         goto out;
-    }
     if (row_strings(user, "teams", &team_ids) < 0 || !(teams = cJSON_CreateArray()))
-        goto oom_all;
+        goto oom;
     const cJSON *t;
     cJSON_ArrayForEach(t, all)
     {
@@ -1773,86 +1525,56 @@ static void user_info(admin_t *a, const admin_call_t *call, admin_result_t *res)
         if (!listed && !has_member(t, user_id))
             continue;
         cJSON *e = team_list_entry(a, t, user_id, res);
-        if (!e) {
-            cJSON_Delete(all);
+        if (!e)
             goto out;
-        }
-        cJSON_AddItemToArray(teams, e);
+        if (!admin_json_append(teams, e))
+            goto oom;
     }
     sort_by_alias(teams);
-    if (!(keys = keys_of(a, "user_id", user_id, res))) {
-        cJSON_Delete(all);
+    if (!(keys = keys_of(a, "user_id", user_id, res)))
         goto out;
-    }
     /* LiteLLM's _process_keys_for_user_info: UI session keys left out, each key with its team's
      * alias (None when the team is gone, the string "None" for a key without a team) */
-    cJSON *k = keys->child;
-    while (k) {
-        cJSON *next = k->next;
+    remove_where(keys, "team_id", "litellm-dashboard", true);
+    cJSON *k;
+    cJSON_ArrayForEach(k, keys)
+    {
         const char *tid = str_member(k, "team_id");
-        if (tid && strcmp(tid, "litellm-dashboard") == 0) {
-            cJSON_Delete(cJSON_DetachItemViaPointer(keys, k));
-            k = next;
-            continue;
-        }
         cJSON *alias = tid ? cJSON_CreateNull() : cJSON_CreateString("None");
         for (const cJSON *x = all->child; tid && x; x = x->next) {
             const char *xid = str_member(x, "team_id");
             if (xid && strcmp(xid, tid) == 0) {
-                const char *al = str_member(x, "team_alias");
                 cJSON_Delete(alias);
-                alias = al ? cJSON_CreateString(al) : cJSON_CreateNull();
+                alias = admin_json_text(str_member(x, "team_alias"));
             }
         }
-        if (!put(k, "team_alias", alias))
-            goto oom_all;
+        if (!admin_json_put(k, "team_alias", alias))
+            goto oom;
         if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(k, "models")) &&
-            !put(k, "models", cJSON_CreateArray()))
-            goto oom_all;
-        k = next;
+            !admin_json_put(k, "models", cJSON_CreateArray()))
+            goto oom;
     }
-    cJSON_Delete(all);
-    if (!(o = cJSON_CreateObject()) || !cJSON_AddStringToObject(o, "user_id", user_id) ||
-        !put(o, "user_info", user))
-        goto oom;
+    o = answer_with_id("user_id", user_id, "user_info", user);
     user = NULL;
-    if (!put(o, "keys", keys)) {
-        keys = NULL;
-        goto oom;
-    }
+    bool ok = admin_json_put(o, "keys", keys);
     keys = NULL;
-    if (!put(o, "teams", teams)) {
-        teams = NULL;
-        goto oom;
-    }
+    ok = admin_json_put(o, "teams", teams) && ok;
     teams = NULL;
+    if (!ok)
+        goto oom;
     admin_set_body(res, 200, o);
     o = NULL;
     goto out;
-oom_all:
-    cJSON_Delete(all);
 oom:
     admin_oom(res);
 out:
     store_strlist_free(&team_ids);
+    cJSON_Delete(all);
     cJSON_Delete(teams);
     cJSON_Delete(keys);
     cJSON_Delete(o);
     cJSON_Delete(user);
     free(user_id);
-}
-
-/* A positive integer query parameter; dflt when absent, -1 when malformed. */
-static long long query_int(const admin_call_t *call, const char *name, long long dflt)
-{
-    char *v = admin_query_get(call->query, call->query_len, name);
-    if (!v)
-        return dflt;
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    bool ok = *v && !*end && n >= 1;
-    free(v);
-    return ok ? n : -1;
 }
 
 /* Appends "cond" joined with AND. */
@@ -1876,16 +1598,10 @@ static void user_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
     buf_t where = {0}, sql = {0}, cond = {0};
     sdb_res_t *r = NULL;
     cJSON *users = NULL;
-    long long page = query_int(call, "page", 1);
-    long long size = query_int(call, "page_size", USER_LIST_SIZE_DEFAULT);
-    if (page < 1) {
-        admin_bad_request(res, "page", "page must be an integer >= 1");
+    long long page, size, total;
+    if (admin_query_page(call, "page_size", USER_LIST_SIZE_DEFAULT, USER_LIST_SIZE_MAX, &page,
+                         &size, res) < 0)
         goto out;
-    }
-    if (size < 1 || size > USER_LIST_SIZE_MAX) {
-        admin_bad_request(res, "page_size", "page_size must be an integer between 1 and 100");
-        goto out;
-    }
     const char *order_col = "created_at", *order_dir = "DESC";
     if (q[SORT_BY]) {
         order_col = NULL;
@@ -1980,35 +1696,26 @@ static void user_list(admin_t *a, const admin_call_t *call, admin_result_t *res)
     buf_printf(&sql, "%.*s ORDER BY u.\"%s\" %s, u.\"user_id\" LIMIT $%zu OFFSET $%zu",
                (int)where.n, where.p ? where.p : "", order_col, order_dir, nfilter + 1,
                nfilter + 2);
-    if (!buf_cstr(&sql))
-        goto oom;
-    if (!(r = sdb_query(a->db, sql.p, (const char *const *)params.v, (int)params.n)))
-        goto db_error;
-    long long total = 0;
+    if (!(r = admin_query_sql(a, &sql, NULL, (const char *const *)params.v, (int)params.n, res)))
+        goto out;
     if (!(users = cJSON_CreateArray()))
         goto oom;
-    int kc = sdb_res_col(r, "key_count"), tc = sdb_res_col(r, "total_count");
+    int kc = sdb_res_col(r, "key_count");
     for (size_t i = 0; i < sdb_res_rows(r); i++) {
-        total = strtoll(sdb_res_get(r, i, tc), NULL, 10);
         cJSON *u = sdb_row_json(table(ADMIN_USERS), r, i);
-        if (!u || !cJSON_AddItemToArray(users, u)) {
-            cJSON_Delete(u);
+        if (!admin_json_append(users, u))
             goto oom;
-        }
         cJSON_DeleteItemFromObjectCaseSensitive(u, "password");
         cJSON_AddNumberToObject(u, "key_count", (double)strtoll(sdb_res_get(r, i, kc), NULL, 10));
     }
-    if (sdb_res_rows(r) == 0 && page > 1) { /* past the end: count without the window */
-        sdb_res_free(r);
-        buf_free(&sql);
-        buf_append_cstr(&sql, "SELECT COUNT(*) FROM \"" ADMIN_USERS "\" u");
-        buf_printf(&sql, "%.*s", (int)where.n, where.p ? where.p : "");
-        if (!buf_cstr(&sql))
-            goto oom;
-        if (!(r = sdb_query(a->db, sql.p, (const char *const *)params.v, (int)nfilter)))
-            goto db_error;
-        total = strtoll(sdb_res_get(r, 0, 0), NULL, 10);
-    }
+    buf_free(&sql);
+    buf_append_cstr(&sql, "SELECT COUNT(*) FROM \"" ADMIN_USERS "\" u");
+    buf_printf(&sql, "%.*s", (int)where.n, where.p ? where.p : "");
+    if (!buf_cstr(&sql))
+        goto oom;
+    if (admin_list_total(a->db, r, page, sql.p, (const char *const *)params.v, (int)nfilter,
+                         &total) < 0)
+        goto db_error;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "users", users);
     users = NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  * The client-facing API: the route table of the data plane, LiteLLM's error bodies and
  * x-litellm-* headers, and the OpenAI-compatible proxy path. One api_ctx_t per process
- * (immutable after start), one api_worker_t per worker thread. */
+ * (immutable after start but for its current generation of models, api_gen_t), one
+ * api_worker_t per worker thread. */
 #ifndef SLUICE_API_API_H
 #define SLUICE_API_API_H
 
@@ -20,19 +21,34 @@
 
 typedef enum { API_CHAT, API_COMPLETIONS, API_EMBEDDINGS } api_kind_t;
 
+/* One generation of the models the data plane serves: the config they come from (config.yaml,
+ * plus LiteLLM_ProxyModelTable with store_model_in_db) and everything built from it, which
+ * points into it (route deployments and prices are keyed by cfg_deployment_t address, access
+ * groups hold its model names). Immutable once published. A request loads the current
+ * generation once and uses only it; a replaced generation is kept until shutdown, so it stays
+ * valid for requests that still use it (model changes are rare). gen.c. */
+typedef struct api_gen {
+    cfg_t *cfg;             /* owned */
+    route_table_t *routes;  /* owned */
+    spend_prices_t *prices; /* owned; NULL: no costs */
+    /* model_info.access_groups: group name -> model names (api_access_groups_build) */
+    auth_access_group_t *access_groups;
+    size_t num_access_groups;
+    unsigned long number;  /* 1 for the config alone at start-up, then one more per swap */
+    struct api_gen *older; /* the generation this one replaced, retired (freed at shutdown) */
+} api_gen_t;
+
 typedef struct api_ctx {
-    const cfg_t *cfg;
-    route_table_t *routes;
+    /* The generation requests start with now: stored (release) by the one thread that
+     * publishes (main at start-up, then the control-plane thread), loaded (acquire) once per
+     * request by the workers. */
+    _Atomic(api_gen_t *) gen;
     const char *master_key; /* NULL: no auth (LiteLLM without a master key) */
     char master_hash[65];   /* sha256 hex of the master key: SpendLogs.api_key of its calls */
     auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
     store_svc_t *store;     /* spend records and key lookups; NULL: none */
-    spend_prices_t *prices; /* NULL: no costs */
-    /* model_info.access_groups: group name -> model names (api_access_groups_build) */
-    auth_access_group_t *access_groups;
-    size_t num_access_groups;
-    bool serve_data;    /* --role data|all: the LLM routes */
-    bool serve_control; /* --role control|all: management routes */
+    bool serve_data;        /* --role data|all: the LLM routes */
+    bool serve_control;     /* --role control|all: management routes */
     /* Management calls go to the control-plane thread; NULL when this process has none. */
     void (*control_handoff)(http_req_t *req);
     /* The wake-up handle of the worker owning each key-cache reader id (set at worker start). */
@@ -57,9 +73,10 @@ typedef struct {
 /* Who is calling, for the whole request (request arena; req->caller). Key fields are copied out
  * of the cache record, which a request may not hold past its first callback. */
 typedef struct {
-    bool is_admin;    /* the master key, or no master key configured */
-    bool virtual_key; /* a LiteLLM_VerificationToken key */
-    char token[65];   /* sha256 hex of the key: SpendLogs.api_key */
+    const api_gen_t *gen; /* the models of this request, loaded once when it started */
+    bool is_admin;        /* the master key, or no master key configured */
+    bool virtual_key;     /* a LiteLLM_VerificationToken key */
+    char token[65];       /* sha256 hex of the key: SpendLogs.api_key */
     const char *key_alias, *user_id, *team_id, *org_id;
     const char *end_user; /* the request's `user`, or x-litellm-end-user-id / -customer-id */
     auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
@@ -71,6 +88,30 @@ typedef struct {
  * timer (no-ops without virtual keys). close_cb runs when every handle is closed. */
 void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop);
 void api_worker_keys_close(api_worker_t *w);
+/* ---- generations (gen.c) ---- */
+
+/* Builds a generation from cfg (taken over, also on failure). Prices: `prev`'s catalogues are
+ * shared when prev is given (see spend_prices_rebind), else the price file `prices_path` (may
+ * be NULL) is loaded. NULL with a message in err when prices cannot be loaded. */
+api_gen_t *api_gen_new(cfg_t *cfg, const api_gen_t *prev, const char *prices_path, char *err,
+                       size_t err_size);
+/* Makes gen the one new requests use; the one it replaces is retired (kept). One publisher at a
+ * time. Logs a line. */
+void api_gen_publish(api_ctx_t *ctx, api_gen_t *gen);
+/* The current generation (one acquire load), for a request about to start. */
+static inline const api_gen_t *api_gen_current(const api_ctx_t *ctx)
+{
+    return atomic_load_explicit((_Atomic(api_gen_t *) *)&ctx->gen, memory_order_acquire);
+}
+/* Frees the current generation and every retired one (shutdown: no request and no publisher
+ * is left). */
+void api_gen_free_all(api_ctx_t *ctx);
+/* The generation of a request that passed api_authenticate. */
+static inline const api_gen_t *api_req_gen(const http_req_t *req)
+{
+    return ((const api_caller_t *)req->caller)->gen;
+}
+
 /* The access groups of the config's deployments (malloc'd; free with api_access_groups_free). */
 auth_access_group_t *api_access_groups_build(const cfg_t *cfg, size_t *count);
 void api_access_groups_free(auth_access_group_t *groups, size_t count);
@@ -87,11 +128,12 @@ void api_handle(http_req_t *req);
 void api_send_error(http_req_t *req, int status, const char *type, const char *param,
                     const char *message);
 
-/* Identifies the caller of an LLM route and runs LiteLLM's key checks (model from the body).
+/* Identifies the caller of an LLM route and runs LiteLLM's key checks (model from the body)
+ * against the models of `gen`, which the request then keeps (req->caller->gen).
  * 0: req->caller is filled, go on. 1: the request was answered (an error) or parked until the
  * store answers for its key; api_handle runs it again then. anthropic: errors in Anthropic's
  * envelope. */
-int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic);
+int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, bool anthropic);
 /* The model names the caller may list (its key's allowlist); right after api_authenticate. */
 const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *count);
 
@@ -121,8 +163,9 @@ typedef struct {
     uint64_t first_byte_ns; /* uv_hrtime() of the provider's first byte; 0 when none */
 } api_call_end_t;
 
-/* The call's cost in USD (-1 when the model has no price). */
-double api_call_cost(const api_ctx_t *ctx, const api_call_end_t *end);
+/* The call's cost in USD (-1 when the model has no price), with the prices of the request's
+ * generation. */
+double api_call_cost(const api_gen_t *gen, const api_call_end_t *end);
 /* Adds the cost to the caller's spend counters and queues the SpendLogs record. */
 void api_call_record(http_req_t *req, const api_call_end_t *end, double cost);
 

@@ -249,15 +249,15 @@ static const char *end_user_of(http_req_t *req)
 }
 
 /* True when every deployment of the model's group is priced at zero: budgets do not apply. */
-static bool model_is_free(const api_ctx_t *ctx, const char *model)
+static bool model_is_free(const api_gen_t *gen, const char *model)
 {
-    if (!model || !ctx->prices)
+    if (!model || !gen->prices)
         return false;
-    const route_group_t *g = route_find_group(ctx->routes, str_cstr(model));
+    const route_group_t *g = route_find_group(gen->routes, str_cstr(model));
     if (!g || !g->num_deployments)
         return false;
     spend_price_t price;
-    return spend_price_for_deployment(ctx->prices, g->deployments[0]->cfg, &price) && price.free;
+    return spend_price_for_deployment(gen->prices, g->deployments[0]->cfg, &price) && price.free;
 }
 
 static int park(http_req_t *req, api_worker_t *w, uint64_t since)
@@ -282,7 +282,7 @@ static int park(http_req_t *req, api_worker_t *w, uint64_t since)
     return 1;
 }
 
-int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic)
+int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, bool anthropic)
 {
     const api_ctx_t *ctx = w->ctx;
     uint64_t parked_since = resuming_since_ms;
@@ -295,6 +295,7 @@ int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic)
     memset(c, 0, sizeof *c);
     c->max_budget = -1;
     c->rpm_limit = c->tpm_limit = AUTH_NO_LIMIT;
+    c->gen = gen;
     req->caller = c;
     str_t key = auth_key_from_head(&req->head);
     if (!ctx->master_key || (key.p && auth_secret_eq(key, str_cstr(ctx->master_key)))) {
@@ -344,9 +345,9 @@ int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic)
     const char *model = body_model(req);
     auth_request_t areq = {
         .model = model,
-        .groups = ctx->access_groups,
-        .n_groups = ctx->num_access_groups,
-        .zero_cost = model_is_free(ctx, model),
+        .groups = gen->access_groups,
+        .n_groups = gen->num_access_groups,
+        .zero_cost = model_is_free(gen, model),
         .now = (int64_t)time(NULL),
     };
     auth_error_t err;
@@ -380,9 +381,9 @@ int api_authenticate(http_req_t *req, api_worker_t *w, bool anthropic)
  * (a hit, wait-free). */
 const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *count)
 {
-    const char *const *names = route_model_names(w->ctx->routes, count);
     const api_caller_t *c = req->caller;
-    if (!c || !c->virtual_key)
+    const char *const *names = route_model_names(c->gen->routes, count);
+    if (!c->virtual_key)
         return names;
     auth_hash_t hash;
     const auth_key_t *rec = NULL;
@@ -395,8 +396,8 @@ const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *c
         return names;
     size_t n = 0;
     for (size_t i = 0; i < *count; i++) {
-        const auth_access_group_t *g = w->ctx->access_groups;
-        size_t ng = w->ctx->num_access_groups;
+        const auth_access_group_t *g = c->gen->access_groups;
+        size_t ng = c->gen->num_access_groups;
         bool ok =
             auth_models_allow(rec->models, rec->n_models, names[i], rec->aliases, rec->n_aliases, g,
                               ng) &&
@@ -536,14 +537,14 @@ void api_usage_scan(api_usage_t *u, const char *text, size_t n)
 
 /* ---- cost and the spend record --------------------------------------------------------------- */
 
-double api_call_cost(const api_ctx_t *ctx, const api_call_end_t *end)
+double api_call_cost(const api_gen_t *gen, const api_call_end_t *end)
 {
-    if (!ctx->prices || !end->target || !end->target->dep || !end->usage || !end->success)
+    if (!gen->prices || !end->target || !end->target->dep || !end->usage || !end->success)
         return -1;
     const cfg_deployment_t *d = end->target->dep->cfg;
     const char *provider = end->target->prov ? end->target->prov->name : d->provider;
     spend_price_t price;
-    if (!spend_price_lookup(ctx->prices, d, str_cstr(provider ? provider : ""),
+    if (!spend_price_lookup(gen->prices, d, str_cstr(provider ? provider : ""),
                             end->target->upstream_model, &price))
         return -1;
     spend_usage_t u = {

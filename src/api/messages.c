@@ -40,7 +40,6 @@ bool api_group_all_provider(const route_group_t *g, str_t model, const char *nam
 const route_group_t *api_parse_model(http_req_t *req, const api_format_t *fmt, str_t *model,
                                      str_t *model_raw, bool *stream)
 {
-    api_worker_t *w = req->server_data;
     jscan_field_t f[2] = {{STR_LIT("model"), STR_NULL}, {STR_LIT("stream"), STR_NULL}};
     size_t off = 0;
     buf_t b = {0};
@@ -62,7 +61,7 @@ const route_group_t *api_parse_model(http_req_t *req, const api_format_t *fmt, s
     *model_raw = f[0].value;
     *stream = f[1].value.p && jscan_is_true(f[1].value);
     if (model->p)
-        g = route_find_group(w->ctx->routes, *model);
+        g = route_find_group(api_req_gen(req)->routes, *model);
     if (!g) {
         char *msg = arena_printf(&req->arena,
                                  "Invalid model name passed in model=%.*s. Call `/v1/models` to "

@@ -61,7 +61,7 @@ static double proxy_account(proxy_t *p, bool success, bool header)
         .success = success,
         .first_byte_ns = p->up_head_ns,
     };
-    double cost = api_call_cost(p->w->ctx, &end);
+    double cost = api_call_cost(api_req_gen(p->req), &end);
     if (header && cost >= 0) {
         char num[SPEND_COST_BUF];
         spend_format_cost(cost, num, sizeof num);
@@ -550,7 +550,7 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
                        "available models for your key.");
         return;
     }
-    p->group = route_find_group(w->ctx->routes, model);
+    p->group = route_find_group(api_req_gen(req)->routes, model);
     if (!p->group) {
         char *msg = arena_printf(&req->arena,
                                  "Invalid model name passed in model=%.*s. Call `/v1/models` to "

@@ -49,12 +49,12 @@ void api_responses(http_req_t *req)
  * first OpenAI deployment of the config. */
 void api_responses_by_id(http_req_t *req, str_t rest)
 {
-    api_worker_t *w = req->server_data;
     size_t count;
-    const char *const *names = route_model_names(w->ctx->routes, &count);
+    const route_table_t *routes = api_req_gen(req)->routes;
+    const char *const *names = route_model_names(routes, &count);
     const route_group_t *g = NULL;
     for (size_t i = 0; i < count && !g; i++) {
-        const route_group_t *cand = route_find_group(w->ctx->routes, str_cstr(names[i]));
+        const route_group_t *cand = route_find_group(routes, str_cstr(names[i]));
         if (cand && api_group_all_provider(cand, str_cstr(names[i]), "openai"))
             g = cand;
     }

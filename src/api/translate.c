@@ -59,7 +59,7 @@ static double xcall_account(xcall_t *x, bool success, bool header)
         .success = success,
         .first_byte_ns = x->up_head_ns,
     };
-    double cost = api_call_cost(x->w->ctx, &end);
+    double cost = api_call_cost(api_req_gen(x->req), &end);
     if (header && cost >= 0) {
         char num[SPEND_COST_BUF];
         spend_format_cost(cost, num, sizeof num);
@@ -497,7 +497,7 @@ static void xcall_attempt(xcall_t *x)
         .api_base = x->target.api_base && *x->target.api_base ? x->target.api_base : NULL,
         .api_key = x->target.api_key,
         .stream = x->stream,
-        .drop_params = x->w->ctx->cfg->drop_params,
+        .drop_params = api_req_gen(req)->cfg->drop_params,
         .arena = &req->arena,
     };
     x->http = (prov_http_t){0};

@@ -46,8 +46,9 @@ static void cfg_report_yaml_error(cfg_ctx_t *c, const yaml_parser_t *p, const ch
         cfg_report(c, true, &mark, "", "invalid YAML: %s", problem);
 }
 
-/* Parses and validates `text`; NULL when any error was reported into `c`. */
-static cfg_t *cfg_parse(cfg_ctx_t *c, const char *text, size_t len)
+/* Parses and validates `text`; NULL when any error was reported into `c`. A first load keeps
+ * the text; cfg_with_models (`models` not NULL) appends the models to what the text gives. */
+static cfg_t *cfg_parse(cfg_ctx_t *c, const char *text, size_t len, const cJSON *models)
 {
     yaml_parser_t parser;
     yaml_document_t doc, extra;
@@ -81,6 +82,12 @@ static cfg_t *cfg_parse(cfg_ctx_t *c, const char *text, size_t len)
 
     cfg = xcalloc(1, sizeof(*cfg));
     cfg->path = xstrdup(c->file);
+    if (!models) {
+        cfg->source = xmalloc(len + 1);
+        memcpy(cfg->source, text, len);
+        cfg->source[len] = '\0';
+        cfg->source_len = len;
+    }
     cfg_schema_defaults(cfg);
     if (c->num_errors)
         goto done;
@@ -97,6 +104,10 @@ static cfg_t *cfg_parse(cfg_ctx_t *c, const char *text, size_t len)
         cfg_schema_walk(c, root, cfg);
     }
     cfg_schema_finish(c, cfg);
+    if (models && !c->num_errors) {
+        c->skip_msgs = c->num_msgs; /* the first load reported the file's warnings */
+        cfg_schema_add_models(c, cfg, models);
+    }
 
 done:
     if (have_doc)
@@ -159,7 +170,9 @@ static void cfg_fill_diag(cfg_ctx_t *c, cfg_diag_t *diag)
         diag->errors = xcalloc(c->num_errors, sizeof(char *));
     if (c->num_warnings)
         diag->warnings = xcalloc(c->num_warnings, sizeof(char *));
-    for (size_t i = 0; i < c->num_msgs; i++) {
+    if (c->num_errors)
+        c->skip_msgs = 0; /* a failed load shows everything */
+    for (size_t i = c->skip_msgs; i < c->num_msgs; i++) {
         if (c->msgs[i].error)
             diag->errors[diag->num_errors++] = c->msgs[i].text;
         else
@@ -174,7 +187,7 @@ static cfg_t *cfg_load_file(cfg_ctx_t *c, const char *path)
     char *text = cfg_read_file(c, path, &len);
     if (!text)
         return NULL;
-    cfg_t *cfg = cfg_parse(c, text, len);
+    cfg_t *cfg = cfg_parse(c, text, len, NULL);
     free(text);
     return cfg;
 }
@@ -191,7 +204,23 @@ cfg_t *cfg_load(const char *path, cfg_diag_t *diag)
 cfg_t *cfg_load_string(const char *name, const char *text, size_t len, cfg_diag_t *diag)
 {
     cfg_ctx_t c = {.file = name ? name : "<string>", .sandbox = cfg_sandbox_on};
-    cfg_t *cfg = cfg_parse(&c, text, len);
+    cfg_t *cfg = cfg_parse(&c, text, len, NULL);
+    cfg_fill_diag(&c, diag);
+    cfg_ctx_release(&c);
+    return cfg;
+}
+
+cfg_t *cfg_with_models(const cfg_t *base, const cJSON *models, cfg_diag_t *diag)
+{
+    static const cJSON none = {.type = cJSON_Array}; /* no models: an empty list */
+    cfg_ctx_t c = {.file = base->path, .sandbox = cfg_sandbox_on, .keep_env = true};
+    cfg_t *cfg = NULL;
+    if (!base->source)
+        cfg_report(&c, true, NULL, "",
+                   "no source text to load again (a config made by "
+                   "cfg_with_models)");
+    else
+        cfg = cfg_parse(&c, base->source, base->source_len, models ? models : &none);
     cfg_fill_diag(&c, diag);
     cfg_ctx_release(&c);
     return cfg;
@@ -205,9 +234,18 @@ void cfg_free(cfg_t *cfg)
         cfg_deployment_free(&cfg->deployments[i]);
     free(cfg->deployments);
     free(cfg->path);
+    free(cfg->source);
     free(cfg->master_key);
     free(cfg->database_url);
     free(cfg->routing_strategy);
+    free(cfg->router_redis_host);
+    free(cfg->router_redis_password);
+    free(cfg->router_redis_url);
+    free(cfg->cache_type);
+    free(cfg->cache_host);
+    free(cfg->cache_password);
+    free(cfg->cache_username);
+    free(cfg->cache_url);
     free(cfg);
 }
 

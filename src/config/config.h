@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 typedef struct {
     char *name;
     char *value;
@@ -43,11 +45,15 @@ typedef struct cfg_deployment {
     cfg_kv_t *params; /* every scalar litellm_params entry, os.environ/ resolved, file order */
     size_t num_params;
     bool wildcard; /* model_name contains '*' */
-    int line;      /* line of the entry in the file, for messages */
+    int line;      /* line of the entry in the file, for messages; 0 for a model from the
+                      database (cfg_with_models) */
 } cfg_deployment_t;
 
 typedef struct {
     char *path;
+    /* The YAML text as read, for cfg_with_models (NULL in a cfg that cfg_with_models made). */
+    char *source;
+    size_t source_len;
     cfg_deployment_t *deployments;
     size_t num_deployments;
 
@@ -55,7 +61,7 @@ typedef struct {
     char *master_key;           /* general_settings.master_key, else $LITELLM_MASTER_KEY; NULL */
     double max_request_size_mb; /* default 32 */
     char *database_url;         /* NULL when unset */
-    bool store_model_in_db;
+    bool store_model_in_db;     /* also $STORE_MODEL_IN_DB=True: route LiteLLM_ProxyModelTable */
     double user_api_key_cache_ttl_s; /* key cache TTL; default 60 */
     double proxy_batch_write_at_s;   /* spend batch interval; default 10 */
     bool disable_spend_logs;         /* no SpendLogs rows (spend increments still written) */
@@ -72,6 +78,15 @@ typedef struct {
     double router_timeout_s;        /* 0 when unset */
     double router_stream_timeout_s; /* 0 when unset */
     char *routing_strategy;         /* default "simple-shuffle" */
+
+    /* Redis, for limits across instances (lim_redis_conf_find, docs/limits.md): strings NULL
+     * and numbers -1 when unset. router_settings.redis_*: */
+    char *router_redis_host, *router_redis_password, *router_redis_url;
+    int router_redis_port, router_redis_db;
+    /* litellm_settings.cache_params (Redis only when type is "redis"): */
+    char *cache_type, *cache_host, *cache_password, *cache_username, *cache_url;
+    int cache_port, cache_db;
+    bool cache_ssl;
 } cfg_t;
 
 /* Problems found while loading, each formatted "file:line:col: key: message". */
@@ -92,6 +107,18 @@ cfg_t *cfg_load(const char *path, cfg_diag_t *diag);
 
 /* Same, from a string (tests, fuzzing); `name` is used in messages. */
 cfg_t *cfg_load_string(const char *name, const char *text, size_t len, cfg_diag_t *diag);
+
+/* store_model_in_db: the config `base` (from cfg_load or cfg_load_string) parsed again from its
+ * source text (not from the file, which may have changed since), with `models` appended to
+ * model_list. `models` is a JSON array of {"model_name", "litellm_params", "model_info"} objects
+ * (LiteLLM_ProxyModelTable rows, litellm_params decrypted, model_info.id = the row's model_id);
+ * each is read exactly as a model_list entry of the file (same keys and checks, os.environ/
+ * references, provider detection, ids). environment_variables are not applied again, and the
+ * file's own warnings are not repeated. An entry with errors is left out with its messages
+ * turned into warnings (one bad row does not keep the others out), as is one whose id is
+ * already taken; messages name it "LiteLLM_ProxyModelTable[<id>]". NULL only when `base` has
+ * no source or its text no longer loads. The caller frees with cfg_free. */
+cfg_t *cfg_with_models(const cfg_t *base, const cJSON *models, cfg_diag_t *diag);
 
 void cfg_free(cfg_t *cfg);
 void cfg_diag_free(cfg_diag_t *diag);

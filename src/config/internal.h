@@ -46,6 +46,11 @@ typedef struct {
     char **once; /* open-addressing set of normalized key paths already warned about */
     size_t once_cap, once_count;
     bool sandbox; /* environment_variables go to `env`, not into the process environment */
+    /* cfg_with_models: environment_variables go to `env` too (the first load set them in the
+     * process environment already), but lookups still fall back to the process environment */
+    bool keep_env;
+    bool no_marks;    /* nodes built from JSON: messages carry no line:column */
+    size_t skip_msgs; /* the first messages were reported by the first load: not again */
     cfg_kv_t *env;
     size_t num_env;
     size_t cap_deployments;
@@ -101,11 +106,18 @@ int cfg_parse_bool(const cfg_text_t *t, bool *out);
 /* Quotes a value for a message: shortened, control characters replaced. */
 const char *cfg_text_describe(const cfg_text_t *t, char *out, size_t cap);
 
+/* A node tree for the JSON value v in doc (objects become mappings, arrays sequences, strings
+ * quoted scalars, numbers, booleans and null plain scalars, so YAML's typing reads them as JSON
+ * means them). The node's index, or 0 when v nests deeper than CFG_MAX_DEPTH or on no memory. */
+int cfg_node_from_json(yaml_document_t *doc, const cJSON *v, int depth);
+
 /* Schema (schema.c) */
 void cfg_schema_defaults(cfg_t *cfg);
 void cfg_schema_walk(cfg_ctx_t *c, yaml_node_t *root, cfg_t *cfg);
 void cfg_schema_apply_environment(cfg_ctx_t *c, yaml_node_t *root);
 void cfg_schema_finish(cfg_ctx_t *c, cfg_t *cfg);
+/* Appends the model_list entries of the JSON array `models` (cfg_with_models). */
+void cfg_schema_add_models(cfg_ctx_t *c, cfg_t *cfg, const cJSON *models);
 void cfg_deployment_free(cfg_deployment_t *d);
 
 /* Fuzzing: when on, environment_variables are kept in the load's own overlay (visible to its

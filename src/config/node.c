@@ -46,7 +46,7 @@ void cfg_vreport(cfg_ctx_t *c, bool error, const yaml_mark_t *mark, const char *
         return;
     char *msg = cfg_vformat(fmt, ap);
     char where[64] = "";
-    if (mark)
+    if (mark && !c->no_marks)
         snprintf(where, sizeof(where), "%zu:%zu:", mark->line + 1, mark->column + 1);
     char *text = cfg_format("%s:%s %s%s%s", c->file, where, path, *path ? ": " : "", msg);
     free(msg);
@@ -374,6 +374,45 @@ int cfg_map_pairs(cfg_ctx_t *c, yaml_node_t *map, const char *path, cfg_pairs_t 
     return 0;
 }
 
+/* ---- nodes from JSON --------------------------------------------------------------------- */
+
+int cfg_node_from_json(yaml_document_t *doc, const cJSON *v, int depth)
+{
+    if (depth >= CFG_MAX_DEPTH)
+        return 0;
+    if (cJSON_IsObject(v) || cJSON_IsArray(v)) {
+        bool map = cJSON_IsObject(v);
+        int node = map ? yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE)
+                       : yaml_document_add_sequence(doc, NULL, YAML_BLOCK_SEQUENCE_STYLE);
+        for (const cJSON *it = v->child; node && it; it = it->next) {
+            int value = cfg_node_from_json(doc, it, depth + 1);
+            if (!value)
+                return 0;
+            if (!map) {
+                if (!yaml_document_append_sequence_item(doc, node, value))
+                    return 0;
+                continue;
+            }
+            int key = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)it->string, -1,
+                                               YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+            if (!key || !yaml_document_append_mapping_pair(doc, node, key, value))
+                return 0;
+        }
+        return node;
+    }
+    if (cJSON_IsString(v))
+        return yaml_document_add_scalar(doc, NULL, (yaml_char_t *)v->valuestring, -1,
+                                        YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+    const char *word = cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null";
+    char *num = cJSON_IsNumber(v) ? cJSON_PrintUnformatted(v) : NULL;
+    if (cJSON_IsNumber(v) && !num)
+        return 0;
+    int node = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)(num ? num : word), -1,
+                                        YAML_PLAIN_SCALAR_STYLE);
+    cJSON_free(num);
+    return node;
+}
+
 /* ---- alias bombs ------------------------------------------------------------------------- */
 
 typedef struct {
@@ -479,7 +518,7 @@ const char *cfg_env_get(cfg_ctx_t *c, const char *name)
 
 void cfg_env_set(cfg_ctx_t *c, const char *name, const char *value)
 {
-    if (!c->sandbox) {
+    if (!c->sandbox && !c->keep_env) {
         setenv(name, value, 1);
         return;
     }

@@ -221,6 +221,24 @@ static const cfg_field_t cfg_deployment_fields[] = {
 };
 static const cfg_section_t cfg_deployment_section = CFG_SECTION_OF(cfg_deployment_fields, false);
 
+/* litellm.md §8: Cache(**cache_params). Only what locates Redis is read (limits across instances,
+ * docs/limits.md); LiteLLM hands the other keys to its cache or to redis-py, so any key is fine
+ * here, and the deployments sluice cannot reach (Cluster, Sentinel) are warned about. */
+static const cfg_field_t cfg_cache_params_fields[] = {
+    ROW("type", CFG_F_STR, CFG(cache_type)),
+    ROW("host", CFG_F_STR, CFG(cache_host)),
+    ROW("port", CFG_F_INT, CFG(cache_port), .def = "-1"),
+    ROW("password", CFG_F_STR, CFG(cache_password)),
+    ROW("username", CFG_F_STR, CFG(cache_username)),
+    ROW("url", CFG_F_STR, CFG(cache_url)),
+    ROW("db", CFG_F_INT, CFG(cache_db), .def = "-1"),
+    ROW("ssl", CFG_F_BOOL, CFG(cache_ssl)),
+    LATER("redis_startup_nodes"),
+    LATER("service_name"),
+    LATER("sentinel_nodes"),
+};
+static const cfg_section_t cfg_cache_params_section = CFG_SECTION_OF(cfg_cache_params_fields, true);
+
 /* litellm.md §1.4. LiteLLM sets any key here as a module attribute, so nothing is an error;
  * known keys sluice does not implement get a "not supported yet" warning. */
 static const cfg_field_t cfg_litellm_settings_fields[] = {
@@ -238,7 +256,7 @@ static const cfg_field_t cfg_litellm_settings_fields[] = {
     LATER("allowed_fails"),
     LATER("cooldown_time"),
     LATER("cache"),
-    LATER("cache_params"),
+    ROW("cache_params", CFG_F_SECTION, 0, .section = &cfg_cache_params_section),
     LATER("enable_redis_auth_cache"),
     LATER("success_callback"),
     LATER("failure_callback"),
@@ -284,11 +302,11 @@ static const cfg_field_t cfg_router_settings_fields[] = {
     ROW("timeout", CFG_F_NUM, CFG(router_timeout_s)),
     ROW("stream_timeout", CFG_F_NUM, CFG(router_stream_timeout_s)),
     LATER("routing_strategy_args"),
-    LATER("redis_host"),
-    LATER("redis_port"),
-    LATER("redis_password"),
-    LATER("redis_db"),
-    LATER("redis_url"),
+    ROW("redis_host", CFG_F_STR, CFG(router_redis_host)),
+    ROW("redis_port", CFG_F_INT, CFG(router_redis_port), .def = "-1"),
+    ROW("redis_password", CFG_F_STR, CFG(router_redis_password)),
+    ROW("redis_db", CFG_F_INT, CFG(router_redis_db), .def = "-1"),
+    ROW("redis_url", CFG_F_STR, CFG(router_redis_url)),
     LATER("cache_kwargs"),
     LATER("cache_responses"),
     LATER("caching_groups"),
@@ -962,7 +980,7 @@ static void cfg_finish_deployment(cfg_ctx_t *c, cfg_t *cfg, cfg_load_deployment_
     if (d->output_cost_per_token < 0)
         d->output_cost_per_token = ld->params_output_cost;
     d->wildcard = strchr(d->model_name, '*') != NULL;
-    d->line = (int)item->start_mark.line + 1;
+    d->line = c->no_marks ? 0 : (int)item->start_mark.line + 1;
 
     if (ld->num_organizations == 0) {
         if (!d->id)
@@ -981,6 +999,28 @@ static void cfg_finish_deployment(cfg_ctx_t *c, cfg_t *cfg, cfg_load_deployment_
     }
 }
 
+/* One model_list entry (a mapping with model_name, litellm_params, model_info): appended to cfg
+ * unless it has errors. */
+static void cfg_load_entry(cfg_ctx_t *c, cfg_t *cfg, yaml_node_t *item, const char *path)
+{
+    char got[80];
+    if (item->type != YAML_MAPPING_NODE) {
+        cfg_report(c, true, &item->start_mark, path,
+                   "expected a mapping with model_name and litellm_params, got %s",
+                   cfg_node_describe(item, got, sizeof(got)));
+        return;
+    }
+    cfg_load_deployment_t ld = {0};
+    cfg_section_defaults(&cfg_deployment_section, &ld);
+    size_t errors = c->num_errors;
+    cfg_walk_section(c, item, path, &cfg_deployment_section, &ld);
+    if (c->num_errors == errors)
+        cfg_finish_deployment(c, cfg, &ld, item);
+    cfg_deployment_free(&ld.d);
+    free(ld.custom_llm_provider);
+    cfg_free_organizations(&ld);
+}
+
 static void cfg_store_model_list(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
 {
     cfg_t *cfg = base;
@@ -996,24 +1036,82 @@ static void cfg_store_model_list(cfg_ctx_t *c, yaml_node_t *v, const char *path,
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
         cfg_path_index(ipath, path, i);
-        if (!item)
-            continue;
-        if (item->type != YAML_MAPPING_NODE) {
-            cfg_report(c, true, &item->start_mark, ipath,
-                       "expected a mapping with model_name and litellm_params, got %s",
-                       cfg_node_describe(item, got, sizeof(got)));
+        if (item)
+            cfg_load_entry(c, cfg, item, ipath);
+    }
+}
+
+/* ---- store_model_in_db ------------------------------------------------------------------- */
+
+/* True when a deployment of cfg already has the id. */
+static bool cfg_has_id(const cfg_t *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->num_deployments; i++)
+        if (cfg->deployments[i].id && strcmp(cfg->deployments[i].id, id) == 0)
+            return true;
+    return false;
+}
+
+/* Each entry is built as a YAML node in a document of its own and loaded as a model_list entry
+ * is. Messages carry the row's id instead of a position; an entry with errors is left out. */
+void cfg_schema_add_models(cfg_ctx_t *c, cfg_t *cfg, const cJSON *models)
+{
+    yaml_document_t doc, *file_doc = c->doc;
+    const char *file = c->file;
+    char path[CFG_PATH_MAX], got[80];
+    c->file = "database";
+    if (!cJSON_IsArray(models) || !yaml_document_initialize(&doc, NULL, NULL, NULL, 1, 1)) {
+        cfg_report(c, false, NULL, "LiteLLM_ProxyModelTable", "%s",
+                   cJSON_IsArray(models) ? "out of memory" : "expected a list of models");
+        c->file = file;
+        return;
+    }
+    c->doc = &doc;
+    c->no_marks = true;
+    size_t index = 0;
+    for (const cJSON *m = models->child; m; m = m->next, index++) {
+        const cJSON *info = cJSON_GetObjectItemCaseSensitive(m, "model_info");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(info, "id");
+        char name[96];
+        if (cJSON_IsString(id))
+            snprintf(name, sizeof(name), "LiteLLM_ProxyModelTable[%.40s]", id->valuestring);
+        else
+            snprintf(name, sizeof(name), "LiteLLM_ProxyModelTable[%zu]", index);
+        cfg_path_join(path, "", name);
+        if (cJSON_IsString(id) && cfg_has_id(cfg, id->valuestring)) {
+            /* LiteLLM's router skips a deployment whose id it has (Router.add_deployment) */
+            cfg_report(c, false, NULL, path, "id '%.40s' is taken by another deployment; left out",
+                       id->valuestring);
             continue;
         }
-        cfg_load_deployment_t ld = {0};
-        cfg_section_defaults(&cfg_deployment_section, &ld);
-        size_t errors = c->num_errors;
-        cfg_walk_section(c, item, ipath, &cfg_deployment_section, &ld);
+        size_t first = c->num_msgs, errors = c->num_errors;
+        int node = cfg_node_from_json(&doc, m, 0);
+        yaml_node_t *item = node ? cfg_node(c, node) : NULL;
+        if (!item)
+            cfg_report(c, true, NULL, path, "nested more than %d levels deep, or out of memory",
+                       CFG_MAX_DEPTH);
+        else
+            cfg_load_entry(c, cfg, item, path);
         if (c->num_errors == errors)
-            cfg_finish_deployment(c, cfg, &ld, item);
-        cfg_deployment_free(&ld.d);
-        free(ld.custom_llm_provider);
-        cfg_free_organizations(&ld);
+            continue;
+        /* warnings, not errors: the file and the other rows still load */
+        for (size_t k = first; k < c->num_msgs; k++) {
+            if (!c->msgs[k].error)
+                continue;
+            c->msgs[k].error = false;
+            c->num_errors--;
+            c->num_warnings++;
+        }
+        const cJSON *mn = cJSON_GetObjectItemCaseSensitive(m, "model_name");
+        cfg_text_t t = {cJSON_IsString(mn) ? mn->valuestring : "",
+                        cJSON_IsString(mn) ? strlen(mn->valuestring) : 0, NULL, false};
+        cfg_report(c, false, NULL, path, "model %s left out: it has the errors above",
+                   cfg_text_describe(&t, got, sizeof(got)));
     }
+    c->no_marks = false;
+    c->doc = file_doc;
+    c->file = file;
+    yaml_document_delete(&doc);
 }
 
 void cfg_deployment_free(cfg_deployment_t *d)
@@ -1113,6 +1211,12 @@ void cfg_schema_finish(cfg_ctx_t *c, cfg_t *cfg)
 {
     bool from_env = cfg->master_key == NULL;
     cfg_section_env_fallbacks(c, &cfg_top_section, cfg);
+    /* LiteLLM also turns store_model_in_db on with $STORE_MODEL_IN_DB=True */
+    const char *store = cfg_env_get(c, "STORE_MODEL_IN_DB");
+    bool on = false;
+    cfg_text_t t = {store, store ? strlen(store) : 0, NULL, true};
+    if (store && cfg_parse_bool(&t, &on) == 0 && on)
+        cfg->store_model_in_db = true;
     if (from_env && cfg->master_key && strncmp(cfg->master_key, "sk-", 3) != 0)
         cfg_report(c, false, NULL, "general_settings.master_key",
                    "master key from $LITELLM_MASTER_KEY does not start with 'sk-' (LiteLLM "

@@ -152,9 +152,20 @@ static char *base_without_slash(const char *base)
     return xstrndup(base, n);
 }
 
+/* "model_list entry 'x' (line 3)", or for a model from the database "model 'x' (id abc)". */
+static const char *entry_name(const cfg_deployment_t *d, char *out, size_t n)
+{
+    if (d->line)
+        snprintf(out, n, "model_list entry '%s' (line %d)", d->model_name, d->line);
+    else
+        snprintf(out, n, "model '%s' (id %s)", d->model_name, d->id ? d->id : "?");
+    return out;
+}
+
 static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_deployment_t *d,
                            char *err, size_t err_size)
 {
+    char where[256];
     rd->cfg = d;
     rd->model_has_star = strchr(d->model, '*') != NULL;
     rd->weight = 1;
@@ -171,17 +182,16 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     str_t pname = str_cstr(d->provider[0] ? d->provider : "openai");
     rd->prov = prov_find(pname);
     if (!rd->prov) {
-        snprintf(err, err_size,
-                 "model_list entry '%s' (line %d): provider '%.*s' is not supported by sluice yet",
-                 d->model_name, d->line, STR_FMT(pname));
+        snprintf(err, err_size, "%s: provider '%.*s' is not supported by sluice yet",
+                 entry_name(d, where, sizeof where), STR_FMT(pname));
         return -1;
     }
     const char *base = d->api_base ? d->api_base : env_nonempty(rd->prov->base_env);
     if (!base)
         base = rd->prov->default_base;
     if (!base && !(rd->prov->flags & PROV_BASE_COMPUTED)) {
-        snprintf(err, err_size, "model_list entry '%s' (line %d): provider '%s' needs api_base",
-                 d->model_name, d->line, rd->prov->name);
+        snprintf(err, err_size, "%s: provider '%s' needs api_base",
+                 entry_name(d, where, sizeof where), rd->prov->name);
         return -1;
     }
     if (base) {

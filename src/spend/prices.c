@@ -41,6 +41,7 @@ struct spend_prices {
     spend_map_t builtin, file;
     spend_price_t *file_rows; /* owns key, provider, mode strings */
     size_t num_file_rows;
+    bool shared; /* builtin and file belong to another table (spend_prices_rebind) */
 };
 
 /* ---- hashing over slices: "provider/model" is hashed in two parts, never joined ---------- */
@@ -431,10 +432,28 @@ spend_prices_t *spend_prices_new(const cfg_t *cfg, const char *json_path, char *
     return t;
 }
 
+spend_prices_t *spend_prices_rebind(const spend_prices_t *base, const cfg_t *cfg)
+{
+    if (!base)
+        return NULL;
+    spend_prices_t *t = xcalloc(1, sizeof *t);
+    t->cfg = cfg;
+    load_overrides(t);
+    t->builtin = base->builtin; /* immutable: the slots are read, never written */
+    t->file = base->file;
+    t->shared = true;
+    return t;
+}
+
 void spend_prices_free(spend_prices_t *t)
 {
     if (!t)
         return;
+    if (t->shared) {
+        free(t->overrides);
+        free(t);
+        return;
+    }
     for (size_t i = 0; i < t->num_file_rows; i++) {
         free((char *)t->file_rows[i].key);
         free((char *)t->file_rows[i].provider);

@@ -65,6 +65,11 @@ spend_prices_t *spend_prices_new(const cfg_t *cfg, const char *json_path, char *
 spend_prices_t *spend_prices_new_from_json(const cfg_t *cfg, const char *json, size_t len,
                                            char *err, size_t errlen);
 
+/* A table for another set of deployments (`cfg`, which must outlive it): its own deployment
+ * tier, and the built-in and file catalogues of `base` shared, not loaded again (`base` must
+ * outlive it too). NULL when base is NULL. Freed with spend_prices_free. */
+spend_prices_t *spend_prices_rebind(const spend_prices_t *base, const cfg_t *cfg);
+
 void spend_prices_free(spend_prices_t *t);
 
 /* Number of models in the built-in table and in the loaded file (for start-up logs). */

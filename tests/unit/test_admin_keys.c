@@ -8,104 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "admin/admin.h"
+#include "admin_test_util.h"
 #include "auth/keys.h"
-#include "pg_harness.h"
-
-static char tmpdir[64];
-static admin_t adm;
-static PGconn *pgc;
 
 static void setup_sqlite(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-admin-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    char path[128], *err = NULL;
-    snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
-    adm.db = sdb_open_sqlite(path, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
+    admin_test_open_sqlite("/tmp/sluice-admin");
 }
 
-static void teardown_sqlite(void)
-{
-    sdb_close(adm.db);
-    adm.db = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static void setup_pg(void)
-{
-    char name[64], ci[256], *err = NULL;
-    pgc = pg_harness_test_db(name);
-    pg_harness_conninfo(name, ci, sizeof ci);
-    adm.db = sdb_open_pg(ci, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
-}
-
-static void teardown_pg(void)
-{
-    sdb_close(adm.db);
-    adm.db = NULL;
-    if (pgc)
-        PQfinish(pgc);
-    pgc = NULL;
-}
-
-TestSuite(admin_keys, .init = setup_sqlite, .fini = teardown_sqlite);
-TestSuite(admin_keys_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
+TestSuite(admin_keys, .init = setup_sqlite, .fini = admin_test_close_sqlite);
+TestSuite(admin_keys_pg, .init = admin_test_open_pg, .fini = admin_test_close_pg, .timeout = 30);
 
 /* The same body on SQLite (admin_keys) and PostgreSQL (admin_keys_pg). */
-#define BOTH(name)                                                                                 \
-    static void body_##name(void);                                                                 \
-    Test(admin_keys, name)                                                                         \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    Test(admin_keys_pg, name)                                                                      \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    static void body_##name(void)
+#define BOTH(name) ADMIN_TEST_BOTH(admin_keys, name)
 
-/* Runs the route (method, path) of admin_key_routes with `in` as the body (POST) or the query
- * string (GET), checks the status, returns the parsed body (caller frees); *inv gets the
- * invalidated hashes when given. */
+/* Runs the route (method, path) with `in` as the body (POST) or the query string (GET), checks
+ * the status, returns the parsed body (caller frees); *inv gets the invalidated hashes when
+ * given. */
 static cJSON *call(const char *method, const char *path, const char *in, int status,
                    store_strlist_t *inv)
 {
-    const admin_route_t *route = NULL;
-    for (const admin_route_t *r = admin_key_routes; r->path && !route; r++)
-        if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0)
-            route = r;
-    cr_assert_not_null(route, "%s %s", method, path);
-    bool get = strcmp(method, "GET") == 0;
-    admin_call_t c = {.method = method,
-                      .path = path,
-                      .query = get ? in : "",
-                      .query_len = get ? strlen(in) : 0,
-                      .body = get ? "" : in,
-                      .body_len = get ? 0 : strlen(in)};
-    admin_result_t r;
-    admin_result_init(&r);
-    route->fn(&adm, &c, &r);
-    cr_assert_not_null(r.body);
-    cr_assert_eq(r.status, status, "%s %s: status %d, want %d: %s", method, path, r.status, status,
-                 r.body);
-    cJSON *doc = cJSON_Parse(r.body);
-    cr_assert_not_null(doc, "not JSON: %s", r.body);
-    if (inv) {
-        *inv = r.invalidated;
-        r.invalidated = (store_strlist_t){0};
-    }
-    admin_result_free(&r);
-    return doc;
+    return admin_test_call(method, path, in, status, inv, ADMIN_TEST_STALE_ANY);
+}
+
+/* call() for a request that must fail with LiteLLM's error of `type` whose message holds needle. */
+static void expect_call_error(const char *method, const char *path, const char *in, int status,
+                              const char *type, const char *needle)
+{
+    admin_test_call_error(method, path, in, status, ADMIN_TEST_STALE_ANY, type, needle);
 }
 
 #define GENERATE "POST", "/key/generate"
@@ -120,45 +54,7 @@ static cJSON *call(const char *method, const char *path, const char *in, int sta
 /* The first cell of a query on the handle, as text ("(null)" for NULL); static buffer. */
 static const char *cell(const char *sql, const char *param)
 {
-    static char out[512];
-    sdb_res_t *r = sdb_query(adm.db, sql, (const char *[]){param}, param ? 1 : 0);
-    cr_assert_not_null(r, "%s: %s", sql, sdb_errmsg(adm.db));
-    cr_assert_eq(sdb_res_rows(r), 1, "%s", sql);
-    const char *v = sdb_res_get(r, 0, 0);
-    snprintf(out, sizeof out, "%s", v ? v : "(null)");
-    sdb_res_free(r);
-    return out;
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    cr_assert(cJSON_IsString(v), "%s is not a string", name);
-    return v->valuestring;
-}
-
-static double num_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-    return v->valuedouble;
-}
-
-static void hash_of(const char *key, char out[65])
-{
-    auth_hash_t h;
-    cr_assert_eq(auth_key_hash(str_cstr(key), &h), 0);
-    auth_hash_hex(&h, out);
-}
-
-static void expect_error(const cJSON *doc, const char *type, const char *needle)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(doc, "error");
-    cr_assert(cJSON_IsObject(e));
-    cr_expect_str_eq(str_of(e, "type"), type);
-    cr_expect_not_null(strstr(str_of(e, "message"), needle), "message: %s", str_of(e, "message"));
-    cr_expect(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "code")));
-    cr_expect(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "param")));
+    return admin_test_cell(sql, param, NULL, true);
 }
 
 /* Generates a key from body and returns its plaintext (malloc'd). */
@@ -305,9 +201,7 @@ BOTH(lifecycle)
     store_strlist_free(&inv);
     cJSON_Delete(r);
     snprintf(body, sizeof body, "key=%s", key2);
-    r = call(INFO, body, 404, NULL);
-    expect_error(r, "not_found_error", "Key not found");
-    cJSON_Delete(r);
+    expect_call_error(INFO, body, 404, "not_found_error", "Key not found");
     free(key);
     free(key2);
 }
@@ -347,12 +241,9 @@ BOTH(custom_keys)
     /* the same again: exists */
     cJSON_Delete(call(GENERATE, "{\"key\":\"sk-my-custom-key-0001\"}", 400, NULL));
     /* too short, wrong prefix, wrong type */
-    r = call(GENERATE, "{\"key\":\"sk-short\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "at least 16");
-    cJSON_Delete(r);
-    r = call(GENERATE, "{\"key\":\"my-custom-key-000000002\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "sk-");
-    cJSON_Delete(r);
+    expect_call_error(GENERATE, "{\"key\":\"sk-short\"}", 400, "bad_request_error", "at least 16");
+    expect_call_error(GENERATE, "{\"key\":\"my-custom-key-000000002\"}", 400, "bad_request_error",
+                      "sk-");
     cJSON_Delete(call(GENERATE, "{\"key\":5}", 400, NULL));
     /* regenerate to a custom value */
     r = call(REGENERATE,
@@ -382,9 +273,7 @@ BOTH(expiry_from_duration)
     r = call(UPDATE, body, 200, NULL);
     cr_expect(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r, "expires")));
     cJSON_Delete(r);
-    r = call(GENERATE, "{\"duration\":\"2 hours\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "duration");
-    cJSON_Delete(r);
+    expect_call_error(GENERATE, "{\"duration\":\"2 hours\"}", 400, "bad_request_error", "duration");
     free(key);
 }
 

@@ -9,20 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "admin/admin.h"
 #include "admin/misc.h"
 #include "admin/rows.h"
+#include "admin_test_util.h"
 #include "auth/keys.h"
-#include "pg_harness.h"
 
-static char tmpdir[64], dbpath[128];
-static admin_t adm;
 static cfg_t *cfg;
-static PGconn *pgc;
 
 static const char config_yaml[] =
     "model_list:\n"
@@ -50,64 +46,39 @@ static void load_config(void)
 
 static void setup_sqlite(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-misc-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    char *err = NULL;
-    snprintf(dbpath, sizeof dbpath, "%s/db.sqlite", tmpdir);
-    adm.db = sdb_open_sqlite(dbpath, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
+    admin_test_open_sqlite("/tmp/sluice-misc");
     load_config();
+}
+
+static void teardown(void)
+{
+    cfg_free(cfg);
+    cfg = NULL;
 }
 
 static void teardown_sqlite(void)
 {
-    sdb_close(adm.db);
-    adm.db = NULL;
-    cfg_free(cfg);
-    cfg = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
+    admin_test_close_sqlite();
+    teardown();
 }
 
 static void setup_pg(void)
 {
-    char name[64], ci[256], *err = NULL;
-    pgc = pg_harness_test_db(name);
-    pg_harness_conninfo(name, ci, sizeof ci);
-    adm.db = sdb_open_pg(ci, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
-    dbpath[0] = '\0';
+    admin_test_open_pg();
     load_config();
 }
 
 static void teardown_pg(void)
 {
-    sdb_close(adm.db);
-    adm.db = NULL;
-    cfg_free(cfg);
-    cfg = NULL;
-    if (pgc)
-        PQfinish(pgc);
-    pgc = NULL;
+    admin_test_close_pg();
+    teardown();
 }
 
 TestSuite(admin_misc, .init = setup_sqlite, .fini = teardown_sqlite);
 TestSuite(admin_misc_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
 
 /* The same body on SQLite (admin_misc) and PostgreSQL (admin_misc_pg). */
-#define BOTH(name)                                                                                 \
-    static void body_##name(void);                                                                 \
-    Test(admin_misc, name)                                                                         \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    Test(admin_misc_pg, name)                                                                      \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    static void body_##name(void)
+#define BOTH(name) ADMIN_TEST_BOTH(admin_misc, name)
 
 /* Runs (method, path) through admin_route_find with `in` as the body, or the query string of a
  * GET; checks the status; returns the parsed body (caller frees). *inv gets the invalidated
@@ -115,89 +86,21 @@ TestSuite(admin_misc_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
 static cJSON *call(const char *method, const char *path, const char *in, int status,
                    store_strlist_t *inv)
 {
-    bool known;
-    const admin_route_t *route =
-        admin_route_find(method, strlen(method), path, strlen(path), &known);
-    cr_assert_not_null(route, "%s %s", method, path);
-    bool get = strcmp(method, "GET") == 0;
-    admin_call_t c = {.method = method,
-                      .path = path,
-                      .query = get ? in : "",
-                      .query_len = get ? strlen(in) : 0,
-                      .body = get ? "" : in,
-                      .body_len = get ? 0 : strlen(in)};
-    admin_result_t r;
-    admin_result_init(&r);
-    route->fn(&adm, &c, &r);
-    cr_assert_not_null(r.body);
-    cr_assert_eq(r.status, status, "%s %s %s: status %d, want %d: %s", method, path, in, r.status,
-                 status, r.body);
-    cJSON *doc = cJSON_Parse(r.body);
-    cr_assert_not_null(doc, "not JSON: %s", r.body);
-    if (inv) {
-        *inv = r.invalidated;
-        r.invalidated = (store_strlist_t){0};
-    } else {
-        cr_expect_eq(r.invalidated.n, 0, "%s %s invalidated %zu keys", method, path,
-                     r.invalidated.n);
-    }
-    admin_result_free(&r);
-    return doc;
+    return admin_test_call(method, path, in, status, inv, ADMIN_TEST_STALE_NONE);
 }
 
-static const cJSON *member(const cJSON *o, const char *name)
+/* call() for a request that must fail with LiteLLM's error of `type` whose message holds needle. */
+static void expect_call_error(const char *method, const char *path, const char *in, int status,
+                              const char *type, const char *needle)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    cr_assert_not_null(v, "no member %s", name);
-    return v;
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = member(o, name);
-    cr_assert(cJSON_IsString(v), "%s is not a string", name);
-    return v->valuestring;
-}
-
-static double num_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = member(o, name);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-    return v->valuedouble;
-}
-
-static bool is_null(const cJSON *o, const char *name)
-{
-    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, name));
-}
-
-static bool has(const store_strlist_t *l, const char *s)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0)
-            return true;
-    return false;
-}
-
-static void expect_error(const cJSON *doc, const char *type, const char *needle)
-{
-    const cJSON *e = member(doc, "error");
-    cr_expect_str_eq(str_of(e, "type"), type);
-    cr_expect_not_null(strstr(str_of(e, "message"), needle), "message: %s", str_of(e, "message"));
-    cr_expect(cJSON_IsString(member(e, "code")));
+    admin_test_call_error(method, path, in, status, ADMIN_TEST_STALE_NONE, type, needle);
 }
 
 /* The first cell of a query on the handle, as text ("(null)" for NULL, "(none)" without a
  * row); static buffer. */
 static const char *cell(const char *sql, const char *param)
 {
-    static char out[512];
-    sdb_res_t *r = sdb_query(adm.db, sql, (const char *[]){param}, param ? 1 : 0);
-    cr_assert_not_null(r, "%s: %s", sql, sdb_errmsg(adm.db));
-    const char *v = sdb_res_rows(r) ? sdb_res_get(r, 0, 0) : "(none)";
-    snprintf(out, sizeof out, "%s", v ? v : "(null)");
-    sdb_res_free(r);
-    return out;
+    return admin_test_cell(sql, param, NULL, false);
 }
 
 /* Inserts a row into table from (column, storage text) pairs, through rows.h. */
@@ -218,13 +121,6 @@ static void add_key(const char *token, const char *org, const char *team, const 
     insert("LiteLLM_VerificationToken",
            (const char *[]){"token", token, "organization_id", org, "team_id", team, "budget_id",
                             budget, NULL});
-}
-
-static void hash_of(const char *key, char out[65])
-{
-    auth_hash_t h;
-    cr_assert_eq(auth_key_hash(str_cstr(key), &h), 0);
-    auth_hash_hex(&h, out);
 }
 
 /* ---- routes ---------------------------------------------------------------------------------- */
@@ -376,14 +272,12 @@ BOTH(customer_errors)
     cJSON_Delete(r);
     cJSON_Delete(call("POST", "/customer/new",
                       "{\"user_id\":\"x\",\"allowed_model_region\":\"asia\"}", 400, NULL));
-    r = call("POST", "/customer/new", "{\"user_id\":\"x\",\"default_model\":\"nope\"}", 400, NULL);
-    expect_error(r, "bad_request_error",
-                 "Default Model not on proxy. Configure via `/model/new` or config.yaml. "
-                 "Default_model=nope, proxy_model_names={'gpt-4o'}");
-    cJSON_Delete(r);
-    r = call("POST", "/customer/new", "{\"user_id\":\"x\",\"max_budget\":\"ten\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "Invalid value for 'max_budget': expected a number");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/customer/new", "{\"user_id\":\"x\",\"default_model\":\"nope\"}",
+                      400, "bad_request_error",
+                      "Default Model not on proxy. Configure via `/model/new` or config.yaml. "
+                      "Default_model=nope, proxy_model_names={'gpt-4o'}");
+    expect_call_error("POST", "/customer/new", "{\"user_id\":\"x\",\"max_budget\":\"ten\"}", 400,
+                      "bad_request_error", "Invalid value for 'max_budget': expected a number");
     cJSON_Delete(
         call("POST", "/customer/new", "{\"user_id\":\"x\",\"budget_duration\":\"3x\"}", 400, NULL));
     cJSON_Delete(call("POST", "/customer/new", "{\"alias\":\"no id\"}", 400, NULL));
@@ -394,17 +288,14 @@ BOTH(customer_errors)
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_BudgetTable\"", NULL), "0");
 
     cJSON_Delete(call("GET", "/customer/info", "", 400, NULL));
-    r = call("GET", "/customer/info", "end_user_id=zzz", 404, NULL);
-    expect_error(r, "not_found", "End User Id=zzz does not exist in db");
-    cJSON_Delete(r);
-    r = call("POST", "/customer/update", "{\"user_id\":\"zzz\",\"alias\":\"a\"}", 404, NULL);
-    expect_error(r, "not_found", "End User Id=zzz does not exist in db");
-    cJSON_Delete(r);
+    expect_call_error("GET", "/customer/info", "end_user_id=zzz", 404, "not_found",
+                      "End User Id=zzz does not exist in db");
+    expect_call_error("POST", "/customer/update", "{\"user_id\":\"zzz\",\"alias\":\"a\"}", 404,
+                      "not_found", "End User Id=zzz does not exist in db");
     cJSON_Delete(call("POST", "/customer/update", "{\"user_id\":\"cust-1\",\"budget_id\":\"no\"}",
                       400, NULL));
-    r = call("POST", "/customer/delete", "{\"user_ids\":[\"cust-1\",\"a\",\"b\"]}", 404, NULL);
-    expect_error(r, "not_found", "End User Id(s)=a, b do not exist in db");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/customer/delete", "{\"user_ids\":[\"cust-1\",\"a\",\"b\"]}", 404,
+                      "not_found", "End User Id(s)=a, b do not exist in db");
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_EndUserTable\"", NULL), "1");
     cJSON_Delete(call("POST", "/customer/delete", "{\"user_ids\":[]}", 400, NULL));
     cJSON_Delete(call("POST", "/customer/block", "{\"user_ids\":\"cust-1\"}", 400, NULL));
@@ -477,8 +368,8 @@ BOTH(organization_lifecycle)
     cr_expect_not_null(cJSON_GetObjectItemCaseSensitive(member(r, "metadata"), "model_rpm_limit"));
     cr_expect_eq(num_of(member(r, "litellm_budget_table"), "max_budget"), 200);
     cr_expect_str_eq(str_of(r, "budget_id"), budget);
-    cr_expect(has(&inv, "k-org") && has(&inv, "k-team") && has(&inv, "k-budget"));
-    cr_expect(!has(&inv, "k-other"));
+    cr_expect(inv_has(&inv, "k-org") && inv_has(&inv, "k-team") && inv_has(&inv, "k-budget"));
+    cr_expect(!inv_has(&inv, "k-other"));
     store_strlist_free(&inv);
     cJSON_Delete(r);
     /* the Admin UI's nested form */
@@ -495,8 +386,8 @@ BOTH(organization_lifecycle)
     cr_assert_eq(cJSON_GetArraySize(r), 1);
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(r, 0), "organization_alias"), "Org 1");
     cr_expect_eq(cJSON_GetArraySize(member(cJSON_GetArrayItem(r, 0), "teams")), 1);
-    cr_expect(has(&inv, "k-org") && has(&inv, "k-team"));
-    cr_expect(!has(&inv, "k-other"));
+    cr_expect(inv_has(&inv, "k-org") && inv_has(&inv, "k-team"));
+    cr_expect(!inv_has(&inv, "k-other"));
     store_strlist_free(&inv);
     cJSON_Delete(r);
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_TeamTable\"", NULL), "0");
@@ -522,15 +413,13 @@ BOTH(organization_errors)
                       "{\"organization_alias\":\"o\",\"models\":\"gpt-4o\"}", 400, NULL));
     cJSON_Delete(call("POST", "/organization/new",
                       "{\"organization_alias\":\"o\",\"organization_id\":\"org-a\"}", 200, NULL));
-    r = call("POST", "/organization/new",
-             "{\"organization_alias\":\"o\",\"organization_id\":\"org-a\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "already exists");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/organization/new",
+                      "{\"organization_alias\":\"o\",\"organization_id\":\"org-a\"}", 400,
+                      "bad_request_error", "already exists");
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_BudgetTable\"", NULL), "1");
 
-    r = call("POST", "/organization/update", "{\"organization_id\":\"nope\"}", 404, NULL);
-    expect_error(r, "not_found_error", "Organization not found for organization_id=nope");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/organization/update", "{\"organization_id\":\"nope\"}", 404,
+                      "not_found_error", "Organization not found for organization_id=nope");
     cJSON_Delete(call("POST", "/organization/update", "{\"organization_alias\":\"x\"}", 400, NULL));
     r = call("DELETE", "/organization/delete", "{\"organization_ids\":[\"org-a\",\"nope\"]}", 404,
              NULL);
@@ -538,9 +427,8 @@ BOTH(organization_errors)
     cJSON_Delete(r);
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_OrganizationTable\"", NULL), "1");
     cJSON_Delete(call("DELETE", "/organization/delete", "{\"organization_ids\":[]}", 400, NULL));
-    r = call("GET", "/organization/info", "organization_id=nope", 404, NULL);
-    expect_error(r, "not_found_error", "Organization not found");
-    cJSON_Delete(r);
+    expect_call_error("GET", "/organization/info", "organization_id=nope", 404, "not_found_error",
+                      "Organization not found");
     cJSON_Delete(call("GET", "/organization/info", "", 400, NULL));
     cJSON_Delete(call("POST", "/organization/info", "{\"organizations\":[]}", 400, NULL));
     r = call("POST", "/organization/info", "{\"organizations\":[\"org-a\",\"nope\"]}", 200, NULL);
@@ -565,9 +453,8 @@ BOTH(budget_lifecycle)
     cr_expect(cJSON_IsObject(member(r, "model_max_budget")));
     cr_expect_str_eq(str_of(r, "created_by"), "default_user_id");
     cJSON_Delete(r);
-    r = call("POST", "/budget/new", "{\"budget_id\":\"basic\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "Budget with id 'basic' already exists.");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/budget/new", "{\"budget_id\":\"basic\"}", 400, "bad_request_error",
+                      "Budget with id 'basic' already exists.");
     r = call("POST", "/budget/new", "{\"max_budget\":1}", 200, NULL);
     cr_expect_eq(strlen(str_of(r, "budget_id")), 36);
     cr_expect(is_null(r, "budget_reset_at"));
@@ -585,7 +472,7 @@ BOTH(budget_lifecycle)
     cr_expect(is_null(r, "tpm_limit"));
     cr_expect_str_eq(str_of(r, "budget_duration"), "1d");
     cr_expect_eq(inv.n, 1);
-    cr_expect(has(&inv, "k-b"));
+    cr_expect(inv_has(&inv, "k-b"));
     store_strlist_free(&inv);
     cJSON_Delete(r);
 
@@ -599,7 +486,7 @@ BOTH(budget_lifecycle)
 
     r = call("POST", "/budget/delete", "{\"id\":\"basic\"}", 200, &inv);
     cr_expect_str_eq(str_of(r, "budget_id"), "basic");
-    cr_expect(has(&inv, "k-b") && inv.n == 1);
+    cr_expect(inv_has(&inv, "k-b") && inv.n == 1);
     store_strlist_free(&inv);
     cJSON_Delete(r);
     cr_expect_str_eq(
@@ -621,12 +508,10 @@ BOTH(budget_errors)
     cJSON_Delete(call("POST", "/budget/new", "{\"budget_duration\":\"soon\"}", 400, NULL));
     cJSON_Delete(call("POST", "/budget/new", "{\"model_max_budget\":[1]}", 400, NULL));
     cJSON_Delete(call("POST", "/budget/new", "{\"tpm_limit\":1.5}", 400, NULL));
-    r = call("POST", "/budget/update", "{\"max_budget\":1}", 400, NULL);
-    expect_error(r, "bad_request_error", "budget_id is required");
-    cJSON_Delete(r);
-    r = call("POST", "/budget/update", "{\"budget_id\":\"nope\",\"max_budget\":1}", 404, NULL);
-    expect_error(r, "not_found_error", "Budget with id 'nope' not found.");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/budget/update", "{\"max_budget\":1}", 400, "bad_request_error",
+                      "budget_id is required");
+    expect_call_error("POST", "/budget/update", "{\"budget_id\":\"nope\",\"max_budget\":1}", 404,
+                      "not_found_error", "Budget with id 'nope' not found.");
     cJSON_Delete(call("POST", "/budget/delete", "{\"id\":\"nope\"}", 404, NULL));
     cJSON_Delete(call("POST", "/budget/delete", "{}", 400, NULL));
     cJSON_Delete(call("POST", "/budget/info", "{\"budgets\":[]}", 400, NULL));
@@ -635,9 +520,8 @@ BOTH(budget_errors)
     char body[128];
     snprintf(body, sizeof body, "{\"id\":\"%s\"}", str_of(r, "budget_id"));
     cJSON_Delete(r);
-    r = call("POST", "/budget/delete", body, 400, NULL);
-    expect_error(r, "bad_request_error", "is the budget of organization");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/budget/delete", body, 400, "bad_request_error",
+                      "is the budget of organization");
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_BudgetTable\"", NULL), "1");
 }
 
@@ -898,9 +782,8 @@ BOTH(global_spend_report)
     cr_expect_eq(cJSON_GetArraySize(r), 0);
     cJSON_Delete(r);
 
-    r = call("GET", "/global/spend/report", "start_date=2026-03-01", 400, NULL);
-    expect_error(r, "bad_request_error", "Please provide start_date and end_date");
-    cJSON_Delete(r);
+    expect_call_error("GET", "/global/spend/report", "start_date=2026-03-01", 400,
+                      "bad_request_error", "Please provide start_date and end_date");
     cJSON_Delete(call("GET", "/global/spend/report",
                       "start_date=2026-03-01&end_date=2026-03-05&group_by=model", 400, NULL));
     cJSON_Delete(call("GET", "/global/spend/report", "start_date=2026-13-01&end_date=2026-03-05",
@@ -912,7 +795,7 @@ BOTH(global_spend_report)
 Test(admin_misc, spend_from_write_batch)
 {
     char *err = NULL;
-    store_sqlite_t *st = store_sqlite_open(dbpath, &err);
+    store_sqlite_t *st = store_sqlite_open(admin_test_dbpath, &err);
     cr_assert_not_null(st, "%s", err ? err : "");
     hash_of("sk-alpha-key-0001", alpha);
     store_spend_log_t logs[3];
@@ -1092,9 +975,8 @@ BOTH(model_errors)
                       "\"model_info\":{\"id\":\"fixed\"}}",
                       400, NULL));
     cJSON_Delete(call("POST", "/model/delete", "{}", 400, NULL));
-    r = call("POST", "/model/delete", "{\"id\":\"cfg-gpt4o\"}", 400, NULL);
-    expect_error(r, "auth_error", "Model with id=cfg-gpt4o not found in db");
-    cJSON_Delete(r);
+    expect_call_error("POST", "/model/delete", "{\"id\":\"cfg-gpt4o\"}", 400, "auth_error",
+                      "Model with id=cfg-gpt4o not found in db");
     /* no salt key and no master key: nothing to encrypt with */
     const cfg_t *saved = adm.cfg;
     adm.cfg = NULL;
@@ -1102,4 +984,85 @@ BOTH(model_errors)
                       "{\"model_name\":\"m2\",\"litellm_params\":{\"model\":\"openai/x\"}}", 500,
                       NULL));
     adm.cfg = saved;
+}
+
+/* Runs a call like call() and says whether it reported LiteLLM_ProxyModelTable changed. */
+static bool changes_models(const char *method, const char *path, const char *in, int status)
+{
+    admin_result_t r = admin_test_run(method, path, in);
+    cr_assert_eq(r.status, status, "%s %s: %d %s", method, path, r.status, r.body);
+    bool changed = r.models_changed;
+    admin_result_free(&r);
+    return changed;
+}
+
+/* store_model_in_db: the rows as the router reads them, and the calls that change them */
+BOTH(models_load_for_the_router)
+{
+    char *err = NULL;
+    cJSON *m = admin_models_load(&adm, &err);
+    cr_assert_not_null(m, "%s", err ? err : "");
+    cr_expect_eq(cJSON_GetArraySize(m), 0);
+    cJSON_Delete(m);
+
+    cr_expect(changes_models("POST", "/model/new",
+                             "{\"model_name\":\"db-a\",\"litellm_params\":{\"model\":\"openai/a\","
+                             "\"api_key\":\"sk-db-secret\",\"rpm\":3,\"timeout\":null},"
+                             "\"model_info\":{\"id\":\"row-a\",\"team_public_model_name\":\"pub\","
+                             "\"access_groups\":[\"g\"]}}",
+                             200));
+    cr_expect(
+        !changes_models("POST", "/model/new",
+                        "{\"model_name\":\"db-a\",\"litellm_params\":{\"model\":\"openai/a\"},"
+                        "\"model_info\":{\"id\":\"row-a\"}}",
+                        400));
+    cr_expect(!changes_models("GET", "/model/info", "", 200));
+    /* a row written elsewhere in plain text (not encrypted): used as stored */
+    cr_assert_geq(sdb_exec(adm.db,
+                           "INSERT INTO \"LiteLLM_ProxyModelTable\" (\"model_id\", \"model_name\", "
+                           "\"litellm_params\", \"created_at\", \"created_by\", \"updated_at\", "
+                           "\"updated_by\") VALUES ('row-b', 'db-b', $1, $2, 'x', $2, 'x')",
+                           (const char *[]){"{\"model\": \"openai/b\", \"api_key\": \"plain\"}",
+                                            "2030-01-01 00:00:00.000"},
+                           2),
+                  0, "%s", sdb_errmsg(adm.db));
+
+    m = admin_models_load(&adm, &err);
+    cr_assert_not_null(m, "%s", err ? err : "");
+    cr_assert_eq(cJSON_GetArraySize(m), 2);
+    const cJSON *a = cJSON_GetArrayItem(m, 0);
+    cr_expect_str_eq(str_of(a, "model_name"), "db-a"); /* the stored name, not the public one */
+    const cJSON *lp = member(a, "litellm_params");
+    cr_expect_str_eq(str_of(lp, "model"), "openai/a");
+    cr_expect_str_eq(str_of(lp, "api_key"), "sk-db-secret"); /* decrypted, not stripped */
+    cr_expect_eq(num_of(lp, "rpm"), 3);
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(lp, "timeout"));
+    const cJSON *mi = member(a, "model_info");
+    cr_expect_str_eq(str_of(mi, "id"), "row-a");
+    cr_expect(cJSON_IsTrue(member(mi, "db_model")));
+    cr_expect_str_eq(str_of(mi, "team_public_model_name"), "pub");
+    cr_expect_str_eq(cJSON_GetArrayItem(member(mi, "access_groups"), 0)->valuestring, "g");
+    const cJSON *b = cJSON_GetArrayItem(m, 1);
+    cr_expect_str_eq(str_of(b, "model_name"), "db-b");
+    cr_expect_str_eq(str_of(member(b, "litellm_params"), "api_key"), "plain");
+    cr_expect_str_eq(str_of(member(b, "model_info"), "id"), "row-b");
+
+    /* what the router makes of them: the config's deployment, then the two rows */
+    cfg_diag_t d;
+    cfg_t *all = cfg_with_models(cfg, m, &d);
+    cr_assert_not_null(all);
+    cr_expect_eq(d.num_errors, 0);
+    cr_assert_eq(all->num_deployments, 3);
+    cr_expect_str_eq(all->deployments[1].api_key, "sk-db-secret");
+    cr_expect_str_eq(all->deployments[2].id, "row-b");
+    cfg_diag_free(&d);
+    cfg_free(all);
+    cJSON_Delete(m);
+
+    cr_expect(changes_models("POST", "/model/delete", "{\"id\":\"row-a\"}", 200));
+    cr_expect(!changes_models("POST", "/model/delete", "{\"id\":\"row-a\"}", 400));
+    m = admin_models_load(&adm, &err);
+    cr_assert_not_null(m);
+    cr_expect_eq(cJSON_GetArraySize(m), 1);
+    cJSON_Delete(m);
 }

@@ -9,112 +9,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "admin/admin.h"
+#include "admin_test_util.h"
 #include "auth/keys.h"
-#include "pg_harness.h"
-
-static char tmpdir[64];
-static admin_t adm;
-static PGconn *pgc;
 
 static void setup_sqlite(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/sluice-teams-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    char path[128], *err = NULL;
-    snprintf(path, sizeof path, "%s/db.sqlite", tmpdir);
-    adm.db = sdb_open_sqlite(path, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
+    admin_test_open_sqlite("/tmp/sluice-teams");
 }
 
-static void teardown_sqlite(void)
-{
-    sdb_close(adm.db);
-    adm.db = NULL;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static void setup_pg(void)
-{
-    char name[64], ci[256], *err = NULL;
-    pgc = pg_harness_test_db(name);
-    pg_harness_conninfo(name, ci, sizeof ci);
-    adm.db = sdb_open_pg(ci, &err);
-    cr_assert_not_null(adm.db, "%s", err ? err : "");
-}
-
-static void teardown_pg(void)
-{
-    sdb_close(adm.db);
-    adm.db = NULL;
-    if (pgc)
-        PQfinish(pgc);
-    pgc = NULL;
-}
-
-TestSuite(admin_teams, .init = setup_sqlite, .fini = teardown_sqlite);
-TestSuite(admin_teams_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
+TestSuite(admin_teams, .init = setup_sqlite, .fini = admin_test_close_sqlite);
+TestSuite(admin_teams_pg, .init = admin_test_open_pg, .fini = admin_test_close_pg, .timeout = 30);
 
 /* The same body on SQLite (admin_teams) and PostgreSQL (admin_teams_pg). */
-#define BOTH(name)                                                                                 \
-    static void body_##name(void);                                                                 \
-    Test(admin_teams, name)                                                                        \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    Test(admin_teams_pg, name)                                                                     \
-    {                                                                                              \
-        body_##name();                                                                             \
-    }                                                                                              \
-    static void body_##name(void)
-
-static const admin_route_t *route_of(const char *method, const char *path)
-{
-    const admin_route_t *const tables[] = {admin_team_routes, admin_key_routes};
-    for (size_t t = 0; t < 2; t++)
-        for (const admin_route_t *r = tables[t]; r->path; r++)
-            if (strcmp(r->method, method) == 0 && strcmp(r->path, path) == 0)
-                return r;
-    return NULL;
-}
+#define BOTH(name) ADMIN_TEST_BOTH(admin_teams, name)
 
 /* Runs the route with `in` as the body (POST) or the query string (GET), checks the status and
- * returns the parsed body (caller frees); *inv gets the invalidated hashes when given. */
+ * returns the parsed body (caller frees); *inv gets the invalidated hashes when given, else an
+ * error must invalidate nothing. */
 static cJSON *call(const char *method, const char *path, const char *in, int status,
                    store_strlist_t *inv)
 {
-    const admin_route_t *route = route_of(method, path);
-    cr_assert_not_null(route, "%s %s", method, path);
-    bool get = strcmp(method, "GET") == 0;
-    admin_call_t c = {.method = method,
-                      .path = path,
-                      .query = get ? in : "",
-                      .query_len = get ? strlen(in) : 0,
-                      .body = get ? "" : in,
-                      .body_len = get ? 0 : strlen(in)};
-    admin_result_t r;
-    admin_result_init(&r);
-    route->fn(&adm, &c, &r);
-    cr_assert_not_null(r.body);
-    cr_assert_eq(r.status, status, "%s %s %s: status %d, want %d: %s", method, path, in, r.status,
-                 status, r.body);
-    cJSON *doc = cJSON_Parse(r.body);
-    cr_assert_not_null(doc, "not JSON: %s", r.body);
-    if (inv) {
-        *inv = r.invalidated;
-        r.invalidated = (store_strlist_t){0};
-    } else if (status != 200) {
-        cr_expect_eq(r.invalidated.n, 0, "an error invalidates nothing");
-    }
-    admin_result_free(&r);
-    return doc;
+    return admin_test_call(method, path, in, status, inv, ADMIN_TEST_STALE_NONE_ON_ERROR);
+}
+
+/* call() for a request that must fail with LiteLLM's error of `type` whose message holds needle. */
+static void expect_call_error(const char *method, const char *path, const char *in, int status,
+                              const char *type, const char *needle)
+{
+    admin_test_call_error(method, path, in, status, ADMIN_TEST_STALE_NONE_ON_ERROR, type, needle);
 }
 
 /* call() for a request whose body is only checked for the status. */
@@ -125,32 +51,6 @@ static void expect_status(const char *method, const char *path, const char *in, 
 
 #define POST "POST"
 #define GET "GET"
-
-static const cJSON *get(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    cr_assert_not_null(v, "no member %s", name);
-    return v;
-}
-
-static const char *str_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = get(o, name);
-    cr_assert(cJSON_IsString(v), "%s is not a string", name);
-    return v->valuestring;
-}
-
-static double num_of(const cJSON *o, const char *name)
-{
-    const cJSON *v = get(o, name);
-    cr_assert(cJSON_IsNumber(v), "%s is not a number", name);
-    return v->valuedouble;
-}
-
-static bool is_null(const cJSON *o, const char *name)
-{
-    return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, name));
-}
 
 /* The strings of an array as "a,b,c". Static buffer. */
 static const char *joined(const cJSON *arr)
@@ -167,25 +67,10 @@ static const char *joined(const cJSON *arr)
     return out;
 }
 
-static void expect_error(const cJSON *doc, const char *type, const char *needle)
-{
-    const cJSON *e = get(doc, "error");
-    cr_expect_str_eq(str_of(e, "type"), type);
-    cr_expect_not_null(strstr(str_of(e, "message"), needle), "message: %s", str_of(e, "message"));
-}
-
 /* The first cell of a query as text ("(null)" for NULL); static buffer. */
 static const char *cell(const char *sql, const char *p1, const char *p2)
 {
-    static char out[512];
-    const char *params[] = {p1, p2};
-    sdb_res_t *r = sdb_query(adm.db, sql, params, p2 ? 2 : p1 ? 1 : 0);
-    cr_assert_not_null(r, "%s: %s", sql, sdb_errmsg(adm.db));
-    cr_assert_eq(sdb_res_rows(r), 1, "%s", sql);
-    const char *v = sdb_res_get(r, 0, 0);
-    snprintf(out, sizeof out, "%s", v ? v : "(null)");
-    sdb_res_free(r);
-    return out;
+    return admin_test_cell(sql, p1, p2, true);
 }
 
 /* A list (TEXT[]) column of the row whose key_col is id, in the storage form (a JSON array). */
@@ -206,14 +91,6 @@ static const char *count(const char *table, const char *col, const char *id)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM \"%s\" WHERE \"%s\" = $1", table, col);
     return cell(sql, id, NULL);
-}
-
-static bool inv_has(const store_strlist_t *inv, const char *hash)
-{
-    for (size_t i = 0; i < inv->n; i++)
-        if (strcmp(inv->v[i], hash) == 0)
-            return true;
-    return false;
 }
 
 /* Generates a key with body; its token hash into out[65]. */
@@ -247,12 +124,12 @@ BOTH(team_new_with_members_and_info)
     cr_expect_eq(num_of(r, "spend"), 0);
     cr_expect_str_eq(str_of(r, "budget_duration"), "30d");
     cr_expect_not_null(strstr(str_of(r, "budget_reset_at"), "+00:00"));
-    cr_expect_str_eq(joined(get(r, "models")), "gpt-4o");
-    cr_expect(cJSON_IsFalse(get(r, "blocked")));
-    const cJSON *md = get(r, "metadata");
+    cr_expect_str_eq(joined(member(r, "models")), "gpt-4o");
+    cr_expect(cJSON_IsFalse(member(r, "blocked")));
+    const cJSON *md = member(r, "metadata");
     cr_expect_str_eq(str_of(md, "env"), "prod");
-    cr_expect_str_eq(joined(get(md, "tags")), "t1");
-    const cJSON *mwr = get(r, "members_with_roles");
+    cr_expect_str_eq(joined(member(md, "tags")), "t1");
+    const cJSON *mwr = member(r, "members_with_roles");
     cr_assert_eq(cJSON_GetArraySize(mwr), 2);
     const cJSON *m0 = cJSON_GetArrayItem(mwr, 0), *m1 = cJSON_GetArrayItem(mwr, 1);
     cr_expect_str_eq(str_of(m0, "role"), "admin");
@@ -264,7 +141,7 @@ BOTH(team_new_with_members_and_info)
     cr_expect_eq(strlen(uid2), 36);
     char members[128];
     snprintf(members, sizeof members, "u1,%s", uid2);
-    cr_expect_str_eq(joined(get(r, "members")), members);
+    cr_expect_str_eq(joined(member(r, "members")), members);
     char team_id[64];
     snprintf(team_id, sizeof team_id, "%s", tid);
     cJSON_Delete(r);
@@ -286,20 +163,19 @@ BOTH(team_new_with_members_and_info)
     snprintf(q, sizeof q, "team_id=%s", team_id);
     r = call(GET, "/team/info", q, 200, NULL);
     cr_expect_str_eq(str_of(r, "team_id"), team_id);
-    cr_expect_str_eq(str_of(get(r, "team_info"), "team_alias"), "core");
-    cr_expect_eq(cJSON_GetArraySize(get(r, "keys")), 0);
-    const cJSON *tm = get(r, "team_memberships");
+    cr_expect_str_eq(str_of(member(r, "team_info"), "team_alias"), "core");
+    cr_expect_eq(cJSON_GetArraySize(member(r, "keys")), 0);
+    const cJSON *tm = member(r, "team_memberships");
     cr_expect_eq(cJSON_GetArraySize(tm), 2);
-    cr_expect(cJSON_IsNull(get(cJSON_GetArrayItem(tm, 0), "litellm_budget_table")));
+    cr_expect(cJSON_IsNull(member(cJSON_GetArrayItem(tm, 0), "litellm_budget_table")));
     cr_expect_eq(num_of(cJSON_GetArrayItem(tm, 0), "spend"), 0);
     cJSON_Delete(r);
 
     /* the same id again; bad input; unknown team */
     char body[160];
     snprintf(body, sizeof body, "{\"team_id\":\"%s\"}", team_id);
-    r = call(POST, "/team/new", body, 400, NULL);
-    expect_error(r, "bad_request_error", "already exists. Please use a different team id.");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/new", body, 400, "bad_request_error",
+                      "already exists. Please use a different team id.");
     expect_status(POST, "/team/new", "{\"max_budget\":\"lots\"}", 400);
     expect_status(POST, "/team/new", "{\"models\":\"gpt-4o\"}", 400);
     expect_status(POST, "/team/new", "{\"budget_duration\":\"monthly\"}", 400);
@@ -308,9 +184,8 @@ BOTH(team_new_with_members_and_info)
                   "\"x\"}]}",
                   400);
     expect_status(POST, "/team/new", "{\"members_with_roles\":[{\"role\":\"user\"}]}", 400);
-    r = call(GET, "/team/info", "team_id=nope", 404, NULL);
-    expect_error(r, "not_found_error", "Team not found, passed team id: nope.");
-    cJSON_Delete(r);
+    expect_call_error(GET, "/team/info", "team_id=nope", 404, "not_found_error",
+                      "Team not found, passed team id: nope.");
     expect_status(GET, "/team/info", "", 400);
     /* nothing half-written by the failed calls */
     cr_expect_str_eq(cell("SELECT COUNT(*) FROM \"LiteLLM_TeamTable\"", NULL, NULL), "1");
@@ -331,13 +206,13 @@ BOTH(team_update_and_block_invalidate_team_keys)
                     "false,\"guardrails\":[\"g\"]}",
                     200, &inv);
     cr_expect_str_eq(str_of(r, "team_id"), "t1");
-    const cJSON *data = get(r, "data");
+    const cJSON *data = member(r, "data");
     cr_expect_eq(num_of(data, "max_budget"), 5);
-    cr_expect_str_eq(joined(get(data, "models")), "m1,m2");
+    cr_expect_str_eq(joined(member(data, "models")), "m1,m2");
     cr_expect_str_eq(str_of(data, "team_alias"), "one"); /* untouched */
     /* guardrails joins the metadata the team had */
-    cr_expect_eq(num_of(get(data, "metadata"), "a"), 1);
-    cr_expect_str_eq(joined(get(get(data, "metadata"), "guardrails")), "g");
+    cr_expect_eq(num_of(member(data, "metadata"), "a"), 1);
+    cr_expect_str_eq(joined(member(member(data, "metadata"), "guardrails")), "g");
     cr_expect_eq(inv.n, 2);
     cr_expect(inv_has(&inv, k1) && inv_has(&inv, k2));
     cr_expect(!inv_has(&inv, other));
@@ -345,11 +220,11 @@ BOTH(team_update_and_block_invalidate_team_keys)
     cJSON_Delete(r);
     /* null clears */
     r = call(POST, "/team/update", "{\"team_id\":\"t1\",\"max_budget\":null}", 200, NULL);
-    cr_expect(is_null(get(r, "data"), "max_budget"));
+    cr_expect(is_null(member(r, "data"), "max_budget"));
     cJSON_Delete(r);
 
     r = call(POST, "/team/block", "{\"team_id\":\"t1\"}", 200, &inv);
-    cr_expect(cJSON_IsTrue(get(r, "blocked")));
+    cr_expect(cJSON_IsTrue(member(r, "blocked")));
     cr_expect_str_eq(str_of(r, "team_id"), "t1");
     cr_expect_eq(inv.n, 2);
     store_strlist_free(&inv);
@@ -357,17 +232,15 @@ BOTH(team_update_and_block_invalidate_team_keys)
     cr_expect_str_eq(
         cell("SELECT blocked FROM \"LiteLLM_TeamTable\" WHERE team_id = 't1'", NULL, NULL), "1");
     r = call(POST, "/team/unblock", "{\"team_id\":\"t1\"}", 200, &inv);
-    cr_expect(cJSON_IsFalse(get(r, "blocked")));
+    cr_expect(cJSON_IsFalse(member(r, "blocked")));
     cr_expect_eq(inv.n, 2);
     store_strlist_free(&inv);
     cJSON_Delete(r);
 
-    r = call(POST, "/team/update", "{\"team_id\":\"nope\",\"max_budget\":1}", 404, NULL);
-    expect_error(r, "not_found_error", "Team not found, passed team_id=nope");
-    cJSON_Delete(r);
-    r = call(POST, "/team/update", "{\"max_budget\":1}", 400, NULL);
-    expect_error(r, "bad_request_error", "No team id passed in");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/update", "{\"team_id\":\"nope\",\"max_budget\":1}", 404,
+                      "not_found_error", "Team not found, passed team_id=nope");
+    expect_call_error(POST, "/team/update", "{\"max_budget\":1}", 400, "bad_request_error",
+                      "No team id passed in");
     expect_status(POST, "/team/update", "{\"team_id\":\"t1\",\"tpm_limit\":1.5}", 400);
     expect_status(POST, "/team/block", "{\"team_id\":\"nope\"}", 404);
     expect_status(POST, "/team/unblock", "{}", 400);
@@ -386,19 +259,20 @@ BOTH(member_add_and_delete)
                     "\"max_budget_in_team\":5}",
                     200, &inv);
     cr_expect_str_eq(str_of(r, "team_id"), "t1");
-    cr_expect_str_eq(joined(get(r, "members")), "owner,u2");
-    cr_expect_eq(cJSON_GetArraySize(get(r, "members_with_roles")), 2);
-    const cJSON *users = get(r, "updated_users");
+    cr_expect_str_eq(joined(member(r, "members")), "owner,u2");
+    cr_expect_eq(cJSON_GetArraySize(member(r, "members_with_roles")), 2);
+    const cJSON *users = member(r, "updated_users");
     cr_assert_eq(cJSON_GetArraySize(users), 1);
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(users, 0), "user_id"), "u2");
-    cr_expect_str_eq(joined(get(cJSON_GetArrayItem(users, 0), "teams")), "t1");
-    const cJSON *tms = get(r, "updated_team_memberships");
+    cr_expect_str_eq(joined(member(cJSON_GetArrayItem(users, 0), "teams")), "t1");
+    const cJSON *tms = member(r, "updated_team_memberships");
     cr_assert_eq(cJSON_GetArraySize(tms), 1);
     const cJSON *tm = cJSON_GetArrayItem(tms, 0);
     cr_expect_str_eq(str_of(tm, "user_id"), "u2");
     cr_expect_str_eq(str_of(tm, "team_id"), "t1");
-    cr_expect_eq(num_of(get(tm, "litellm_budget_table"), "max_budget"), 5);
-    cr_expect_str_eq(str_of(tm, "budget_id"), str_of(get(tm, "litellm_budget_table"), "budget_id"));
+    cr_expect_eq(num_of(member(tm, "litellm_budget_table"), "max_budget"), 5);
+    cr_expect_str_eq(str_of(tm, "budget_id"),
+                     str_of(member(tm, "litellm_budget_table"), "budget_id"));
     /* the member's keys in the team see the new budget */
     cr_expect_eq(inv.n, 1);
     cr_expect(inv_has(&inv, k));
@@ -406,11 +280,10 @@ BOTH(member_add_and_delete)
     cJSON_Delete(r);
 
     /* already a member */
-    r = call(POST, "/team/member_add",
-             "{\"team_id\":\"t1\",\"member\":{\"role\":\"user\",\"user_id\":\"u2\"}}", 400, NULL);
-    expect_error(r, "bad_request_error",
-                 "User=u2 already in team. Existing members=['owner', 'u2']");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/member_add",
+                      "{\"team_id\":\"t1\",\"member\":{\"role\":\"user\",\"user_id\":\"u2\"}}", 400,
+                      "bad_request_error",
+                      "User=u2 already in team. Existing members=['owner', 'u2']");
     /* a list, one by email: an existing user found by email joins */
     expect_status(POST, "/user/new",
                   "{\"user_id\":\"u3\",\"user_email\":\"u3@x.io\",\"auto_create_key\":false}", 200);
@@ -418,17 +291,17 @@ BOTH(member_add_and_delete)
              "{\"team_id\":\"t1\",\"member\":[{\"role\":\"user\",\"user_email\":\"u3@x.io\"},"
              "{\"role\":\"admin\",\"user_id\":\"u4\"}]}",
              200, NULL);
-    cr_expect_str_eq(joined(get(r, "members")), "owner,u2,u3,u4");
-    cr_expect_eq(cJSON_GetArraySize(get(r, "updated_users")), 2);
-    cr_expect(cJSON_IsNull(
-        get(cJSON_GetArrayItem(get(r, "updated_team_memberships"), 0), "litellm_budget_table")));
+    cr_expect_str_eq(joined(member(r, "members")), "owner,u2,u3,u4");
+    cr_expect_eq(cJSON_GetArraySize(member(r, "updated_users")), 2);
+    cr_expect(cJSON_IsNull(member(cJSON_GetArrayItem(member(r, "updated_team_memberships"), 0),
+                                  "litellm_budget_table")));
     cJSON_Delete(r);
     cr_expect_str_eq(list_of("LiteLLM_UserTable", "teams", "user_id", "u3"), "[\"t1\"]");
     cr_expect_str_eq(count("LiteLLM_TeamMembership", "team_id", "t1"), "4");
 
     /* delete by id */
     r = call(POST, "/team/member_delete", "{\"team_id\":\"t1\",\"user_id\":\"u2\"}", 200, &inv);
-    cr_expect_str_eq(joined(get(r, "members")), "owner,u3,u4");
+    cr_expect_str_eq(joined(member(r, "members")), "owner,u3,u4");
     cr_expect(inv_has(&inv, k));
     store_strlist_free(&inv);
     cJSON_Delete(r);
@@ -437,16 +310,14 @@ BOTH(member_add_and_delete)
     /* delete by email */
     r = call(POST, "/team/member_delete", "{\"team_id\":\"t1\",\"user_email\":\"u3@x.io\"}", 200,
              NULL);
-    cr_expect_str_eq(joined(get(r, "members")), "owner,u4");
+    cr_expect_str_eq(joined(member(r, "members")), "owner,u4");
     cJSON_Delete(r);
     cr_expect_str_eq(count("LiteLLM_TeamMembership", "user_id", "u3"), "0");
 
-    r = call(POST, "/team/member_delete", "{\"team_id\":\"t1\",\"user_id\":\"u2\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "User not found in team");
-    cJSON_Delete(r);
-    r = call(POST, "/team/member_delete", "{\"team_id\":\"zz\",\"user_id\":\"u2\"}", 404, NULL);
-    expect_error(r, "not_found_error", "Team id=zz does not exist in db");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/member_delete", "{\"team_id\":\"t1\",\"user_id\":\"u2\"}", 400,
+                      "bad_request_error", "User not found in team");
+    expect_call_error(POST, "/team/member_delete", "{\"team_id\":\"zz\",\"user_id\":\"u2\"}", 404,
+                      "not_found_error", "Team id=zz does not exist in db");
     expect_status(POST, "/team/member_delete", "{\"team_id\":\"t1\"}", 400);
     r = call(POST, "/team/member_add",
              "{\"team_id\":\"zz\",\"member\":{\"role\":\"user\","
@@ -454,9 +325,8 @@ BOTH(member_add_and_delete)
              404, NULL);
     expect_error(r, "not_found_error", "Team not found for team_id=zz");
     cJSON_Delete(r);
-    r = call(POST, "/team/member_add", "{\"team_id\":\"t1\"}", 400, NULL);
-    expect_error(r, "bad_request_error", "No member/members passed in");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/member_add", "{\"team_id\":\"t1\"}", 400, "bad_request_error",
+                      "No member/members passed in");
     expect_status(POST, "/team/member_add", "{\"member\":{\"role\":\"user\",\"user_id\":\"x\"}}",
                   400);
     expect_status(POST, "/team/member_add",
@@ -485,7 +355,7 @@ BOTH(team_delete_takes_keys_and_memberships)
 
     store_strlist_t inv;
     r = call(POST, "/team/delete", "{\"team_ids\":[\"t1\"]}", 200, &inv);
-    cr_expect_str_eq(joined(get(r, "deleted_teams")), "t1");
+    cr_expect_str_eq(joined(member(r, "deleted_teams")), "t1");
     cr_expect_eq(inv.n, 1);
     cr_expect(inv_has(&inv, k1));
     store_strlist_free(&inv);
@@ -495,9 +365,7 @@ BOTH(team_delete_takes_keys_and_memberships)
     cr_expect_str_eq(count("LiteLLM_TeamMembership", "team_id", "t1"), "0");
     cr_expect_str_eq(count("LiteLLM_VerificationToken", "team_id", "t2"), "1");
     cr_expect_str_eq(list_of("LiteLLM_UserTable", "teams", "user_id", "u1"), "[\"t2\"]");
-    r = call(POST, "/team/delete", "{}", 400, NULL);
-    expect_error(r, "bad_request_error", "No team id passed in");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/team/delete", "{}", 400, "bad_request_error", "No team id passed in");
     expect_status(POST, "/team/delete", "{\"team_ids\":[1]}", 400);
 }
 
@@ -517,16 +385,16 @@ BOTH(team_list_sorted_and_filtered)
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(r, 1), "team_id"), "ta");
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(r, 2), "team_id"), "tb");
     const cJSON *ta = cJSON_GetArrayItem(r, 1);
-    cr_expect_eq(cJSON_GetArraySize(get(ta, "keys")), 1);
-    cr_expect_str_eq(str_of(cJSON_GetArrayItem(get(ta, "keys"), 0), "token"), k);
-    cr_expect_eq(cJSON_GetArraySize(get(ta, "team_memberships")), 2);
+    cr_expect_eq(cJSON_GetArraySize(member(ta, "keys")), 1);
+    cr_expect_str_eq(str_of(cJSON_GetArrayItem(member(ta, "keys"), 0), "token"), k);
+    cr_expect_eq(cJSON_GetArraySize(member(ta, "team_memberships")), 2);
     cJSON_Delete(r);
 
     r = call(GET, "/team/list", "user_id=u1", 200, NULL);
     cr_assert_eq(cJSON_GetArraySize(r), 2);
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(r, 0), "team_id"), "ta");
     /* only the asking user's memberships */
-    cr_expect_eq(cJSON_GetArraySize(get(cJSON_GetArrayItem(r, 0), "team_memberships")), 1);
+    cr_expect_eq(cJSON_GetArraySize(member(cJSON_GetArrayItem(r, 0), "team_memberships")), 1);
     cJSON_Delete(r);
     r = call(GET, "/team/list", "organization_id=o1", 200, NULL);
     cr_expect_eq(cJSON_GetArraySize(r), 1);
@@ -562,10 +430,10 @@ BOTH(user_new_with_key_and_teams)
     cr_expect_str_eq(str_of(r, "user_email"), "Alice@x.io");
     cr_expect_str_eq(str_of(r, "user_role"), "internal_user");
     cr_expect_eq(num_of(r, "max_budget"), 10);
-    cr_expect_str_eq(joined(get(r, "teams")), "t1");
+    cr_expect_str_eq(joined(member(r, "teams")), "t1");
     cr_expect_str_eq(str_of(r, "key_alias"), "alice-key");
     cr_expect_not_null(strstr(str_of(r, "key_name"), "sk-..."));
-    cr_expect(cJSON_IsString(get(r, "expires")));
+    cr_expect(cJSON_IsString(member(r, "expires")));
     cr_expect(is_null(r, "token") && is_null(r, "token_id"));
     cr_expect_null(cJSON_GetObjectItemCaseSensitive(r, "password"));
     cJSON_Delete(r);
@@ -583,16 +451,14 @@ BOTH(user_new_with_key_and_teams)
         "(null)"); /* not stored */
     cr_expect_str_eq(count("LiteLLM_TeamMembership", "user_id", "alice"), "1");
     r = call(GET, "/team/info", "team_id=t1", 200, NULL);
-    cr_expect_str_eq(joined(get(get(r, "team_info"), "members")), "alice");
+    cr_expect_str_eq(joined(member(member(r, "team_info"), "members")), "alice");
     cJSON_Delete(r);
 
     /* duplicates: id, and email whatever its case */
-    r = call(POST, "/user/new", "{\"user_id\":\"alice\"}", 409, NULL);
-    expect_error(r, "bad_request_error", "User with id alice already exists");
-    cJSON_Delete(r);
-    r = call(POST, "/user/new", "{\"user_email\":\"alice@X.IO\"}", 409, NULL);
-    expect_error(r, "bad_request_error", "User with email alice@X.IO already exists");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/user/new", "{\"user_id\":\"alice\"}", 409, "bad_request_error",
+                      "User with id alice already exists");
+    expect_call_error(POST, "/user/new", "{\"user_email\":\"alice@X.IO\"}", 409,
+                      "bad_request_error", "User with email alice@X.IO already exists");
     /* no key; a generated id */
     r = call(POST, "/user/new", "{\"auto_create_key\":false}", 200, &inv);
     cr_expect_str_eq(str_of(r, "key"), "");
@@ -623,11 +489,11 @@ BOTH(user_update_upserts_and_invalidates)
                     "\"budget_duration\":\"1d\"}",
                     200, &inv);
     cr_expect_str_eq(str_of(r, "user_id"), "u1");
-    const cJSON *d = get(r, "data");
+    const cJSON *d = member(r, "data");
     cr_expect_eq(num_of(d, "max_budget"), 7);
-    cr_expect_str_eq(joined(get(d, "models")), "a"); /* [] is "not given" to LiteLLM */
+    cr_expect_str_eq(joined(member(d, "models")), "a"); /* [] is "not given" to LiteLLM */
     cr_expect_str_eq(str_of(d, "budget_duration"), "1d");
-    cr_expect(cJSON_IsString(get(d, "budget_reset_at")));
+    cr_expect(cJSON_IsString(member(d, "budget_reset_at")));
     cr_expect_null(cJSON_GetObjectItemCaseSensitive(d, "password"));
     cr_expect_eq(inv.n, 2); /* the key /user/new made and k2 */
     cr_expect(inv_has(&inv, k2));
@@ -635,22 +501,21 @@ BOTH(user_update_upserts_and_invalidates)
     cJSON_Delete(r);
     /* max_budget null clears it */
     r = call(POST, "/user/update", "{\"user_id\":\"u1\",\"max_budget\":null}", 200, NULL);
-    cr_expect(is_null(get(r, "data"), "max_budget"));
+    cr_expect(is_null(member(r, "data"), "max_budget"));
     cJSON_Delete(r);
     /* by email */
     r = call(POST, "/user/update", "{\"user_email\":\"u1@x.io\",\"user_alias\":\"one\"}", 200,
              NULL);
     cr_expect_str_eq(str_of(r, "user_id"), "u1");
-    cr_expect_str_eq(str_of(get(r, "data"), "user_alias"), "one");
+    cr_expect_str_eq(str_of(member(r, "data"), "user_alias"), "one");
     cJSON_Delete(r);
     /* LiteLLM's upsert: an unknown id is created */
     r = call(POST, "/user/update", "{\"user_id\":\"fresh\",\"max_budget\":1}", 200, NULL);
-    cr_expect_eq(num_of(get(r, "data"), "max_budget"), 1);
+    cr_expect_eq(num_of(member(r, "data"), "max_budget"), 1);
     cJSON_Delete(r);
     cr_expect_str_eq(count("LiteLLM_UserTable", "user_id", "fresh"), "1");
-    r = call(POST, "/user/update", "{\"max_budget\":1}", 400, NULL);
-    expect_error(r, "bad_request_error", "Either user_id or user_email must be provided");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/user/update", "{\"max_budget\":1}", 400, "bad_request_error",
+                      "Either user_id or user_email must be provided");
     expect_status(POST, "/user/update", "{\"user_id\":\"u1\",\"tpm_limit\":\"x\"}", 400);
 }
 
@@ -672,9 +537,9 @@ BOTH(user_info_and_list)
 
     cJSON *r = call(GET, "/user/info", "user_id=u1", 200, NULL);
     cr_expect_str_eq(str_of(r, "user_id"), "u1");
-    cr_expect_str_eq(str_of(get(r, "user_info"), "user_email"), "one@x.io");
-    cr_expect_null(cJSON_GetObjectItemCaseSensitive(get(r, "user_info"), "password"));
-    const cJSON *keys = get(r, "keys");
+    cr_expect_str_eq(str_of(member(r, "user_info"), "user_email"), "one@x.io");
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(member(r, "user_info"), "password"));
+    const cJSON *keys = member(r, "keys");
     cr_assert_eq(cJSON_GetArraySize(keys), 3);
     int seen = 0;
     const cJSON *k;
@@ -693,13 +558,12 @@ BOTH(user_info_and_list)
         }
     }
     cr_expect_eq(seen, 7);
-    const cJSON *teams = get(r, "teams");
+    const cJSON *teams = member(r, "teams");
     cr_assert_eq(cJSON_GetArraySize(teams), 1);
     cr_expect_str_eq(str_of(cJSON_GetArrayItem(teams, 0), "team_id"), "t1");
     cJSON_Delete(r);
-    r = call(GET, "/user/info", "user_id=nope", 404, NULL);
-    expect_error(r, "not_found_error", "User nope not found");
-    cJSON_Delete(r);
+    expect_call_error(GET, "/user/info", "user_id=nope", 404, "not_found_error",
+                      "User nope not found");
     expect_status(GET, "/user/info", "", 400);
 
     r = call(GET, "/user/list", "", 200, NULL);
@@ -707,7 +571,7 @@ BOTH(user_info_and_list)
     cr_expect_eq(num_of(r, "page"), 1);
     cr_expect_eq(num_of(r, "page_size"), 25);
     cr_expect_eq(num_of(r, "total_pages"), 1);
-    const cJSON *users = get(r, "users");
+    const cJSON *users = member(r, "users");
     cr_assert_eq(cJSON_GetArraySize(users), 3);
     cJSON_ArrayForEach(k, users)
     {
@@ -719,12 +583,12 @@ BOTH(user_info_and_list)
     r = call(GET, "/user/list", "sort_by=user_id&sort_order=desc&page_size=2&page=2", 200, NULL);
     cr_expect_eq(num_of(r, "total"), 3);
     cr_expect_eq(num_of(r, "total_pages"), 2);
-    cr_assert_eq(cJSON_GetArraySize(get(r, "users")), 1);
-    cr_expect_str_eq(str_of(cJSON_GetArrayItem(get(r, "users"), 0), "user_id"), "u1");
+    cr_assert_eq(cJSON_GetArraySize(member(r, "users")), 1);
+    cr_expect_str_eq(str_of(cJSON_GetArrayItem(member(r, "users"), 0), "user_id"), "u1");
     cJSON_Delete(r);
     r = call(GET, "/user/list", "page=5", 200, NULL);
     cr_expect_eq(num_of(r, "total"), 3);
-    cr_expect_eq(cJSON_GetArraySize(get(r, "users")), 0);
+    cr_expect_eq(cJSON_GetArraySize(member(r, "users")), 0);
     cJSON_Delete(r);
     static const struct {
         const char *q, *ids;
@@ -739,7 +603,7 @@ BOTH(user_info_and_list)
         r = call(GET, "/user/list", q, 200, NULL);
         char ids[64] = "";
         size_t n = 0;
-        cJSON_ArrayForEach(k, get(r, "users"))
+        cJSON_ArrayForEach(k, member(r, "users"))
         {
             n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%s", n ? "," : "",
                                   str_of(k, "user_id"));
@@ -747,9 +611,8 @@ BOTH(user_info_and_list)
         cr_expect_str_eq(ids, filters[i].ids, "%s", filters[i].q);
         cJSON_Delete(r);
     }
-    r = call(GET, "/user/list", "sort_by=password", 400, NULL);
-    expect_error(r, "bad_request_error", "Invalid sort column");
-    cJSON_Delete(r);
+    expect_call_error(GET, "/user/list", "sort_by=password", 400, "bad_request_error",
+                      "Invalid sort column");
     expect_status(GET, "/user/list", "sort_by=spend&sort_order=up", 400);
     expect_status(GET, "/user/list", "page_size=101", 400);
     expect_status(GET, "/user/list", "page=0", 400);
@@ -781,12 +644,11 @@ BOTH(user_delete_takes_keys_and_leaves_teams)
     cr_expect_str_eq(count("LiteLLM_VerificationToken", "user_id", "u2"), "1");
     cr_expect_str_eq(count("LiteLLM_TeamMembership", "user_id", "u1"), "0");
     r = call(GET, "/team/info", "team_id=t1", 200, NULL);
-    cr_expect_str_eq(joined(get(get(r, "team_info"), "members")), "u2");
-    cr_expect_eq(cJSON_GetArraySize(get(get(r, "team_info"), "members_with_roles")), 1);
+    cr_expect_str_eq(joined(member(member(r, "team_info"), "members")), "u2");
+    cr_expect_eq(cJSON_GetArraySize(member(member(r, "team_info"), "members_with_roles")), 1);
     cJSON_Delete(r);
-    r = call(POST, "/user/delete", "{\"users\":[\"u2\"]}", 400, NULL);
-    expect_error(r, "bad_request_error", "No user id passed in");
-    cJSON_Delete(r);
+    expect_call_error(POST, "/user/delete", "{\"users\":[\"u2\"]}", 400, "bad_request_error",
+                      "No user id passed in");
 }
 
 Test(admin_teams, routes_found_through_the_shared_lookup)

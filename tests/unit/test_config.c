@@ -16,6 +16,7 @@ static void clean_env(void)
 {
     unsetenv("LITELLM_MASTER_KEY");
     unsetenv("DATABASE_URL");
+    unsetenv("STORE_MODEL_IN_DB");
 }
 
 TestSuite(config, .init = clean_env);
@@ -429,7 +430,7 @@ Test(config, unknown_keys_warned_once_and_not_fatal)
                       "  some_module_attr: 3\n"
                       "  callbacks: [langfuse]\n"
                       "router_settings:\n"
-                      "  redis_host: localhost\n"
+                      "  cache_responses: true\n"
                       "  made_up: 1\n"
                       "general_settings:\n"
                       "  alerting: [slack]\n"
@@ -456,7 +457,7 @@ Test(config, unknown_keys_warned_once_and_not_fatal)
                         "t.yaml:12:3: litellm_settings.callbacks: key not supported by sluice "
                         "yet, ignored"));
     cr_expect(has_exact(d.warnings, d.num_warnings,
-                        "t.yaml:14:3: router_settings.redis_host: key not supported by sluice "
+                        "t.yaml:14:3: router_settings.cache_responses: key not supported by sluice "
                         "yet, ignored"));
     cr_expect(has_exact(d.warnings, d.num_warnings,
                         "t.yaml:19:1: guardrails: key not supported by sluice yet, ignored"));
@@ -511,6 +512,13 @@ Test(config, real_world_litellm_config_loads)
     cr_expect_eq(cfg->router_num_retries, 2);
     cr_expect_eq(cfg->router_timeout_s, 30);
     cr_expect_str_eq(getenv("REDIS_HOST"), "redis.internal");
+    /* Redis for limits (docs/limits.md): read, os.environ/ resolved */
+    cr_expect_str_eq(cfg->cache_type, "redis");
+    cr_expect_str_eq(cfg->cache_host, "redis.internal");
+    cr_expect_eq(cfg->cache_port, 6379);
+    cr_expect_str_eq(cfg->cache_password, "s3cret");
+    cr_expect_str_eq(cfg->router_redis_host, "redis.internal");
+    cr_expect_eq(cfg->router_redis_db, -1);
 
     const cfg_deployment_t *az = find(cfg, "gpt-4o", 0);
     cr_expect_str_eq(az->provider, "azure");
@@ -526,7 +534,7 @@ Test(config, real_world_litellm_config_loads)
     cr_expect_str_eq(any->provider, "");
 
     cr_expect_eq(count_containing(d.warnings, d.num_warnings, "AZURE_API_KEY_EASTUS"), 1);
-    cr_expect_eq(count_containing(d.warnings, d.num_warnings, "litellm_settings.cache_params"), 1);
+    cr_expect_eq(count_containing(d.warnings, d.num_warnings, "litellm_settings.cache_params"), 0);
     cr_expect_eq(count_containing(d.warnings, d.num_warnings, "credential_list"), 1);
     cr_expect_eq(count_containing(d.warnings, d.num_warnings, "general_settings.alerting:"), 1);
     /* nothing inside ignored sections is looked at, so their os.environ/ are not warned about */
@@ -1077,4 +1085,246 @@ Test(config, access_groups)
     cr_expect_eq(diag.num_warnings, 0);
     cfg_free(cfg);
     cfg_diag_free(&diag);
+}
+
+/* ---- store_model_in_db: cfg_with_models ------------------------------------------------------ */
+
+static cJSON *json(const char *text)
+{
+    cJSON *j = cJSON_Parse(text);
+    cr_assert_not_null(j, "bad test JSON: %s", text);
+    return j;
+}
+
+static const char db_base[] = "model_list:\n"
+                              "  - model_name: file-model\n"
+                              "    litellm_params: {model: openai/f, api_key: k, typo_key: 1}\n"
+                              "    model_info: {id: file-1}\n"
+                              "general_settings: {store_model_in_db: true}\n";
+
+Test(config, db_models_are_appended_as_model_list_entries)
+{
+    setenv("SLUICE_TEST_DB_KEY", "sk-from-env", 1);
+    cfg_diag_t d;
+    cfg_t *base = load(db_base, &d);
+    cr_assert_not_null(base);
+    cr_expect_eq(d.num_warnings, 1); /* typo_key */
+    cfg_diag_free(&d);
+    cJSON *models = json(
+        "[{\"model_name\": \"db-model\", \"litellm_params\": {\"model\": \"openai/mock-x\", "
+        "\"api_base\": \"http://127.0.0.1:9/v1\", \"api_key\": \"os.environ/SLUICE_TEST_DB_KEY\", "
+        "\"rpm\": 10, \"tpm\": \"2000\", \"weight\": 2.5, \"timeout\": 30, \"api_version\": "
+        "\"null\", "
+        "\"organization\": null, \"extra_headers\": {\"X-Team\": \"blue\"}, "
+        "\"input_cost_per_token\": 1e-06}, \"model_info\": {\"id\": \"row-1\", \"db_model\": true, "
+        "\"mode\": \"chat\", \"access_groups\": [\"beta\"]}},"
+        " {\"model_name\": \"db-*\", \"litellm_params\": {\"model\": \"anthropic/*\"}, "
+        "\"model_info\": {\"id\": \"row-2\"}}]");
+    cfg_t *cfg = cfg_with_models(base, models, &d);
+    cr_assert_not_null(cfg, "%s", d.num_errors ? d.errors[0] : "");
+    cr_expect_eq(d.num_errors, 0);
+    cr_expect_eq(d.num_warnings, 0, "%s", d.num_warnings ? d.warnings[0] : "");
+    cr_expect(cfg->store_model_in_db);
+    cr_expect_null(cfg->source);
+    cr_assert_eq(cfg->num_deployments, 3);
+    cr_expect_str_eq(cfg->deployments[0].id, "file-1");
+    cr_expect_neq(cfg->deployments[0].line, 0);
+    const cfg_deployment_t *m = find(cfg, "db-model", 0);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(m->id, "row-1");
+    cr_expect_eq(m->line, 0);
+    cr_expect_str_eq(m->provider, "openai");
+    cr_expect_str_eq(m->provider_model, "mock-x");
+    cr_expect_str_eq(m->api_base, "http://127.0.0.1:9/v1");
+    cr_expect_str_eq(m->api_key, "sk-from-env");
+    cr_expect_str_eq(m->api_version, "null"); /* a JSON string, not YAML's null */
+    cr_expect_null(m->organization);
+    cr_expect_eq(m->rpm, 10);
+    cr_expect_eq(m->tpm, 2000);
+    cr_expect_eq(m->weight, 2.5);
+    cr_expect_eq(m->timeout_s, 30);
+    cr_expect_eq(m->input_cost_per_token, 1e-06);
+    cr_expect_str_eq(m->mode, "chat");
+    cr_assert_eq(m->num_extra_headers, 1);
+    cr_expect_str_eq(m->extra_headers[0].name, "X-Team");
+    cr_expect_str_eq(m->extra_headers[0].value, "blue");
+    cr_assert_eq(m->num_access_groups, 1);
+    cr_expect_str_eq(m->access_groups[0], "beta");
+    cr_expect_str_eq(cfg_deployment_param(m, "rpm"), "10");
+    const cfg_deployment_t *w = find(cfg, "db-*", 0);
+    cr_assert_not_null(w);
+    cr_expect(w->wildcard);
+    cr_expect_str_eq(w->provider, "anthropic");
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+
+    /* no models (or NULL): the file's deployments alone */
+    cfg = cfg_with_models(base, NULL, &d);
+    cr_assert_not_null(cfg);
+    cr_expect_eq(cfg->num_deployments, 1);
+    cr_expect_eq(d.num_warnings, 0);
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+    cJSON_Delete(models);
+    cfg_free(base);
+}
+
+Test(config, db_model_with_errors_is_left_out_with_warnings)
+{
+    cfg_diag_t d;
+    cfg_t *base = load(db_base, NULL);
+    cr_assert_not_null(base);
+    cJSON *models = json(
+        "[{\"model_name\": \"bad\", \"litellm_params\": {\"model\": \"openai/x\", \"rpm\": -1, "
+        "\"frob\": 1}, \"model_info\": {\"id\": \"bad-1\"}},"
+        " {\"model_name\": \"no-params\", \"model_info\": {\"id\": \"bad-2\"}},"
+        " {\"model_name\": \"dup\", \"litellm_params\": {\"model\": \"openai/x\"}, "
+        "\"model_info\": {\"id\": \"file-1\"}},"
+        " {\"model_name\": \"good\", \"litellm_params\": {\"model\": \"openai/y\", "
+        "\"frob\": 2}, \"model_info\": {\"id\": \"ok-1\"}}]");
+    cfg_t *cfg = cfg_with_models(base, models, &d);
+    cr_assert_not_null(cfg);
+    cr_expect_eq(d.num_errors, 0, "%s", d.num_errors ? d.errors[0] : "");
+    cr_assert_eq(cfg->num_deployments, 2);
+    cr_expect_str_eq(cfg->deployments[1].model_name, "good");
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "database: LiteLLM_ProxyModelTable[bad-1].litellm_params.rpm: must not be "
+                        "negative, got '-1'"));
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "database: LiteLLM_ProxyModelTable[bad-1]: model 'bad' left out: it has "
+                        "the errors above"));
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "database: LiteLLM_ProxyModelTable[bad-2].litellm_params: required key is "
+                        "missing"));
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "database: LiteLLM_ProxyModelTable[file-1]: id 'file-1' is taken by "
+                        "another deployment; left out"));
+    /* an unknown key is warned about once for every row, as in the file */
+    cr_expect_eq(count_containing(d.warnings, d.num_warnings, "frob"), 1);
+    cr_expect(
+        has_exact(d.warnings, d.num_warnings,
+                  "database: LiteLLM_ProxyModelTable[bad-1].litellm_params.frob: unknown key, "
+                  "not supported by sluice yet, ignored"));
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+
+    /* not a list; nested too deep */
+    cJSON *obj = json("{\"model_name\": \"x\"}");
+    cfg = cfg_with_models(base, obj, &d);
+    cr_assert_not_null(cfg);
+    cr_expect_eq(cfg->num_deployments, 1);
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "database: LiteLLM_ProxyModelTable: expected a list of models"));
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+    cJSON_Delete(obj);
+    char deep[1024] = "[{\"model_name\": \"deep\", \"model_info\": {\"id\": \"d\"}, "
+                      "\"litellm_params\": {\"model\": \"openai/x\", \"extra_body\": ";
+    for (int i = 0; i < 80; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 80; i++)
+        strcat(deep, "]");
+    strcat(deep, "}}]");
+    cJSON *deep_models = json(deep);
+    cfg = cfg_with_models(base, deep_models, &d);
+    cr_assert_not_null(cfg);
+    cr_expect_eq(cfg->num_deployments, 1);
+    cr_expect_eq(count_containing(d.warnings, d.num_warnings, "nested more than"), 1);
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+    cJSON_Delete(deep_models);
+    cJSON_Delete(models);
+    cfg_free(base);
+}
+
+Test(config, db_models_reuse_the_loaded_text_and_environment)
+{
+    char path[] = "/tmp/sluice-test-config-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    static const char text[] = "environment_variables: {SLUICE_TEST_DB_ENV: from-config}\n"
+                               "model_list:\n"
+                               "  - model_name: first\n"
+                               "    litellm_params: {model: openai/first}\n";
+    cr_assert_eq(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    unsetenv("SLUICE_TEST_DB_ENV");
+    cfg_t *base = cfg_load(path, NULL);
+    cr_assert_not_null(base);
+    cr_expect_str_eq(getenv("SLUICE_TEST_DB_ENV"), "from-config");
+
+    /* the file changes and the process environment with it: neither is read again */
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("model_list: []\n", f);
+    fclose(f);
+    unsetenv("SLUICE_TEST_DB_ENV");
+    cJSON *models = json("[{\"model_name\": \"db\", \"litellm_params\": {\"model\": \"openai/d\", "
+                         "\"api_key\": \"os.environ/SLUICE_TEST_DB_ENV\"}, "
+                         "\"model_info\": {\"id\": \"r\"}}]");
+    cfg_diag_t d;
+    cfg_t *cfg = cfg_with_models(base, models, &d);
+    cr_assert_not_null(cfg);
+    cr_assert_eq(cfg->num_deployments, 2);
+    cr_expect_str_eq(cfg->deployments[0].model_name, "first");
+    cr_expect_str_eq(cfg->deployments[1].api_key, "from-config");
+    cr_expect_null(getenv("SLUICE_TEST_DB_ENV"));
+    cr_expect_str_eq(cfg->path, path);
+    cfg_diag_free(&d);
+
+    /* a derived config has no text of its own */
+    cfg_t *again = cfg_with_models(cfg, models, &d);
+    cr_expect_null(again);
+    cr_expect_eq(d.num_errors, 1);
+    cfg_diag_free(&d);
+    cfg_free(cfg);
+    cJSON_Delete(models);
+    cfg_free(base);
+    unlink(path);
+}
+
+Test(config, db_model_organizations_and_default_ids)
+{
+    cfg_t *base = load("model_list: []\n", NULL);
+    cr_assert_not_null(base);
+    cJSON *models = json("[{\"model_name\": \"o\", \"litellm_params\": {\"model\": \"openai/o\", "
+                         "\"organization\": [\"org-a\", \"org-b\"]}, \"model_info\": {\"id\": "
+                         "\"row-o\"}}, {\"model_name\": \"h\", \"litellm_params\": {\"model\": "
+                         "\"openai/h\"}}]");
+    cfg_diag_t d;
+    cfg_t *cfg = cfg_with_models(base, models, &d);
+    cr_assert_not_null(cfg);
+    cr_assert_eq(cfg->num_deployments, 3);
+    cr_expect_str_eq(cfg->deployments[0].organization, "org-a");
+    cr_expect_str_eq(cfg->deployments[1].organization, "org-b");
+    cr_expect_str_eq(cfg->deployments[0].id, "row-o");
+    cr_expect_str_eq(cfg->deployments[1].id, "row-o");
+    /* without model_info.id: the hash a config entry would get */
+    cfg_t *same =
+        load("model_list:\n  - {model_name: h, litellm_params: {model: openai/h}}\n", NULL);
+    cr_assert_not_null(same);
+    cr_expect_str_eq(cfg->deployments[2].id, same->deployments[0].id);
+    cfg_free(same);
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+    cJSON_Delete(models);
+    cfg_free(base);
+}
+
+Test(config, store_model_in_db_from_the_environment)
+{
+    cfg_t *cfg = load("model_list: []\n", NULL);
+    cr_assert_not_null(cfg);
+    cr_expect(!cfg->store_model_in_db);
+    cfg_free(cfg);
+    setenv("STORE_MODEL_IN_DB", "True", 1);
+    cfg = load("model_list: []\n", NULL);
+    cr_assert_not_null(cfg);
+    cr_expect(cfg->store_model_in_db);
+    cfg_free(cfg);
+    setenv("STORE_MODEL_IN_DB", "no", 1);
+    cfg = load("general_settings: {store_model_in_db: true}\n", NULL);
+    cr_assert_not_null(cfg);
+    cr_expect(cfg->store_model_in_db);
+    cfg_free(cfg);
 }

@@ -337,6 +337,35 @@ Test(spend, file_tier)
     cr_expect(!finds("", "sample_spec"));
 }
 
+/* store_model_in_db: a table for a new set of deployments shares the catalogues */
+Test(spend, rebind_to_new_deployments)
+{
+    cJSON *models = cJSON_Parse(
+        "[{\"model_name\": \"db\", \"litellm_params\": {\"model\": \"openai/my-file-model\", "
+        "\"api_key\": \"k\"}, \"model_info\": {\"id\": \"r\", \"input_cost_per_token\": 2e-6}}]");
+    cr_assert_not_null(models);
+    cfg_t *next = cfg_with_models(cfg, models, NULL);
+    cr_assert_not_null(next);
+    cr_assert_eq(next->num_deployments, 9);
+    spend_prices_t *t = spend_prices_rebind(prices, next);
+    cr_assert_not_null(t);
+    cr_expect_eq(spend_prices_file_count(t), 6);
+    cr_expect_eq(spend_prices_builtin_count(t), spend_prices_builtin_count(prices));
+    spend_price_t p;
+    cr_assert(spend_price_for_deployment(t, &next->deployments[8], &p));
+    cr_expect_eq(p.input, 2e-6);  /* the new deployment's own price */
+    cr_expect_eq(p.output, 3e-6); /* the rest from the shared file catalogue */
+    cr_assert(spend_price_for_deployment(t, &next->deployments[1], &p));
+    cr_expect_eq(p.input, 0.000001);
+    /* a deployment of the old cfg is not one of the new table's */
+    cr_assert(spend_price_for_deployment(t, &cfg->deployments[1], &p));
+    cr_expect_eq(p.source, SPEND_SOURCE_BUILTIN);
+    cr_expect_null(spend_prices_rebind(NULL, next));
+    spend_prices_free(t);
+    cfg_free(next);
+    cJSON_Delete(models);
+}
+
 Test(spend, file_long_context_tier)
 {
     spend_price_t p = must_find("vertex_ai", "tiered-model");
