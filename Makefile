@@ -6,7 +6,7 @@
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
 
 CC      ?= cc
-PKGS    := libuv libcurl libcjson yaml-0.1 openssl sqlite3 libpq
+PKGS    := libuv libcurl libcjson yaml-0.1 openssl sqlite3 libpq hiredis
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -59,6 +59,10 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libsluice.a
 # Fuzz targets replay their corpus with a plain main() so gcc and make test run them too.
 $(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/replay_main.c $(BUILD)/libsluice.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay_main.c $(BUILD)/libsluice.a $(LIBS)
+
+# Micro-benchmark of the limits request path (docs/limits.md, "Cost per call").
+$(BUILD)/limits-bench: bench/limits_bench.c $(BUILD)/libsluice.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libsluice.a $(LIBS)
 
 deps:
 	@scripts/deps.sh
