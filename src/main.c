@@ -178,6 +178,9 @@ static uint64_t env_ms(const char *name)
 static void worker_main(void *arg)
 {
     worker_t *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "sluice-w%d", w->index);
+    thread_name(name);
     uv_loop_init(&w->loop);
     uv_async_init(&w->loop, &w->stop, on_stop);
     w->stop.data = w;

@@ -10,6 +10,7 @@
 
 #include "admin/admin.h"
 #include "admin/plane.h"
+#include "core/common.h"
 #include "core/log.h"
 #include "store/sdb.h"
 
@@ -317,6 +318,7 @@ static void on_jobs(uv_async_t *a)
 
 static void plane_main(void *arg)
 {
+    thread_background("sluice-control");
     admin_plane_t *p = arg;
     /* the database is opened by the first management call (a data-plane-heavy process does not
      * carry a second connection it never uses), or at once by the first read of the models */

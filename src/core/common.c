@@ -4,8 +4,12 @@
 #include "core/str.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static void out_of_memory(size_t n)
 {
@@ -76,4 +80,18 @@ bool str_list_has_token(str_t list, str_t tok)
         i++;
     }
     return false;
+}
+
+void thread_name(const char *name)
+{
+    char n[16];
+    snprintf(n, sizeof n, "%s", name);
+    pthread_setname_np(pthread_self(), n);
+}
+
+void thread_background(const char *name)
+{
+    thread_name(name);
+    /* per thread on Linux: PRIO_PROCESS with a thread id; raising nice needs no privilege */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10); /* best effort */
 }

@@ -11,9 +11,21 @@
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+/* Names the calling thread (shown by top -H, ps -L; at most 15 characters). */
+void thread_name(const char *name);
+/* Names the calling thread and lowers its CPU priority (nice +10): the store, control-plane and
+ * sync threads do background work and must lose the CPU to the workers when both want it. */
+void thread_background(const char *name);
+
 #endif
 #ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* Names the calling thread (shown by top -H, ps -L; at most 15 characters). */
+void thread_name(const char *name);
+/* Names the calling thread and lowers its CPU priority (nice +10): the store, control-plane and
+ * sync threads do background work and must lose the CPU to the workers when both want it. */
+void thread_background(const char *name);
+
 #endif
 
 /* Aborting allocators for start-up and control-plane memory (never for client-sized input). */
@@ -22,5 +34,11 @@ void *xcalloc(size_t count, size_t n);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+
+/* Names the calling thread (shown by top -H, ps -L; at most 15 characters). */
+void thread_name(const char *name);
+/* Names the calling thread and lowers its CPU priority (nice +10): the store, control-plane and
+ * sync threads do background work and must lose the CPU to the workers when both want it. */
+void thread_background(const char *name);
 
 #endif

@@ -1249,6 +1249,7 @@ static void shutdown_thread(store_svc_t *s)
 
 static void thread_main(void *arg)
 {
+    thread_background("sluice-store");
     store_svc_t *s = arg;
     uv_timer_start(&s->batch_timer, on_batch_timer, s->batch_ms, s->batch_ms);
     uv_timer_start(&s->tick_timer, on_tick, TICK_MS, TICK_MS);
