@@ -4,6 +4,7 @@
 // spend record made meanwhile reaches LiteLLM_SpendLogs exactly once), and a database that is down
 // when sluice starts.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import OpenAI from 'openai';
 import { defaultConfig, httpRequest, sleep, SLOW, startSluice, startStack, waitFor } from './lib/harness.mjs';
@@ -34,6 +35,26 @@ after(async () => {
 function client(url, key) {
   return new OpenAI({ apiKey: key, baseURL: `${url}/v1`, maxRetries: 0, timeout: 20000 * SLOW });
 }
+
+// The liveness prober: GET the URL every 10 ms on a fresh connection, print "<status> <ms>" lines
+// until SIGTERM.
+const PROBE = `
+const http = require('node:http');
+let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+(async function loop() {
+  while (!stop) {
+    const t = process.hrtime.bigint();
+    const status = await new Promise((resolve) => {
+      http.get(process.argv[1], { agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); })
+        .on('error', () => resolve(0));
+    });
+    process.stdout.write(status + ' ' + Number(process.hrtime.bigint() - t) / 1e6 + '\\n');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  process.exit(0);
+})();
+`;
 
 const count = (token) => Number(pg.sql(`SELECT count(*) FROM "LiteLLM_SpendLogs" WHERE api_key = '${token}'`));
 
@@ -97,25 +118,30 @@ test('PostgreSQL stopped mid-traffic and restarted: nothing lost, liveness stays
       }
     }
   })();
-  const probe = (async () => {
-    while (running) {
-      const t = process.hrtime.bigint();
-      const r = await httpRequest(`${s.url}/health/liveliness`);
-      liveness.push(Number(process.hrtime.bigint() - t) / 1e6);
-      assert.equal(r.status, 200);
-      await sleep(10);
-    }
-  })();
+  // liveness is probed from its own process, so the traffic loop above cannot delay the probe
+  const prober = spawn(process.execPath, ['-e', PROBE, `${s.url}/health/liveliness`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let probeOut = '';
+  prober.stdout.on('data', (d) => { probeOut += d; });
+  const probe = new Promise((resolve) => prober.on('exit', resolve));
   await sleep(700);
   pg.stopServer();
   await sleep(2500);
   pg.start();
   await sleep(1000);
   running = false;
+  prober.kill('SIGTERM');
   await Promise.all([traffic, probe]);
+  for (const line of probeOut.trim().split('\n')) {
+    const [status, ms] = line.split(' ');
+    assert.equal(status, '200', 'liveness answered something else than 200');
+    liveness.push(Number(ms));
+  }
   assert.equal(failed, 0, 'requests with a cached key failed during the outage');
   assert.ok(ok > 20, `only ${ok} requests`);
   await waitFor(() => count(k.token) === ok, { timeout: 20000 * SLOW, interval: 200, what: `${ok} SpendLogs rows (have ${count(k.token)})` });
+  assert.ok(liveness.length > 100, `only ${liveness.length} liveness probes`);
   liveness.sort((a, b) => a - b);
   const p99 = liveness[Math.floor(liveness.length * 0.99)];
   assert.ok(p99 < 50 * SLOW, `liveness p99 ${p99} ms`);
