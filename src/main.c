@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "http/http.h"
+#include "limits/limits.h"
 #include "providers/adapter.h"
 #include "providers/vertex_auth.h"
 #include "router/router.h"
@@ -134,6 +135,29 @@ static void usage(FILE *out)
                  "errors\n");
 }
 
+/* The rate-limit counters: shared through Redis when the config or the environment names one
+ * (as LiteLLM finds it), else this process's own. */
+static lim_table_t *limits_start(const cfg_t *cfg)
+{
+    lim_redis_conf_t redis;
+    char err[256] = "";
+    int found = lim_redis_conf_find(cfg, NULL, &redis, err, sizeof err);
+    lim_opts_t opts = {.redis = found == 1 ? &redis : NULL};
+    lim_table_t *t = lim_table_new(&opts);
+    if (found == 1) {
+        log_info("rate limits: shared through Redis at %s:%d (settings from %s); until it answers, "
+                 "and whenever it does not, each instance enforces them alone",
+                 redis.host, redis.port, redis.source);
+        lim_redis_conf_dispose(&redis);
+    } else if (found < 0) {
+        log_warn("rate limits: %s; local limits (this instance enforces them alone)", err);
+    } else {
+        log_info("rate limits: local limits (no Redis configured: each instance enforces them "
+                 "alone)");
+    }
+    return t;
+}
+
 /* A file named `name` in the directory of the config file (malloc'd). */
 static char *beside_config(const char *config_path, const char *name)
 {
@@ -151,7 +175,7 @@ static void on_server_drained(void *arg)
     worker_t *w = arg;
     up_client_free(w->api.up);
     w->api.up = NULL;
-    api_worker_keys_close(&w->api);
+    api_worker_close(&w->api);
     admin_mailbox_close(w->mailbox);
     w->mailbox = NULL;
     uv_close((uv_handle_t *)&w->stop, NULL);
@@ -188,7 +212,7 @@ static void worker_main(void *arg)
     w->api.rng = route_rng_seed();
     w->api.index = w->index;
     w->api.up = up_client_new(&w->loop);
-    api_worker_keys_init(&w->api, &w->loop);
+    api_worker_init(&w->api, &w->loop);
     if (w->ctx->control_handoff)
         w->mailbox = admin_mailbox_new(&w->loop);
     double mb = w->cfg->max_request_size_mb > 0 ? w->cfg->max_request_size_mb : 32;
@@ -208,7 +232,7 @@ static void worker_main(void *arg)
     if (w->failed) {
         if (w->api.up)
             up_client_free(w->api.up);
-        api_worker_keys_close(&w->api);
+        api_worker_close(&w->api);
         admin_mailbox_close(w->mailbox);
         w->mailbox = NULL;
         uv_close((uv_handle_t *)&w->stop, NULL);
@@ -499,6 +523,8 @@ int main(int argc, char **argv)
     }
     /* Vertex AI access tokens are fetched and refreshed off the request path, from now on */
     vauth_start_config(cfg);
+    if (ctx.serve_data)
+        ctx.limits = limits_start(cfg);
     num_workers = opts.num_workers;
     if (num_workers <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -538,6 +564,7 @@ int main(int argc, char **argv)
     uv_run(loop, UV_RUN_DEFAULT);
     for (int i = 0; i < num_workers; i++)
         uv_thread_join(&workers[i].thread);
+    lim_table_free(ctx.limits); /* no worker reads it any more */
     admin_plane_stop(control_plane);
     if (ctx.store)
         store_svc_stop(ctx.store, 5000); /* what is queued is written, or spooled */

@@ -194,7 +194,7 @@ void api_handle(http_req_t *req)
             send_not_found(req);
             return;
         }
-        if (api_authenticate(req, w, api_gen_current(w->ctx), false) == 0)
+        if (api_authenticate(req, w, api_gen_current(w->ctx), 0) == 0)
             api_responses_by_id(req, rest);
         return;
     }
@@ -221,7 +221,10 @@ void api_handle(http_req_t *req)
     /* The one load of the models this request uses (kept in req->caller). A request parked for
      * its key loads again when it runs again: nothing of the first load was used. */
     const api_gen_t *gen = api_gen_current(w->ctx);
-    if (api_authenticate(req, w, gen, r->id == R_MESSAGES || r->id == R_COUNT_TOKENS) != 0)
+    unsigned flags = r->id == R_MESSAGES || r->id == R_COUNT_TOKENS ? API_AUTH_ANTHROPIC : 0;
+    if (r->id != R_MODELS && r->id != R_COUNT_TOKENS)
+        flags |= API_AUTH_LIMITS; /* LLM calls: LiteLLM's limiter runs in their pre-call hook */
+    if (api_authenticate(req, w, gen, flags) != 0)
         return; /* answered, or parked until the store knows the key */
     switch (r->id) {
     case R_CHAT:

@@ -12,6 +12,7 @@
 #include "auth/keys.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "limits/limits.h"
 #include "router/router.h"
 #include "spend/spend.h"
 #include "store/service.h"
@@ -47,6 +48,7 @@ typedef struct api_ctx {
     char master_hash[65];   /* sha256 hex of the master key: SpendLogs.api_key of its calls */
     auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
     store_svc_t *store;     /* spend records and key lookups; NULL: none */
+    lim_table_t *limits;    /* rate-limit counters (shared through Redis when configured) */
     bool serve_data;        /* --role data|all: the LLM routes */
     bool serve_control;     /* --role control|all: management routes */
     /* Management calls go to the control-plane thread; NULL when this process has none. */
@@ -64,11 +66,28 @@ typedef struct {
     int index;
     auth_reader_t *reader; /* this thread's key-cache reader; NULL without virtual keys */
     bool reader_online;
-    uv_async_t key_wake;   /* the store answered a key this worker waits for */
-    uv_prepare_t quiesce;  /* before each poll: this worker holds no key record */
+    lim_reader_t *lim_reader; /* this thread's reader of ctx->limits; NULL: none */
+    bool lim_online;
+    uv_async_t key_wake;  /* the store answered a key this worker waits for */
+    uv_prepare_t quiesce; /* before each poll: this worker holds no key record and no counter */
+    bool quiesce_on;
     uv_timer_t park_timer; /* parked requests are retried, and given up after a while */
     api_parked_t *parked;  /* requests waiting for their key's record */
+    uv_timer_t lim_timer;  /* worker 0 without Redis: idle counters are reclaimed every second */
+    bool lim_timer_on;
 } api_worker_t;
+
+/* One of LiteLLM's rate-limit descriptors that applies to a request (limits.c): its limits and
+ * what admission saw. Counters are named "<key>:<value>:rpm|tpm|parallel". */
+typedef struct {
+    const char *key;   /* "api_key", "user", "team", "team_member", "model_per_key" */
+    const char *value; /* the token hash, the id, "<team>:<user>", "<token>:<model>" (arena) */
+    long long rpm, tpm, max_parallel;             /* AUTH_NO_LIMIT when not limited */
+    lim_info_t rpm_info, tpm_info, parallel_info; /* at admission: headers */
+    bool holding; /* a max_parallel_requests slot is held until the request ends */
+} api_limit_use_t;
+
+#define API_LIMIT_DESCRIPTORS 5
 
 /* Who is calling, for the whole request (request arena; req->caller). Key fields are copied out
  * of the cache record, which a request may not hold past its first callback. */
@@ -82,12 +101,17 @@ typedef struct {
     auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
     double max_budget; /* < 0: none */
     long long rpm_limit, tpm_limit;
+    /* the rate limits the request was counted against (arena): tokens are added to them when
+     * the call ends, and slots given back when the request ends */
+    api_limit_use_t *limits;
+    unsigned n_limits;
 } api_caller_t;
 
-/* Per-worker set-up and tear-down of the key-cache reader, the wake-up handle and the park
- * timer (no-ops without virtual keys). close_cb runs when every handle is closed. */
-void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop);
-void api_worker_keys_close(api_worker_t *w);
+/* Per-worker set-up and tear-down: the key-cache reader, its wake-up handle and park timer (with
+ * virtual keys), the rate-limit reader and maintenance timer (with ctx->limits), and the prepare
+ * handle that takes both readers offline before each poll. Handles close without a callback. */
+void api_worker_init(api_worker_t *w, uv_loop_t *loop);
+void api_worker_close(api_worker_t *w);
 /* ---- generations (gen.c) ---- */
 
 /* Builds a generation from cfg (taken over, also on failure). Prices: `prev`'s catalogues are
@@ -128,12 +152,21 @@ void api_handle(http_req_t *req);
 void api_send_error(http_req_t *req, int status, const char *type, const char *param,
                     const char *message);
 
+/* api_send_error, or the same error in Anthropic's envelope (the /v1/messages routes). */
+void api_send_error_as(http_req_t *req, bool anthropic, int status, const char *type,
+                       const char *param, const char *message);
+
+enum {
+    API_AUTH_ANTHROPIC = 1, /* errors in Anthropic's envelope */
+    API_AUTH_LIMITS = 2,    /* an LLM call: the caller's rate limits apply */
+};
+
 /* Identifies the caller of an LLM route and runs LiteLLM's key checks (model from the body)
- * against the models of `gen`, which the request then keeps (req->caller->gen).
- * 0: req->caller is filled, go on. 1: the request was answered (an error) or parked until the
- * store answers for its key; api_handle runs it again then. anthropic: errors in Anthropic's
- * envelope. */
-int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, bool anthropic);
+ * against the models of `gen`, which the request then keeps (req->caller->gen); with
+ * API_AUTH_LIMITS, a virtual key's rate limits too (api_limits_admit; the master key has none).
+ * 0: req->caller is filled, go on. 1: the request was answered (an error, a 429) or parked until
+ * the store answers for its key; api_handle runs it again then. flags: API_AUTH_*. */
+int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, unsigned flags);
 /* The model names the caller may list (its key's allowlist); right after api_authenticate. */
 const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *count);
 
@@ -168,6 +201,38 @@ typedef struct {
 double api_call_cost(const api_gen_t *gen, const api_call_end_t *end);
 /* Adds the cost to the caller's spend counters and queues the SpendLogs record. */
 void api_call_record(http_req_t *req, const api_call_end_t *end, double cost);
+
+/* ---- rate limits (limits.c) ---- */
+
+/* The descriptors that apply to a virtual key's call of `model` (may be NULL), in LiteLLM's
+ * order: api_key, user, team, team_member, model_per_key; those without a limit are left out.
+ * Values come from c (arena copies) and a. Returns how many. Pure. */
+size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const char *model,
+                             arena_t *a, api_limit_use_t out[API_LIMIT_DESCRIPTORS]);
+/* LiteLLM's 429 text: "Rate limit exceeded for <key>: <value>. Limit type: <type>. Current
+ * limit: N, Remaining: R. Limit resets at: YYYY-MM-DD HH:MM:SS UTC". */
+void api_limit_message(const api_limit_use_t *u, const char *type, const lim_info_t *info,
+                       char *out, size_t size);
+/* "YYYY-MM-DD HH:MM:SS UTC" of Unix ms (the reset_at header and the message). */
+void api_limit_reset_text(int64_t reset_ms, char out[32]);
+/* Counts the request against its descriptors (rpm counted, tpm checked, a parallel slot taken,
+ * given back by req->on_end). 0: admitted. 1: answered with LiteLLM's 429 (throttling_error,
+ * retry-after, rate_limit_type, reset_at). Right after the key checks, while rec is valid. */
+int api_limits_admit(http_req_t *req, api_worker_t *w, const auth_key_t *rec, const char *model,
+                     bool anthropic);
+/* The call ended: its tokens (prompt + completion) go to every tpm counter it was checked
+ * against, and to its deployment's when that has a tpm. */
+void api_limits_call_end(http_req_t *req, const api_call_end_t *end);
+/* x-ratelimit-* (and x-litellm-key-remaining-*-<model>) headers of a limited call. */
+void api_limits_headers(http_req_t *req);
+/* route_pick with LiteLLM's pre-call check: deployments at their litellm_params rpm/tpm are
+ * skipped, and the one picked is counted against its rpm. 0, or -1 with the 429 message in msg
+ * (every deployment at its limits: "No deployments available for selected model, Try again in N
+ * seconds...", retry-after set). */
+int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
+                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size);
+void api_worker_limits_init(api_worker_t *w, uv_loop_t *loop);
+void api_worker_limits_close(api_worker_t *w);
 
 /* A fresh call id (UUID v4 text) into out[37]. */
 void api_call_id(api_worker_t *w, char out[37]);

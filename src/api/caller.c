@@ -44,13 +44,18 @@ static void reader_online(api_worker_t *w)
     }
 }
 
-/* Before each poll: the worker keeps no record pointer across loop turns. */
+/* Before each poll: the worker keeps no record pointer and no counter across loop turns, and an
+ * idle worker holds no memory of either back. */
 static void on_quiesce(uv_prepare_t *h)
 {
     api_worker_t *w = h->data;
     if (w->reader_online) {
         auth_reader_offline(w->reader);
         w->reader_online = false;
+    }
+    if (w->lim_online) {
+        lim_reader_offline(w->lim_reader);
+        w->lim_online = false;
     }
 }
 
@@ -107,7 +112,7 @@ static void on_park_tick(uv_timer_t *t)
     parked_retry_all(t->data, true);
 }
 
-void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop)
+static void worker_keys_init(api_worker_t *w, uv_loop_t *loop)
 {
     api_ctx_t *ctx = (api_ctx_t *)w->ctx;
     if (!ctx->keys)
@@ -121,22 +126,35 @@ void api_worker_keys_init(api_worker_t *w, uv_loop_t *loop)
     w->reader_online = true;
     uv_async_init(loop, &w->key_wake, on_key_wake);
     w->key_wake.data = w;
-    uv_prepare_init(loop, &w->quiesce);
-    w->quiesce.data = w;
-    uv_prepare_start(&w->quiesce, on_quiesce);
     uv_timer_init(loop, &w->park_timer);
     w->park_timer.data = w;
     atomic_store(&ctx->wake[auth_reader_id(w->reader)], &w->key_wake);
 }
 
-void api_worker_keys_close(api_worker_t *w)
+void api_worker_init(api_worker_t *w, uv_loop_t *loop)
 {
+    worker_keys_init(w, loop);
+    api_worker_limits_init(w, loop);
+    if (w->reader || w->lim_reader) {
+        uv_prepare_init(loop, &w->quiesce);
+        w->quiesce.data = w;
+        uv_prepare_start(&w->quiesce, on_quiesce);
+        w->quiesce_on = true;
+    }
+}
+
+void api_worker_close(api_worker_t *w)
+{
+    if (w->quiesce_on) {
+        uv_close((uv_handle_t *)&w->quiesce, NULL);
+        w->quiesce_on = false;
+    }
+    api_worker_limits_close(w);
     if (!w->reader)
         return;
     api_ctx_t *ctx = (api_ctx_t *)w->ctx;
     atomic_store(&ctx->wake[auth_reader_id(w->reader)], NULL);
     uv_close((uv_handle_t *)&w->key_wake, NULL);
-    uv_close((uv_handle_t *)&w->quiesce, NULL);
     uv_close((uv_handle_t *)&w->park_timer, NULL);
     auth_reader_unregister(w->reader);
     w->reader = NULL;
@@ -193,8 +211,8 @@ void api_access_groups_free(auth_access_group_t *groups, size_t count)
 
 /* ---- authentication ------------------------------------------------------------------------ */
 
-static void send_auth_error(http_req_t *req, bool anthropic, int status, const char *type,
-                            const char *param, const char *message)
+void api_send_error_as(http_req_t *req, bool anthropic, int status, const char *type,
+                       const char *param, const char *message)
 {
     if (anthropic) {
         buf_t b = {0};
@@ -282,8 +300,9 @@ static int park(http_req_t *req, api_worker_t *w, uint64_t since)
     return 1;
 }
 
-int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, bool anthropic)
+int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, unsigned flags)
 {
+    bool anthropic = flags & API_AUTH_ANTHROPIC;
     const api_ctx_t *ctx = w->ctx;
     uint64_t parked_since = resuming_since_ms;
     resuming_since_ms = 0;
@@ -305,13 +324,13 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, boo
         return 0;
     }
     if (!key.p) {
-        send_auth_error(req, anthropic, 401, "auth_error", "None",
-                        auth_error_message(AUTH_NO_KEY, key));
+        api_send_error_as(req, anthropic, 401, "auth_error", "None",
+                          auth_error_message(AUTH_NO_KEY, key));
         return 1;
     }
     if (!ctx->keys || !w->reader || !auth_key_acceptable(key)) {
-        send_auth_error(req, anthropic, 401, "auth_error", "None",
-                        auth_error_message(AUTH_BAD_KEY, key));
+        api_send_error_as(req, anthropic, 401, "auth_error", "None",
+                          auth_error_message(AUTH_BAD_KEY, key));
         return 1;
     }
     auth_hash_t hash;
@@ -338,8 +357,8 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, boo
         return park(req, w, parked_since);
     case AUTH_LOOKUP_NOT_FOUND:
     default:
-        send_auth_error(req, anthropic, 401, "auth_error", "None",
-                        auth_error_message(AUTH_BAD_KEY, key));
+        api_send_error_as(req, anthropic, 401, "auth_error", "None",
+                          auth_error_message(AUTH_BAD_KEY, key));
         return 1;
     }
     const char *model = body_model(req);
@@ -352,7 +371,7 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, boo
     };
     auth_error_t err;
     if (auth_check_key(rec, &areq, &err) != 0) {
-        send_auth_error(req, anthropic, err.status, err.type, err.param, err.message);
+        api_send_error_as(req, anthropic, err.status, err.type, err.param, err.message);
         return 1;
     }
     /* what the rest of the request needs, out of the record */
@@ -373,6 +392,8 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, boo
     c->max_budget = rec->max_budget;
     c->rpm_limit = rec->rpm_limit;
     c->tpm_limit = rec->tpm_limit;
+    if (flags & API_AUTH_LIMITS)
+        return api_limits_admit(req, w, rec, model, anthropic);
     return 0;
 }
 
@@ -442,6 +463,7 @@ void api_caller_headers(http_req_t *req)
     header_float(req, "x-litellm-key-max-budget", c->max_budget, c->max_budget >= 0);
     header_limit(req, "x-litellm-key-tpm-limit", c->tpm_limit);
     header_limit(req, "x-litellm-key-rpm-limit", c->rpm_limit);
+    api_limits_headers(req);
 }
 
 /* ---- usage --------------------------------------------------------------------------------- */
@@ -585,6 +607,7 @@ void api_call_record(http_req_t *req, const api_call_end_t *end, double cost)
 {
     const api_worker_t *w = req->server_data;
     const api_caller_t *c = req->caller;
+    api_limits_call_end(req, end);
     if (!c)
         return;
     if (cost > 0) {

@@ -456,12 +456,9 @@ static void proxy_error(proxy_t *p, int status, const char *type, const char *pa
 static void proxy_start_attempt(proxy_t *p)
 {
     http_req_t *req = p->req;
-    const char *err = NULL;
     const route_deployment_t *avoid = p->attempt ? p->target.dep : NULL;
-    if (route_pick(p->group, p->model, &p->w->rng, avoid, &req->arena, &p->target, &err) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "No deployments available for selected model=%.*s: %s",
-                 STR_FMT(p->model), err);
+    char msg[512];
+    if (api_route_pick(req, p->group, p->model, avoid, &p->target, msg, sizeof msg) != 0) {
         proxy_error(p, 429, "None", NULL, msg);
         return;
     }

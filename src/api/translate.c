@@ -476,12 +476,9 @@ static void on_done(void *arg, int result, const char *message)
 static void xcall_attempt(xcall_t *x)
 {
     http_req_t *req = x->req;
-    const char *perr = NULL;
     const route_deployment_t *avoid = x->attempt ? x->target.dep : NULL;
-    if (route_pick(x->group, x->model, &x->w->rng, avoid, &req->arena, &x->target, &perr) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "No deployments available for selected model=%.*s: %s",
-                 STR_FMT(x->model), perr);
+    char msg[512];
+    if (api_route_pick(req, x->group, x->model, avoid, &x->target, msg, sizeof msg) != 0) {
         xcall_fail(x, 429, "None", msg);
         return;
     }

@@ -631,12 +631,14 @@ void auth_counter_add(auth_counter_t *k, double amount)
 
 void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, double amount)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%c:%s",
-             scope == AUTH_SCOPE_KEY    ? 'k'
-             : scope == AUTH_SCOPE_TEAM ? 't'
-                                        : 'u',
-             id);
+    static const char prefix[] = {[AUTH_SCOPE_KEY] = 'k',
+                                  [AUTH_SCOPE_TEAM] = 't',
+                                  [AUTH_SCOPE_USER] = 'u',
+                                  [AUTH_SCOPE_KEY_MODEL] = 'm'};
+    if ((unsigned)scope >= sizeof prefix)
+        return;
+    char buf[512]; /* cut as auth_cache_put cuts the counter's id, so long names still match */
+    snprintf(buf, sizeof buf, "%c:%s", prefix[scope], id);
     auth_counter_t *k = counter_find(c, buf);
     if (!k)
         return;
@@ -728,6 +730,17 @@ static void record_copy(block_t *b, const auth_key_t *src, auth_key_t *dst)
     }
     dst->model_budgets = mb;
     dst->model_counters = mc;
+    auth_model_limit_t *ml = src->n_model_limits ? block_take(b, src->n_model_limits * sizeof *ml,
+                                                              alignof(auth_model_limit_t))
+                                                 : NULL;
+    for (size_t i = 0; i < src->n_model_limits; i++) {
+        const char *m = block_str(b, src->model_limits[i].model ? src->model_limits[i].model : "");
+        if (ml) {
+            ml[i] = src->model_limits[i];
+            ml[i].model = m;
+        }
+    }
+    dst->model_limits = ml;
 }
 
 /* Publishes e, retires what it replaced and wakes readers parked on a pending miss. */

@@ -62,6 +62,18 @@ typedef struct {
     double spend;            /* the key's spend on this model in the current window */
 } auth_model_budget_t;
 
+/* rpm / tpm limits of one scope (LiteLLM's team_rpm_limit, user_tpm_limit, ...). */
+typedef struct {
+    long long rpm, tpm; /* AUTH_NO_LIMIT when unset */
+} auth_limits_t;
+
+/* A key's limits on one model: metadata {"model_rpm_limit": {"gpt-4o": 10}, "model_tpm_limit":
+ * {...}}, LiteLLM's model_per_key descriptor. */
+typedef struct {
+    const char *model;
+    long long rpm, tpm; /* AUTH_NO_LIMIT when unset */
+} auth_model_limit_t;
+
 /* Spend counter shared by every version of a key's (or team's, user's) cache entry: the value the
  * store last read plus what this instance spent since (atomics). Lives as long as the cache. */
 typedef struct auth_counter auth_counter_t;
@@ -98,6 +110,11 @@ typedef struct {
     const auth_model_budget_t *model_budgets; /* model_max_budget */
     size_t n_model_budgets;
     long long rpm_limit, tpm_limit, max_parallel_requests; /* AUTH_NO_LIMIT when unset */
+    /* the rate limits of the key's team, its user, and its user in that team (the membership's
+     * budget row); AUTH_NO_LIMIT when unset (a record built by hand must say so: 0 is a limit) */
+    auth_limits_t team_limits, user_limits, member_limits;
+    const auth_model_limit_t *model_limits; /* metadata model_rpm_limit / model_tpm_limit */
+    size_t n_model_limits;
     /* Filled by the cache (NULL in a record you build): live spend, stable for the cache's life,
      * so a request may keep these pointers after its record pointer expires. */
     auth_counter_t *key_counter, *team_counter, *user_counter;
@@ -177,7 +194,12 @@ size_t auth_cache_count(auth_cache_t *c);
 /* ---- spend between store syncs -----------------------------------------------------------------
  */
 
-typedef enum { AUTH_SCOPE_KEY, AUTH_SCOPE_TEAM, AUTH_SCOPE_USER } auth_scope_t;
+typedef enum {
+    AUTH_SCOPE_KEY,
+    AUTH_SCOPE_TEAM,
+    AUTH_SCOPE_USER,
+    AUTH_SCOPE_KEY_MODEL, /* a key's spend on one model (model_max_budget): id "<hex>:<model>" */
+} auth_scope_t;
 
 /* Current spend of a counter: the store's value plus this instance's unsynced increments. */
 double auth_counter_spend(const auth_counter_t *k);
@@ -190,7 +212,8 @@ void auth_spend_add(const auth_key_t *rec, const char *model, double cost);
  * moves it from the counter's delta to its base (what the database holds, until the next put
  * reads the row again). The total stays; a put read after the commit and applied before the
  * settle counts it twice until the next put (refusing, never overspending). For AUTH_SCOPE_KEY
- * the id is the hash's hex. Unknown ids are ignored. */
+ * the id is the hash's hex, for AUTH_SCOPE_KEY_MODEL "<hex>:<model>". Unknown ids (a model without
+ * a budget has no counter) are ignored. */
 void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, double amount);
 
 /* ---- checks ------------------------------------------------------------------------------------

@@ -139,6 +139,11 @@ struct http_req {
     /* Set by the handler: called when everything written so far has reached the socket, so a
      * producer paused for a slow client can resume. */
     void (*on_drain)(http_req_t *req);
+    /* Set by the handler: called exactly once when the request ends, however it ends (response
+     * complete, dropped, or the client gone), just before its arena is reset: the one place to
+     * give back what the request held (rate-limit slots). req->caller and req->user are still
+     * set; nothing may be written. */
+    void (*on_end)(http_req_t *req);
     void *user;        /* the handler's per-request state */
     void *caller;      /* the handler's view of who is calling (set by its auth step) */
     http_conn_t *conn; /* private */

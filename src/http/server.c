@@ -464,6 +464,11 @@ static void req_finish(http_req_t *req)
 {
     http_conn_t *c = req->conn;
     http_server_t *srv = c->srv;
+    if (req->on_end) {
+        void (*end_fn)(http_req_t *) = req->on_end;
+        req->on_end = NULL;
+        end_fn(req);
+    }
     arena_reset(&req->arena);
     buf_pool_give(&req->resp_head);
     conn_out_flush(c);

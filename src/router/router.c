@@ -223,6 +223,14 @@ static void deployment_free(route_deployment_t *rd)
     free((char *)rd->api_key);
 }
 
+static size_t avoid_index(const route_group_t *g, const route_deployment_t *d)
+{
+    for (size_t i = 0; i < g->num_deployments; i++)
+        if (g->deployments[i] == d)
+            return i;
+    return 0;
+}
+
 static void group_weights(route_group_t *g)
 {
     /* LiteLLM: weight if any deployment has one, else rpm, else tpm; missing ones count 0 */
@@ -291,6 +299,7 @@ route_table_t *route_table_new(const cfg_t *cfg, char *err, size_t err_size)
                 t->names[t->num_names++] = g->name;
         }
         g->deployments[g->num_deployments++] = rd;
+        g->limited |= rd->cfg->rpm > 0 || rd->cfg->tpm > 0;
     }
     for (size_t k = 0; k < t->num_groups; k++)
         group_weights(&t->groups[k]);
@@ -360,25 +369,79 @@ static str_t substitute(arena_t *a, const char *tmpl, const str_t *caps, int nca
     return str_make(out, o);
 }
 
-int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
-               arena_t *arena, route_target_t *out, const char **err)
+/* simple-shuffle over the deployments marked in ok[] (all when ok is NULL): weighted random, a
+ * retry avoiding the deployment that just failed when another is usable. */
+static const route_deployment_t *shuffle(const route_group_t *g, uint64_t *rng,
+                                         const route_deployment_t *avoid, const bool *ok,
+                                         size_t n_ok, double total)
 {
-    /* a retry avoids the deployment that just failed when the group has another */
-    bool skip = avoid && g->num_deployments > 1;
-    double total = g->total_weight - (skip ? avoid->weight : 0);
-    if (skip && total <= 0)
-        skip = false, total = g->total_weight;
+    bool skip = avoid && n_ok > 1 && (!ok || ok[avoid_index(g, avoid)]);
+    if (skip && total - avoid->weight <= 0)
+        skip = false;
+    if (skip)
+        total -= avoid->weight;
     double r = (double)(route_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * total;
     const route_deployment_t *d = NULL;
     for (size_t i = 0; i < g->num_deployments; i++) {
         const route_deployment_t *cand = g->deployments[i];
-        if (skip && cand == avoid)
+        if ((skip && cand == avoid) || (ok && !ok[i]))
             continue;
         d = cand;
         if (r < cand->weight)
             break;
         r -= cand->weight;
     }
+    return d;
+}
+
+static int resolve(const route_group_t *g, const route_deployment_t *d, str_t model, arena_t *arena,
+                   route_target_t *out, const char **err);
+
+int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
+               arena_t *arena, route_target_t *out, const char **err)
+{
+    const route_deployment_t *d = shuffle(g, rng, avoid, NULL, g->num_deployments, g->total_weight);
+    return resolve(g, d, model, arena, out, err);
+}
+
+int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
+                      const route_deployment_t *avoid, route_usable_fn usable, void *usable_arg,
+                      arena_t *arena, route_target_t *out, const char **err)
+{
+    if (!usable)
+        return route_pick(g, model, rng, avoid, arena, out, err);
+    bool small[16];
+    bool *ok = g->num_deployments <= 16 ? small : arena_alloc(arena, g->num_deployments);
+    if (!ok) {
+        *err = "out of memory";
+        return -1;
+    }
+    size_t n_ok = 0;
+    double total = 0;
+    for (size_t i = 0; i < g->num_deployments; i++) {
+        ok[i] = usable(usable_arg, g->deployments[i]);
+        if (ok[i]) {
+            n_ok++;
+            total += g->deployments[i]->weight;
+        }
+    }
+    if (!n_ok)
+        return ROUTE_NONE_USABLE;
+    if (total <= 0) {
+        /* only deployments without weight (no rpm where others have one) are left: uniform */
+        uint64_t k = route_rng_next(rng) % n_ok;
+        for (size_t i = 0; i < g->num_deployments; i++)
+            if (ok[i] && k-- == 0)
+                return resolve(g, g->deployments[i], model, arena, out, err);
+    }
+    return resolve(g, shuffle(g, rng, avoid, ok, n_ok, total), model, arena, out, err);
+}
+
+/* Fills out for deployment d of g: the upstream model (wildcards substituted) and, for "*"
+ * models, the provider, base URL, key and header lines of this request. */
+static int resolve(const route_group_t *g, const route_deployment_t *d, str_t model, arena_t *arena,
+                   route_target_t *out, const char **err)
+{
     out->group = g;
     out->dep = d;
     out->prov = d->prov;

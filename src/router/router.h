@@ -39,6 +39,7 @@ typedef struct {
     double total_weight;
     bool wildcard;
     size_t specificity; /* literal characters in a wildcard name: more is preferred */
+    bool limited;       /* a deployment has litellm_params rpm or tpm */
 } route_group_t;
 
 /* What one attempt calls. Slices and header lines live in the request arena or the table. */
@@ -63,6 +64,17 @@ const route_group_t *route_find_group(const route_table_t *t, str_t model);
  * is skipped when the group has another deployment. 0, or -1 with a message in *err. */
 int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
                arena_t *arena, route_target_t *out, const char **err);
+
+/* Whether a deployment may take a call now (LiteLLM's pre-call checks: within its rpm/tpm). */
+typedef bool (*route_usable_fn)(void *arg, const route_deployment_t *d);
+
+/* route_pick among the deployments `usable` accepts (asked once each; NULL accepts all): the
+ * shuffle's weights are those of the usable ones. 0, -1 with *err, or ROUTE_NONE_USABLE when
+ * `usable` refused every deployment. */
+#define ROUTE_NONE_USABLE 1
+int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
+                      const route_deployment_t *avoid, route_usable_fn usable, void *usable_arg,
+                      arena_t *arena, route_target_t *out, const char **err);
 
 /* Model names for /v1/models, in config order, without duplicates or wildcards. */
 const char *const *route_model_names(const route_table_t *t, size_t *count);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  * One batch's spend increments, whatever the back end: collected per new spend log, then sorted
- * and summed so each key, user, team, org and daily row gets one statement per batch. */
+ * and summed so each key, key x model, user, team, org and daily row gets one statement per
+ * batch. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,11 @@ int store_batch_collect(store_batch_acc_t *a, const store_spend_log_t *l, const 
          push_spend(a, STORE_ENTITY_TEAM_MEMBER, l->user, l->team_id, x) < 0) ||
         push_spend(a, STORE_ENTITY_ORG, l->organization_id, NULL, x) < 0 ||
         push_spend(a, STORE_ENTITY_END_USER, l->end_user, NULL, x) < 0)
+        return -1;
+    /* model_spend under model_group, the name the client asked for, which model_max_budget is
+     * keyed by (LiteLLM's limiter charges model_group too); zero would only add an entry */
+    if (x != 0 && l->model_group && *l->model_group &&
+        push_spend(a, STORE_ENTITY_KEY_MODEL, l->api_key, l->model_group, x) < 0)
         return -1;
     const char *user = l->user && *l->user ? l->user : NULL;
     if (push_daily(a, STORE_DAILY_USER, user, date, l) < 0)

@@ -45,9 +45,11 @@ enum {
     SQL_ADD_ORG,
     SQL_ADD_END_USER,
     SQL_ADD_TEAM_MEMBER,
+    SQL_ADD_KEY_MODEL,
     SQL_KEY_GET,
     SQL_TEAM_BY_KEY,
     SQL_USER_BY_KEY,
+    SQL_MEMBER_LIMITS_BY_KEY,
     SQL_BUDGETS_DUE,
     SQL_DAILY_UPSERT,                             /* + store_daily_t */
     SQL_DAILY_NULL_ENTITY = SQL_DAILY_UPSERT + 6, /* + store_daily_t */
@@ -282,6 +284,16 @@ static int build_sql(int which, buf_t *b)
                                   "$1::double precision, \"total_spend\" = \"total_spend\" + "
                                   "$1::double precision WHERE \"user_id\" = $2 AND \"team_id\" = "
                                   "$3");
+    case SQL_ADD_KEY_MODEL:
+        /* model_spend[$3] += $1 on key $2: an ARRAY path takes the name as a value, whatever it
+         * holds (dots, slashes, quotes); NULL or a non-object starts from {} */
+        return buf_append_cstr(
+            b,
+            "UPDATE \"LiteLLM_VerificationToken\" SET \"model_spend\" = jsonb_set(CASE WHEN "
+            "jsonb_typeof(\"model_spend\") = 'object' THEN \"model_spend\" ELSE '{}'::jsonb END, "
+            "ARRAY[$3::text], to_jsonb($1::double precision + coalesce(CASE WHEN "
+            "jsonb_typeof(\"model_spend\" -> $3::text) = 'number' THEN (\"model_spend\" ->> "
+            "$3::text)::double precision END, 0))) WHERE \"token\" = $2");
     case SQL_KEY_GET:
         return build_select(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "\"token\" = $1");
@@ -293,6 +305,8 @@ static int build_sql(int which, buf_t *b)
         return build_select(b, "LiteLLM_UserTable", store_user_fields, store_user_num_fields,
                             "\"user_id\" = (SELECT \"user_id\" FROM "
                             "\"LiteLLM_VerificationToken\" WHERE \"token\" = $1)");
+    case SQL_MEMBER_LIMITS_BY_KEY:
+        return store_member_limits_sql(b, "$1");
     case SQL_BUDGETS_DUE:
         return build_budgets_due(b);
     default:
@@ -644,13 +658,14 @@ static void batch_result(store_pg_t *pg, const PGresult *r)
 
 static int send_add_spend(store_pg_t *pg, const store_spend_item_t *s)
 {
-    static const int which[] = {SQL_ADD_KEY, SQL_ADD_USER,     SQL_ADD_TEAM,
-                                SQL_ADD_ORG, SQL_ADD_END_USER, SQL_ADD_TEAM_MEMBER};
+    static const int which[] = {SQL_ADD_KEY,      SQL_ADD_USER,     SQL_ADD_TEAM,
+                                SQL_ADD_ORG,      SQL_ADD_END_USER, SQL_ADD_TEAM_MEMBER,
+                                SQL_ADD_KEY_MODEL};
     char amount[32];
     snprintf(amount, sizeof amount, "%.17g", s->amount);
     const char *v[] = {amount, s->id, s->id2};
-    return send_query(pg, sql_text(pg, which[s->entity]),
-                      s->entity == STORE_ENTITY_TEAM_MEMBER ? 3 : 2, v);
+    bool has_id2 = s->entity == STORE_ENTITY_TEAM_MEMBER || s->entity == STORE_ENTITY_KEY_MODEL;
+    return send_query(pg, sql_text(pg, which[s->entity]), has_id2 ? 3 : 2, v);
 }
 
 static int send_daily(store_pg_t *pg, const store_daily_item_t *it, long long now)
@@ -776,7 +791,7 @@ static void key_result(store_pg_t *pg, const PGresult *r)
         pg->key_rc = read_row(pg, r, store_key_fields, store_key_num_fields, pg->key_out);
 }
 
-/* Query 0 is the key, 1 its team, 2 its user. */
+/* Query 0 is the key, 1 its team, 2 its user, 3 the limits of its user in its team. */
 static void auth_result(store_pg_t *pg, const PGresult *r)
 {
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -799,6 +814,11 @@ static void auth_result(store_pg_t *pg, const PGresult *r)
         if (found && read_row(pg, r, store_user_fields, store_user_num_fields, &a->user) < 0)
             pg->key_rc = -1;
         a->has_user = found;
+        return;
+    case 3:
+        if (found && read_row(pg, r, store_limits_fields, store_limits_num_fields, &a->member) < 0)
+            pg->key_rc = -1;
+        a->has_member = found;
         return;
     default:
         return;
@@ -1256,7 +1276,8 @@ int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *
     const char *v[] = {token_hash};
     if (send_query(pg, sql_text(pg, SQL_KEY_GET), 1, v) < 0 ||
         send_query(pg, sql_text(pg, SQL_TEAM_BY_KEY), 1, v) < 0 ||
-        send_query(pg, sql_text(pg, SQL_USER_BY_KEY), 1, v) < 0 || send_sync(pg) < 0)
+        send_query(pg, sql_text(pg, SQL_USER_BY_KEY), 1, v) < 0 ||
+        send_query(pg, sql_text(pg, SQL_MEMBER_LIMITS_BY_KEY), 1, v) < 0 || send_sync(pg) < 0)
         return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
     return 0;
 }

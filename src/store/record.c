@@ -89,7 +89,7 @@ const store_field_t store_key_fields[] = {
     KEYF("allowed_routes", LIST, allowed_routes, 0),
     KEYF("policies", LIST, policies, 0),
     KEYF("access_group_ids", LIST, access_group_ids, 0),
-    KEYF("model_spend", JSON, model_spend, 0),
+    KEYF("model_spend", JSON, model_spend, STORE_FIELD_NO_UPDATE), /* increments only, as spend */
     KEYF("model_max_budget", JSON, model_max_budget, 0),
     KEYF("budget_id", STR, budget_id, 0),
     KEYF("organization_id", STR, organization_id, 0),
@@ -116,6 +116,8 @@ const store_field_t store_team_fields[] = {
     TEAMF("max_budget", F64_OPT, max_budget),
     TEAMF("budget_duration", STR, budget_duration),
     TEAMF("budget_reset_at", TIME, budget_reset_at),
+    TEAMF("rpm_limit", I64_OPT, rpm_limit),
+    TEAMF("tpm_limit", I64_OPT, tpm_limit),
 };
 const size_t store_team_num_fields = COUNTOF(store_team_fields);
 
@@ -130,8 +132,27 @@ const store_field_t store_user_fields[] = {
     USERF("max_budget", F64_OPT, max_budget),
     USERF("budget_duration", STR, budget_duration),
     USERF("budget_reset_at", TIME, budget_reset_at),
+    USERF("rpm_limit", I64_OPT, rpm_limit),
+    USERF("tpm_limit", I64_OPT, tpm_limit),
 };
 const size_t store_user_num_fields = COUNTOF(store_user_fields);
+
+const store_field_t store_limits_fields[] = {
+    {"rpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, rpm_limit), 0},
+    {"tpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, tpm_limit), 0},
+};
+const size_t store_limits_num_fields = COUNTOF(store_limits_fields);
+
+int store_member_limits_sql(buf_t *b, const char *param)
+{
+    return store_sqlf(
+        b,
+        "SELECT b.\"rpm_limit\", b.\"tpm_limit\" FROM \"LiteLLM_VerificationToken\" k "
+        "JOIN \"LiteLLM_TeamMembership\" m ON m.\"user_id\" = k.\"user_id\" AND "
+        "m.\"team_id\" = k.\"team_id\" JOIN \"LiteLLM_BudgetTable\" b ON "
+        "b.\"budget_id\" = m.\"budget_id\" WHERE k.\"token\" = %s",
+        param);
+}
 
 void store_spend_log_init(store_spend_log_t *log)
 {
@@ -201,6 +222,7 @@ void store_team_init(store_team_t *t)
     memset(t, 0, sizeof *t);
     t->max_budget = NAN;
     t->budget_reset_at = STORE_TIME_NULL;
+    t->rpm_limit = t->tpm_limit = STORE_INT_NULL;
 }
 
 void store_team_free(store_team_t *t)
@@ -214,6 +236,7 @@ void store_user_init(store_user_t *u)
     memset(u, 0, sizeof *u);
     u->max_budget = NAN;
     u->budget_reset_at = STORE_TIME_NULL;
+    u->rpm_limit = u->tpm_limit = STORE_INT_NULL;
 }
 
 void store_user_free(store_user_t *u)
@@ -227,7 +250,8 @@ void store_auth_row_init(store_auth_row_t *r)
     store_key_init(&r->key);
     store_team_init(&r->team);
     store_user_init(&r->user);
-    r->has_team = r->has_user = false;
+    r->member.rpm_limit = r->member.tpm_limit = STORE_INT_NULL;
+    r->has_team = r->has_user = r->has_member = false;
 }
 
 void store_auth_row_free(store_auth_row_t *r)

@@ -218,6 +218,7 @@ static unsigned long long spool_cursor(const store_svc_t *s)
 typedef struct {
     auth_scope_t scope;
     const char *id;
+    const char *model; /* AUTH_SCOPE_KEY_MODEL: the model (id is the key's hex); else NULL */
     double amount;
 } settle_t;
 
@@ -226,7 +227,10 @@ static int cmp_settle(const void *pa, const void *pb)
     const settle_t *a = pa, *b = pb;
     if (a->scope != b->scope)
         return (int)a->scope - (int)b->scope;
-    return strcmp(a->id, b->id);
+    int c = strcmp(a->id, b->id);
+    if (c || !a->model || !b->model)
+        return c;
+    return strcmp(a->model, b->model);
 }
 
 /* Takes what this process spent and the batch just committed off the in-memory deltas: the logs
@@ -234,7 +238,7 @@ static int cmp_settle(const void *pa, const void *pb)
 static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
                    const unsigned long long *offsets)
 {
-    settle_t *v = malloc(3 * n * sizeof *v + 1);
+    settle_t *v = malloc(4 * n * sizeof *v + 1);
     if (!v)
         return; /* the deltas stay: errors on the side of refusing */
     size_t k = 0;
@@ -243,11 +247,14 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
         if (!s->inserted[i] || l->spend == 0 || (offsets && offsets[i] < s->ours_from))
             continue;
         if (l->api_key && *l->api_key)
-            v[k++] = (settle_t){AUTH_SCOPE_KEY, l->api_key, l->spend};
+            v[k++] = (settle_t){AUTH_SCOPE_KEY, l->api_key, NULL, l->spend};
         if (l->user && *l->user)
-            v[k++] = (settle_t){AUTH_SCOPE_USER, l->user, l->spend};
+            v[k++] = (settle_t){AUTH_SCOPE_USER, l->user, NULL, l->spend};
         if (l->team_id && *l->team_id)
-            v[k++] = (settle_t){AUTH_SCOPE_TEAM, l->team_id, l->spend};
+            v[k++] = (settle_t){AUTH_SCOPE_TEAM, l->team_id, NULL, l->spend};
+        /* what the batch added to model_spend (store_batch_collect), under the same name */
+        if (l->api_key && *l->api_key && l->model_group && *l->model_group)
+            v[k++] = (settle_t){AUTH_SCOPE_KEY_MODEL, l->api_key, l->model_group, l->spend};
     }
     if (k)
         qsort(v, k, sizeof *v, cmp_settle);
@@ -255,7 +262,13 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
         settle_t sum = v[i++];
         while (i < k && cmp_settle(&sum, &v[i]) == 0)
             sum.amount += v[i++].amount;
-        auth_spend_settle(s->cache, sum.scope, sum.id, sum.amount);
+        if (sum.model) {
+            char id[512]; /* the counter's id is cut at the same length */
+            snprintf(id, sizeof id, "%s:%s", sum.id, sum.model);
+            auth_spend_settle(s->cache, sum.scope, id, sum.amount);
+        } else {
+            auth_spend_settle(s->cache, sum.scope, sum.id, sum.amount);
+        }
     }
     free(v);
 }
@@ -268,6 +281,7 @@ typedef struct {
     const char **models, **team_models, **tags;
     auth_alias_t *aliases;
     auth_model_budget_t *budgets;
+    auth_model_limit_t *model_limits;
     cJSON *aliases_doc, *metadata_doc, *budgets_doc, *model_spend_doc;
 } conv_t;
 
@@ -278,6 +292,7 @@ static void conv_free(conv_t *cv)
     free(cv->tags);
     free(cv->aliases);
     free(cv->budgets);
+    free(cv->model_limits);
     cJSON_Delete(cv->aliases_doc);
     cJSON_Delete(cv->metadata_doc);
     cJSON_Delete(cv->budgets_doc);
@@ -367,6 +382,48 @@ static int convert_model_budgets(conv_t *cv, const store_key_t *key, auth_key_t 
     return 0;
 }
 
+/* A limit in a JSON object of model -> limit, AUTH_NO_LIMIT when absent or not a number. */
+static long long model_limit_of(const cJSON *map, const char *model)
+{
+    double v;
+    if (!cJSON_IsObject(map) || !json_number(cJSON_GetObjectItemCaseSensitive(map, model), &v) ||
+        v < 0 || v > 1e15)
+        return AUTH_NO_LIMIT;
+    return (long long)v;
+}
+
+/* metadata {"model_rpm_limit": {"gpt-4o": 10}, "model_tpm_limit": {"gpt-4o": 1000}}: one entry
+ * per model named in either (LiteLLM's get_key_model_rpm_limit reads the key's metadata). */
+static int convert_model_limits(conv_t *cv, auth_key_t *k)
+{
+    const cJSON *rpm = cJSON_GetObjectItemCaseSensitive(cv->metadata_doc, "model_rpm_limit");
+    const cJSON *tpm = cJSON_GetObjectItemCaseSensitive(cv->metadata_doc, "model_tpm_limit");
+    int n = (cJSON_IsObject(rpm) ? cJSON_GetArraySize(rpm) : 0) +
+            (cJSON_IsObject(tpm) ? cJSON_GetArraySize(tpm) : 0);
+    if (n <= 0)
+        return 0;
+    if (!(cv->model_limits = calloc((size_t)n, sizeof *cv->model_limits)))
+        return -1;
+    const cJSON *maps[2] = {rpm, tpm};
+    for (int m = 0; m < 2; m++) {
+        if (!cJSON_IsObject(maps[m]))
+            continue;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, maps[m])
+        {
+            bool seen = false;
+            for (size_t i = 0; i < k->n_model_limits && !seen; i++)
+                seen = strcmp(cv->model_limits[i].model, e->string) == 0;
+            if (seen)
+                continue;
+            cv->model_limits[k->n_model_limits++] = (auth_model_limit_t){
+                e->string, model_limit_of(rpm, e->string), model_limit_of(tpm, e->string)};
+        }
+    }
+    k->model_limits = cv->model_limits;
+    return 0;
+}
+
 /* Builds the cache's record from the rows. Pointers go into row and cv. 0, or -1 on no memory. */
 static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, auth_key_t *k,
                        conv_t *cv)
@@ -414,6 +471,8 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
             }
         }
         k->tags = cv->tags;
+        if (cJSON_IsObject(cv->metadata_doc) && convert_model_limits(cv, k) < 0)
+            return -1;
     }
 
     k->blocked = key->blocked == 1;
@@ -424,6 +483,8 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
     k->budget_reset_at = to_seconds(key->budget_reset_at);
 
     k->team_max_budget = -1;
+    k->team_limits = k->user_limits = k->member_limits =
+        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT};
     if (key->team_id && row->has_team) {
         const store_team_t *t = &row->team;
         k->team_blocked = t->blocked;
@@ -434,13 +495,19 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
         k->team_spend = t->spend;
         k->team_max_budget = to_budget(t->max_budget);
         k->team_budget_reset_at = to_seconds(t->budget_reset_at);
+        k->team_limits = (auth_limits_t){to_limit(t->rpm_limit), to_limit(t->tpm_limit)};
     }
     k->user_max_budget = -1;
     if (key->user_id && row->has_user) {
         k->user_spend = row->user.spend;
         k->user_max_budget = to_budget(row->user.max_budget);
         k->user_budget_reset_at = to_seconds(row->user.budget_reset_at);
+        k->user_limits =
+            (auth_limits_t){to_limit(row->user.rpm_limit), to_limit(row->user.tpm_limit)};
     }
+    if (row->has_member)
+        k->member_limits =
+            (auth_limits_t){to_limit(row->member.rpm_limit), to_limit(row->member.tpm_limit)};
     if (convert_model_budgets(cv, key, k) < 0)
         return -1;
     k->rpm_limit = to_limit(key->rpm_limit);

@@ -30,12 +30,14 @@ enum {
     ST_ADD_ORG,
     ST_ADD_END_USER,
     ST_ADD_TEAM_MEMBER,
+    ST_ADD_KEY_MODEL,
     ST_KEY_GET,
     ST_KEY_INSERT,
     ST_KEY_UPDATE,
     ST_KEY_DELETE,
     ST_TEAM_GET,
     ST_USER_GET,
+    ST_MEMBER_LIMITS,
     ST_DAILY_UPSERT,                            /* + store_daily_t */
     ST_DAILY_UPDATE_NULL = ST_DAILY_UPSERT + 6, /* + store_daily_t */
     ST_COUNT = ST_DAILY_UPDATE_NULL + 6,
@@ -178,6 +180,20 @@ static int build_key_update(buf_t *b)
     return rc ? -1 : 0;
 }
 
+/* model_spend[?3] += ?1 on key ?2. A JSON path cannot name every model (SQLite ends a quoted
+ * path label at the first '"', and model names may hold one), so the old value is found with
+ * json_each and the new one merged in with json_patch, both of which take the name as a value.
+ * The sum is printed with 17 digits: json_object would print a REAL with 15 and lose the last
+ * bits of an exact spend. */
+#define KEY_MODEL_SPEND_OBJECT                                                                     \
+    "CASE WHEN NOT json_valid(\"model_spend\") THEN '{}' WHEN json_type(\"model_spend\") = "       \
+    "'object' THEN \"model_spend\" ELSE '{}' END"
+static const char key_model_add_sql[] =
+    "UPDATE \"LiteLLM_VerificationToken\" SET \"model_spend\" = json_patch(" KEY_MODEL_SPEND_OBJECT
+    ", json_object(?3, json(printf('%!.17g', ?1 + coalesce((SELECT \"value\" FROM "
+    "json_each(" KEY_MODEL_SPEND_OBJECT
+    ") WHERE \"key\" = ?3 AND \"type\" IN ('integer', 'real')), 0))))) WHERE \"token\" = ?2";
+
 static int build_sql(int which, buf_t *b)
 {
     switch (which) {
@@ -211,6 +227,8 @@ static int build_sql(int which, buf_t *b)
         return buf_append_cstr(b, "UPDATE \"LiteLLM_TeamMembership\" SET \"spend\" = \"spend\" + "
                                   "?1, \"total_spend\" = \"total_spend\" + ?1 WHERE \"user_id\" = "
                                   "?2 AND \"team_id\" = ?3");
+    case ST_ADD_KEY_MODEL:
+        return buf_append_cstr(b, key_model_add_sql);
     case ST_KEY_GET:
         return build_select(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "token");
@@ -220,6 +238,8 @@ static int build_sql(int which, buf_t *b)
     case ST_USER_GET:
         return build_select(b, "LiteLLM_UserTable", store_user_fields, store_user_num_fields,
                             "user_id");
+    case ST_MEMBER_LIMITS:
+        return store_member_limits_sql(b, "?1");
     case ST_KEY_INSERT:
         return build_insert(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "");
@@ -592,9 +612,10 @@ int store_sqlite_insert_spend_logs(store_sqlite_t *db, const store_spend_log_t *
 int store_sqlite_add_spend(store_sqlite_t *db, store_entity_t entity, const char *id,
                            const char *id2, double amount)
 {
-    static const int which[] = {ST_ADD_KEY, ST_ADD_USER,     ST_ADD_TEAM,
-                                ST_ADD_ORG, ST_ADD_END_USER, ST_ADD_TEAM_MEMBER};
-    if ((unsigned)entity >= COUNTOF(which) || !id || (entity == STORE_ENTITY_TEAM_MEMBER && !id2)) {
+    static const int which[] = {ST_ADD_KEY,      ST_ADD_USER,        ST_ADD_TEAM,     ST_ADD_ORG,
+                                ST_ADD_END_USER, ST_ADD_TEAM_MEMBER, ST_ADD_KEY_MODEL};
+    bool has_id2 = entity == STORE_ENTITY_TEAM_MEMBER || entity == STORE_ENTITY_KEY_MODEL;
+    if ((unsigned)entity >= COUNTOF(which) || !id || (has_id2 && !id2)) {
         snprintf(db->err, sizeof db->err, "add_spend: bad entity or id");
         return -1;
     }
@@ -603,7 +624,7 @@ int store_sqlite_add_spend(store_sqlite_t *db, store_entity_t entity, const char
         return -1;
     sqlite3_bind_double(s, 1, amount);
     sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-    if (entity == STORE_ENTITY_TEAM_MEMBER)
+    if (has_id2)
         sqlite3_bind_text(s, 3, id2, -1, SQLITE_TRANSIENT);
     if (run(db, s, "add spend") < 0)
         return -1;
@@ -830,6 +851,13 @@ int store_sqlite_auth_get(store_sqlite_t *db, const char *token_hash, store_auth
         if (u < 0)
             goto fail;
         out->has_user = u == 0;
+    }
+    if (out->key.team_id && out->key.user_id) {
+        int m = get_row(db, ST_MEMBER_LIMITS, token_hash, store_limits_fields,
+                        store_limits_num_fields, &out->member, "read team member limits");
+        if (m < 0)
+            goto fail;
+        out->has_member = m == 0;
     }
     return 0;
 fail:

@@ -124,6 +124,8 @@ typedef struct {
     double max_budget; /* NAN: none */
     char *budget_duration;
     long long budget_reset_at; /* STORE_TIME_NULL: none */
+    long long rpm_limit;       /* STORE_INT_NULL: none */
+    long long tpm_limit;
 } store_team_t;
 
 /* The LiteLLM_UserTable columns a key check reads. */
@@ -133,15 +135,25 @@ typedef struct {
     double max_budget; /* NAN: none */
     char *budget_duration;
     long long budget_reset_at;
+    long long rpm_limit; /* STORE_INT_NULL: none */
+    long long tpm_limit;
 } store_user_t;
 
-/* What the auth cache needs for one key: its row, and its team's and user's rows when the key
- * names them and they exist. */
+/* The limits of a LiteLLM_BudgetTable row (a team member's budget). */
+typedef struct {
+    long long rpm_limit; /* STORE_INT_NULL: none */
+    long long tpm_limit;
+} store_limits_t;
+
+/* What the auth cache needs for one key: its row, its team's and user's rows when the key names
+ * them and they exist, and the limits of the key's user in its team (LiteLLM_TeamMembership's
+ * budget_id -> LiteLLM_BudgetTable) when that membership has a budget row. */
 typedef struct {
     store_key_t key;
-    bool has_team, has_user;
+    bool has_team, has_user, has_member;
     store_team_t team;
     store_user_t user;
+    store_limits_t member;
 } store_auth_row_t;
 
 void store_team_init(store_team_t *t);
@@ -200,11 +212,14 @@ typedef enum {
     STORE_ENTITY_ORG,         /* LiteLLM_OrganizationTable.organization_id */
     STORE_ENTITY_END_USER,    /* LiteLLM_EndUserTable.user_id; the row is created when absent */
     STORE_ENTITY_TEAM_MEMBER, /* LiteLLM_TeamMembership (id = user_id, id2 = team_id) */
+    STORE_ENTITY_KEY_MODEL,   /* LiteLLM_VerificationToken.model_spend[id2] (id = token) */
 } store_entity_t;
 
 /* spend = spend + amount on the entity's row (LiteLLM writes increments, never absolute values);
- * team members also get total_spend += amount. Returns rows changed (0 when the row does not
- * exist, except end users, who are created as LiteLLM does), or -1. */
+ * team members also get total_spend += amount; a key's model adds to model_spend's number under
+ * the model's name (created at amount; a model_spend that is not a JSON object starts as {}).
+ * Returns rows changed (0 when the row does not exist, except end users, who are created as
+ * LiteLLM does), or -1. */
 int store_sqlite_add_spend(store_sqlite_t *db, store_entity_t entity, const char *id,
                            const char *id2, double amount);
 
@@ -276,8 +291,8 @@ int store_sqlite_key_delete(store_sqlite_t *db, const char *token_hash);
 /* Reads a team / user row: 0 found (*out filled; free it), 1 no such row, -1 error. */
 int store_sqlite_team_get(store_sqlite_t *db, const char *team_id, store_team_t *out);
 int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t *out);
-/* Reads the key row and, when it names them, its team and user rows. 0 found (free *out with
- * store_auth_row_free), 1 no such key, -1 error. */
+/* Reads the key row and, when it names them, its team and user rows and its user's limits in its
+ * team. 0 found (free *out with store_auth_row_free), 1 no such key, -1 error. */
 int store_sqlite_auth_get(store_sqlite_t *db, const char *token_hash, store_auth_row_t *out);
 
 /* LiteLLM's reset_budget job, in one transaction: every key, user and team whose budget_reset_at
@@ -398,9 +413,9 @@ int store_pg_write_batch(store_pg_t *pg, const store_spend_log_t *logs, size_t n
  * frees it with store_key_free). */
 int store_pg_key_get(store_pg_t *pg, const char *token_hash, store_key_t *out, store_pg_cb cb,
                      void *arg);
-/* store_sqlite_auth_get on PostgreSQL: the key, team and user rows in one pipeline (the team and
- * user found through the key's columns). rc 0 found, 1 no such key, -1 error; free *out with
- * store_auth_row_free whatever rc is. */
+/* store_sqlite_auth_get on PostgreSQL: the key, team and user rows and the member limits in one
+ * pipeline (the others found through the key's columns). rc 0 found, 1 no such key, -1 error; free
+ * *out with store_auth_row_free whatever rc is. */
 int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *out, store_pg_cb cb,
                       void *arg);
 /* store_sqlite_reset_budgets on PostgreSQL: one query finds the rows due, one transaction resets

@@ -486,6 +486,7 @@ Test(keys, spend_counters)
     const auth_key_t *rec;
     cr_assert_eq(auth_lookup(c, r, &k.hash, 1, &rec), AUTH_LOOKUP_HIT);
     auth_counter_t *key = rec->key_counter, *team = rec->team_counter;
+    auth_counter_t *model = rec->model_counters[0];
     auth_spend_add(rec, "gpt-4o", 0.25);
     auth_spend_add(rec, "other", 0.25);
     cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
@@ -511,10 +512,22 @@ Test(keys, spend_counters)
     cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
     auth_spend_settle(c, AUTH_SCOPE_TEAM, "team-1", 1.5);
     cr_assert_float_eq(auth_counter_spend(team), 4.5, 1e-12);
+    /* a key's model: id "<hex>:<model>"; a model without a budget has no counter */
+    char model_id[80];
+    snprintf(model_id, sizeof model_id, "%s:gpt-4o", hex);
+    auth_spend_settle(c, AUTH_SCOPE_KEY_MODEL, model_id, 0.25);
+    cr_assert_float_eq(auth_counter_spend(model), 0.75, 1e-12);
+    snprintf(model_id, sizeof model_id, "%s:other", hex);
+    auth_spend_settle(c, AUTH_SCOPE_KEY_MODEL, model_id, 0.25);
+    auth_spend_settle(c, AUTH_SCOPE_KEY_MODEL, hex, 0.25); /* no model: matches nothing */
+    cr_assert_float_eq(auth_counter_spend(model), 0.75, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
     /* then reads the rows back: the database's values, nothing counted twice */
     k.spend = 2.0;
+    mb[0].spend = 0.75;
     cr_assert_eq(auth_cache_put(c, &k, 2), 0);
     cr_assert_float_eq(auth_counter_spend(key), 2.0, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(model), 0.75, 1e-12);
     k2.team_spend = 4.5;
     cr_assert_eq(auth_cache_put(c, &k2, 2), 0);
     cr_assert_float_eq(auth_counter_spend(team), 4.5, 1e-12);

@@ -148,6 +148,51 @@ Test(router, retry_avoids_the_failed_deployment)
     cr_expect(other > 950, "picked the avoided deployment %d times", 1000 - other);
 }
 
+static bool all_but_first(void *arg, const route_deployment_t *d)
+{
+    const route_group_t *g = arg;
+    return d != g->deployments[0];
+}
+
+static bool none_usable(void *arg, const route_deployment_t *d)
+{
+    int *asked = arg;
+    ++*asked;
+    return false;
+}
+
+Test(router, pick_usable_skips_what_the_pre_call_check_refuses)
+{
+    const route_group_t *g = route_find_group(table, STR_LIT("gpt-4o"));
+    cr_expect_not(g->limited, "no rpm/tpm in this group");
+    uint64_t rng = route_rng_seed();
+    route_target_t t;
+    const char *err = NULL;
+    for (int i = 0; i < 1000; i++) {
+        cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, all_but_first, (void *)g,
+                                       &arena, &t, &err),
+                     0, "%s", err);
+        cr_assert_eq(t.dep, g->deployments[1], "the weight-3 deployment is refused: never picked");
+    }
+    /* a retry's avoided deployment is still picked when it is the only usable one */
+    cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, g->deployments[1], all_but_first,
+                                   (void *)g, &arena, &t, &err),
+                 0);
+    cr_expect_eq(t.dep, g->deployments[1]);
+    int asked = 0;
+    cr_expect_eq(
+        route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, none_usable, &asked, &arena, &t, &err),
+        ROUTE_NONE_USABLE);
+    cr_expect_eq(asked, 2, "each deployment asked once");
+    /* no check: route_pick's weights */
+    int first = 0;
+    for (int i = 0; i < 20000; i++) {
+        route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, NULL, NULL, &arena, &t, &err);
+        first += t.dep == g->deployments[0];
+    }
+    cr_expect(first > 14400 && first < 15600, "share of the weight-3 deployment: %d", first);
+}
+
 Test(router, glob)
 {
     str_t caps[4];

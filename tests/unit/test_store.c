@@ -489,6 +489,79 @@ Test(store, batch_replayed_is_not_counted_twice)
     store_sqlite_close(db);
 }
 
+/* model_spend[model] of key `token` as a REAL (NAN when absent); json_each, because a JSON path
+ * cannot name a model holding a '"'. */
+static double peek_model_spend(sqlite3 *p, const char *token, const char *model)
+{
+    sqlite3_stmt *s;
+    cr_assert_eq(sqlite3_prepare_v2(p,
+                                    "SELECT e.value FROM \"LiteLLM_VerificationToken\" k, "
+                                    "json_each(k.model_spend) e WHERE k.token = ?1 AND e.key = ?2",
+                                    -1, &s, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+    double v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_double(s, 0) : NAN;
+    sqlite3_finalize(s);
+    return v;
+}
+
+#define ODD_MODEL "openai/gpt-4.1 \"mini\"" /* a dot, a slash and quotes */
+
+Test(store, batch_adds_model_spend_once)
+{
+    const char *path = tmp_path("ms.db");
+    store_sqlite_t *db = open_db(path);
+    seed_entities(path);
+    sqlite3 *p = peek_open(path);
+    peek_exec(p, "UPDATE \"LiteLLM_VerificationToken\" SET model_spend = '{\"gpt-4o\": 1.5, "
+                 "\"x\": \"text\"}' WHERE token = 'k1'");
+    peek_exec(p, "UPDATE \"LiteLLM_VerificationToken\" SET model_spend = 'not json' WHERE token = "
+                 "'k2'");
+
+    store_spend_log_t logs[6] = {
+        mklog("m1", "k1", "u1", "t1", 0.1, 1, 1),  mklog("m2", "k1", "u1", "t1", 0.2, 1, 1),
+        mklog("m3", "k1", "u1", "t1", 0.25, 1, 1), mklog("m4", "k2", "u2", NULL, 2.0, 1, 1),
+        mklog("m5", "k2", "u2", NULL, 0, 1, 1),    mklog("m6", "k2", "u2", NULL, 4.0, 1, 1),
+    };
+    logs[2].model_group = ODD_MODEL;
+    logs[4].model_group = "free-model"; /* costs nothing: no entry */
+    logs[5].model_group = NULL;         /* routed nowhere: no model to charge */
+    store_batch_result_t r;
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 6, true, &r, NULL), 0, "%s",
+                 store_sqlite_errmsg(db));
+    /* summed per (key, model) in the batch, added to what the row held, to the last bit */
+    cr_expect_eq(peek_model_spend(p, "k1", "gpt-4o"), 1.5 + (0.1 + 0.2));
+    cr_expect_eq(peek_model_spend(p, "k1", ODD_MODEL), 0.25);
+    cr_expect_eq(peek_int(p, "SELECT json_extract(model_spend, '$.x') = 'text' FROM "
+                             "\"LiteLLM_VerificationToken\" WHERE token = 'k1'"),
+                 1, "the other entries are kept");
+    /* a model_spend that is not JSON starts again from {} */
+    cr_expect_eq(peek_model_spend(p, "k2", "gpt-4o"), 2.0);
+    cr_expect(isnan(peek_model_spend(p, "k2", "free-model")));
+    cr_expect_eq(peek_int(p, "SELECT json_type(model_spend) = 'object' AND "
+                             "(SELECT count(*) FROM json_each(model_spend)) = 1 FROM "
+                             "\"LiteLLM_VerificationToken\" WHERE token = 'k2'"),
+                 1);
+
+    /* replayed (a spool after a crash): nothing doubles; overlapping: only the new one counts */
+    cr_assert_eq(store_sqlite_write_batch(db, logs, 6, true, &r, NULL), 0);
+    cr_expect_eq(r.duplicates, 6);
+    store_spend_log_t mixed[2] = {logs[2], mklog("m7", "k1", "u1", "t1", 0.5, 1, 1)};
+    mixed[1].model_group = ODD_MODEL;
+    cr_assert_eq(store_sqlite_write_batch(db, mixed, 2, true, &r, NULL), 0);
+    cr_expect_eq(r.inserted, 1);
+    cr_expect_eq(peek_model_spend(p, "k1", "gpt-4o"), 1.5 + (0.1 + 0.2));
+    cr_expect_eq(peek_model_spend(p, "k1", ODD_MODEL), 0.75);
+    cr_expect_eq(peek_model_spend(p, "k2", "gpt-4o"), 2.0);
+
+    /* the statement on its own: a key that does not exist changes nothing */
+    cr_expect_eq(store_sqlite_add_spend(db, STORE_ENTITY_KEY_MODEL, "nope", "gpt-4o", 1), 0);
+    cr_expect_eq(store_sqlite_add_spend(db, STORE_ENTITY_KEY_MODEL, "k2", NULL, 1), -1, "no model");
+    sqlite3_close(p);
+    store_sqlite_close(db);
+}
+
 Test(store, batch_without_spend_logs)
 {
     const char *path = tmp_path("e.db");
@@ -603,8 +676,9 @@ Test(store, key_row_round_trip)
     cr_expect_eq(got.allowed_routes.n, 0);
     store_key_free(&got);
 
-    /* update: spend is never overwritten, NULLs clear */
+    /* update: spend and model_spend are never overwritten, NULLs clear */
     cr_assert_eq(store_sqlite_add_spend(db, STORE_ENTITY_KEY, k.token, NULL, 2.0), 1);
+    cr_assert_eq(store_sqlite_add_spend(db, STORE_ENTITY_KEY_MODEL, k.token, "gpt-4o", 0.5), 1);
     free(k.key_alias);
     k.key_alias = strdup("renamed");
     k.blocked = 1;
@@ -619,6 +693,7 @@ Test(store, key_row_round_trip)
     cr_expect(isnan(got.max_budget));
     cr_expect_eq(got.tpm_limit, STORE_INT_NULL);
     cr_expect_float_eq(got.spend, 2.5, 1e-12);
+    cr_expect_str_eq(got.model_spend, "{\"gpt-4o\":0.5}");
     cr_expect_eq(got.models.n, 0);
     store_key_free(&got);
 

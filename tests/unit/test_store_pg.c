@@ -206,6 +206,62 @@ Test(store_pg, batch_sums_and_replay_exactly_once)
     PQfinish(c);
 }
 
+#define ODD_MODEL "openai/gpt-4.1 \"mini\"" /* a dot, a slash and quotes */
+
+Test(store_pg, batch_adds_model_spend_once)
+{
+    PGconn *c = pg_harness_fresh_db("pg_model_spend");
+    store_pg_t *pg = connect_db("pg_model_spend");
+    ensure_schema(pg);
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_VerificationToken\" (token, model_spend) VALUES "
+                       "('hash-a', '{\"gpt-4o\": 1.5, \"x\": \"text\"}'), ('hash-b', '[1]')");
+    store_spend_log_t logs[3];
+    fill_logs(logs); /* hash-a: 0.25, 0.5, 1.0 */
+    for (int i = 0; i < 3; i++)
+        logs[i].model_group = "gpt-4o";
+    logs[0].spend = 0.1;
+    logs[1].spend = 0.2;
+    logs[2].model_group = ODD_MODEL;
+    store_spend_log_t more[3];
+    fill_logs(more);
+    more[0].request_id = "req-b1";
+    more[0].api_key = "hash-b";
+    more[0].model_group = "gpt-4o";
+    more[1].request_id = "req-b2";
+    more[1].api_key = "hash-b";
+    more[1].model_group = "free-model";
+    more[1].spend = 0; /* costs nothing: no entry */
+    store_batch_result_t res;
+    cr_assert_eq(write_batch(pg, logs, 3, &res), 0, "%s", store_pg_errmsg(pg));
+    cr_assert_eq(write_batch(pg, more, 2, &res), 0, "%s", store_pg_errmsg(pg));
+    const char *const checks[][2] = {
+        /* summed per (key, model) in the batch, then added to the row's value, to the last bit */
+        {"SELECT (model_spend ->> 'gpt-4o')::double precision = 1.5 + (0.1::float8 + 0.2::float8) "
+         "FROM \"LiteLLM_VerificationToken\" WHERE token = 'hash-a'",
+         "t"},
+        {"SELECT model_spend -> '" ODD_MODEL "' FROM \"LiteLLM_VerificationToken\" WHERE token = "
+         "'hash-a'",
+         "1"},
+        {"SELECT model_spend ->> 'x' FROM \"LiteLLM_VerificationToken\" WHERE token = 'hash-a'",
+         "text"},
+        /* not an object: starts again from {} */
+        {"SELECT model_spend::text FROM \"LiteLLM_VerificationToken\" WHERE token = 'hash-b'",
+         "{\"gpt-4o\": 0.25}"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        cr_expect_str_eq(pg_harness_query1(c, checks[i][0]), checks[i][1], "%s", checks[i][0]);
+
+    /* replayed: nothing doubles */
+    cr_assert_eq(write_batch(pg, logs, 3, &res), 0);
+    cr_assert_eq(res.duplicates, 3);
+    cr_assert_eq(write_batch(pg, more, 2, &res), 0);
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        cr_expect_str_eq(pg_harness_query1(c, checks[i][0]), checks[i][1], "replay: %s",
+                         checks[i][0]);
+    store_pg_free(pg);
+    PQfinish(c);
+}
+
 Test(store_pg, failed_batch_rolls_back)
 {
     PGconn *c = pg_harness_fresh_db("pg_fail");

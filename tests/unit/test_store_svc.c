@@ -320,6 +320,51 @@ Test(store_svc, sqlite_batches_from_two_threads)
     auth_cache_free(c);
 }
 
+Test(store_svc, sqlite_model_spend_written_and_settled)
+{
+    key_init();
+    const char *db = tmp_path("model.db"), *spool = tmp_path("model.spool");
+    lite_seed(db);
+    lite_exec(db, "UPDATE \"LiteLLM_VerificationToken\" SET model_max_budget = '{\"gpt-4o\": "
+                  "{\"budget_limit\": 100, \"time_period\": \"30d\"}}'");
+    auth_cache_t *c = new_cache();
+    auth_reader_t *r = auth_reader_register(c);
+    store_svc_t *svc = start_sqlite(db, spool, c, 0.1, 100);
+    const auth_key_t *rec;
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_eq(rec->n_model_budgets, 1);
+    auth_counter_t *model = rec->model_counters[0];
+    auth_spend_add(rec, "gpt-4o", 3 * 0.5); /* what the three calls below cost */
+    auth_reader_quiescent(r);
+
+    for (int i = 0; i < 4; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "model-%d", i);
+        store_spend_log_t l;
+        make_log(&l, id, i < 3 ? 0.5 : 2);
+        l.model_group = i < 3 ? "gpt-4o" : "gpt-4o-mini"; /* the last has no budget, no counter */
+        store_svc_submit(svc, &l);
+    }
+    WAIT_UNTIL(stats(svc).written == 4, 3000);
+    cr_assert_float_eq(lite_double(db, "SELECT json_extract(model_spend, '$.\"gpt-4o\"') FROM "
+                                       "\"LiteLLM_VerificationToken\""),
+                       1.5, 1e-12);
+    cr_assert_float_eq(lite_double(db, "SELECT json_extract(model_spend, '$.\"gpt-4o-mini\"') "
+                                       "FROM \"LiteLLM_VerificationToken\""),
+                       2, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(model), 1.5, 1e-12, "settled: the total stays");
+    /* the row read again holds the 1.5 as the base: the delta was taken off, not counted twice */
+    auth_cache_invalidate(c, &key_hash);
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_float_eq(rec->model_budgets[0].spend, 1.5, 1e-12);
+    cr_assert_eq(rec->model_counters[0], model);
+    cr_assert_float_eq(auth_counter_spend(model), 1.5, 1e-12);
+    auth_reader_quiescent(r);
+    store_svc_stop(svc, 5000);
+    auth_reader_unregister(r);
+    auth_cache_free(c);
+}
+
 Test(store_svc, sqlite_batch_max_flushes_early)
 {
     key_init();
@@ -369,7 +414,9 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     k.rpm_limit = 60;
     k.expires = 1893553445678LL; /* 2030-01-02 03:04:05.678 */
     k.aliases = "{\"my-gpt\": \"gpt-4o\"}";
-    k.metadata = "{\"tags\": [\"prod\", \"team-a\"], \"x\": 1}";
+    k.metadata =
+        "{\"tags\": [\"prod\", \"team-a\"], \"x\": 1, \"model_rpm_limit\": {\"gpt-4o\": 4, "
+        "\"claude\": \"6\"}, \"model_tpm_limit\": {\"gpt-4o\": 400, \"other\": 9}}";
     k.model_max_budget = "{\"gpt-4o\": {\"budget_limit\": \"2.5\", \"time_period\": \"30d\"}, "
                          "\"claude\": 7}";
     k.model_spend = "{\"gpt-4o\": 1.25}";
@@ -380,10 +427,14 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     cr_assert_eq(store_sqlite_key_insert(s, &k), 0, "%s", store_sqlite_errmsg(s));
     store_sqlite_close(s);
     lite_exec(db, "INSERT INTO \"LiteLLM_TeamTable\" (team_id, blocked, models, spend, max_budget, "
-                  "budget_reset_at) VALUES ('t1', 1, '[\"gpt-4o\"]', 3.5, 100, "
-                  "'2030-01-02 03:04:05.678');"
-                  "INSERT INTO \"LiteLLM_UserTable\" (user_id, spend, max_budget) VALUES ('u1', "
-                  "1.5, 20);");
+                  "budget_reset_at, rpm_limit, tpm_limit) VALUES ('t1', 1, '[\"gpt-4o\"]', 3.5, "
+                  "100, '2030-01-02 03:04:05.678', 30, 3000);"
+                  "INSERT INTO \"LiteLLM_UserTable\" (user_id, spend, max_budget, rpm_limit) "
+                  "VALUES ('u1', 1.5, 20, 20);"
+                  "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, rpm_limit, created_by, "
+                  "updated_by) VALUES ('b1', 3, 'x', 'x');"
+                  "INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id, budget_id) VALUES "
+                  "('u1', 't1', 'b1');");
 
     auth_cache_t *c = new_cache();
     auth_reader_t *r = auth_reader_register(c);
@@ -429,6 +480,23 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     cr_assert_float_eq(rec->model_budgets[1].max_budget, 7, 1e-12);
     cr_assert_null(rec->model_budgets[1].time_period);
     cr_assert_float_eq(auth_counter_spend(rec->team_counter), 3.5, 1e-12);
+    /* rate limits of the team, the user, the user in the team, and per model */
+    cr_assert_eq(rec->team_limits.rpm, 30);
+    cr_assert_eq(rec->team_limits.tpm, 3000);
+    cr_assert_eq(rec->user_limits.rpm, 20);
+    cr_assert_eq(rec->user_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->member_limits.rpm, 3);
+    cr_assert_eq(rec->member_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->n_model_limits, 3);
+    cr_assert_str_eq(rec->model_limits[0].model, "gpt-4o");
+    cr_assert_eq(rec->model_limits[0].rpm, 4);
+    cr_assert_eq(rec->model_limits[0].tpm, 400);
+    cr_assert_str_eq(rec->model_limits[1].model, "claude");
+    cr_assert_eq(rec->model_limits[1].rpm, 6, "a number in a string, as pydantic takes it");
+    cr_assert_eq(rec->model_limits[1].tpm, AUTH_NO_LIMIT);
+    cr_assert_str_eq(rec->model_limits[2].model, "other");
+    cr_assert_eq(rec->model_limits[2].rpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->model_limits[2].tpm, 9);
     auth_reader_quiescent(r);
 
     /* an unknown key: "no such key" is cached */
@@ -878,7 +946,13 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     PGconn *c = pg_seed("svc_notify");
     pg_harness_exec(c, "UPDATE \"LiteLLM_TeamTable\" SET models = ARRAY['gpt-4o'], spend = 2, "
                        "max_budget = 50, budget_duration = '1d', budget_reset_at = '2020-01-01'");
-    pg_harness_exec(c, "UPDATE \"LiteLLM_UserTable\" SET spend = 4, max_budget = 40");
+    pg_harness_exec(c,
+                    "UPDATE \"LiteLLM_UserTable\" SET spend = 4, max_budget = 40, tpm_limit = 44");
+    pg_harness_exec(c, "UPDATE \"LiteLLM_TeamTable\" SET rpm_limit = 11");
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, tpm_limit, created_by, "
+                       "updated_by) VALUES ('b1', 77, 'x', 'x'); INSERT INTO "
+                       "\"LiteLLM_TeamMembership\" (user_id, team_id, budget_id) VALUES ('u1', "
+                       "'t1', 'b1')");
     pg_harness_exec(c, "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'pg-key', "
                        "max_budget = 9, models = ARRAY['a', 'b'], aliases = '{\"x\": \"a\"}'");
     char ci[256];
@@ -911,6 +985,11 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     cr_assert_gt(rec->team_budget_reset_at, now);
     cr_assert_float_eq(rec->user_spend, 4, 1e-12);
     cr_assert_float_eq(rec->user_max_budget, 40, 1e-12);
+    cr_assert_eq(rec->team_limits.rpm, 11);
+    cr_assert_eq(rec->team_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->user_limits.tpm, 44);
+    cr_assert_eq(rec->member_limits.rpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->member_limits.tpm, 77);
     auth_reader_quiescent(r);
     auth_hash_t unknown;
     cr_assert_eq(auth_key_hash(STR_LIT("sk-nobody-pg"), &unknown), 0);

@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT
+ * The data plane's rate limits: LiteLLM's parallel_request_limiter_v3 on the counters of
+ * src/limits. Which descriptors apply to a request (key, user, team, team member, model per key),
+ * the admission (rpm counted, tpm checked, a max_parallel_requests slot taken), LiteLLM's 429 and
+ * x-ratelimit-* headers, the tokens added when a call ends, and the slot given back when the
+ * request ends, however it ends (http_req_t.on_end). Also the router's pre-call check: a
+ * deployment over its litellm_params rpm/tpm is not picked. Counting itself (windows, Redis,
+ * the breaker) is src/limits' business; docs/limits.md has both halves. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/log.h"
+
+#define DEPLOYMENT_RACES 4 /* deployments lost to a concurrent pick before giving up */
+
+static int64_t unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The worker's limits reader is online before its first counter of a loop turn (the prepare
+ * handle of caller.c takes it offline before poll). */
+static lim_table_t *limits_enter(api_worker_t *w)
+{
+    if (!w->lim_reader)
+        return NULL;
+    if (!w->lim_online) {
+        lim_reader_online(w->lim_reader);
+        w->lim_online = true;
+    }
+    return w->ctx->limits;
+}
+
+/* "<key>:<value>:<suffix>" into out (LIM_NAME_MAX + 1 bytes); STR_NULL when longer. */
+static str_t counter_name(char *out, const char *key, const char *value, const char *suffix)
+{
+    size_t k = strlen(key), v = strlen(value), s = strlen(suffix);
+    if (k + v + s + 2 > LIM_NAME_MAX)
+        return STR_NULL;
+    memcpy(out, key, k);
+    out[k] = ':';
+    memcpy(out + k + 1, value, v);
+    out[k + 1 + v] = ':';
+    memcpy(out + k + 2 + v, suffix, s);
+    return str_make(out, k + v + s + 2);
+}
+
+/* ---- descriptors -------------------------------------------------------------------------- */
+
+static bool any_limit(long long a, long long b, long long c)
+{
+    return a != AUTH_NO_LIMIT || b != AUTH_NO_LIMIT || c != AUTH_NO_LIMIT;
+}
+
+static void put(api_limit_use_t *out, size_t *n, const char *key, const char *value, long long rpm,
+                long long tpm, long long max_parallel)
+{
+    if (!value || !any_limit(rpm, tpm, max_parallel))
+        return;
+    if (strlen(key) + strlen(value) + sizeof ":parallel" > LIM_NAME_MAX) { /* the longest name */
+        static atomic_bool warned;
+        if (!atomic_exchange(&warned, true))
+            log_warn("rate limits: the %s '%.40s...' is too long for a counter name: not limited "
+                     "(said once)",
+                     key, value);
+        return;
+    }
+    out[(*n)++] = (api_limit_use_t){
+        .key = key, .value = value, .rpm = rpm, .tpm = tpm, .max_parallel = max_parallel};
+}
+
+size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const char *model,
+                             arena_t *a, api_limit_use_t out[API_LIMIT_DESCRIPTORS])
+{
+    size_t n = 0;
+    /* LiteLLM's order; max_parallel_requests exists on the key alone (v3 keeps no other) */
+    put(out, &n, "api_key", c->token, rec->rpm_limit, rec->tpm_limit, rec->max_parallel_requests);
+    put(out, &n, "user", c->user_id, rec->user_limits.rpm, rec->user_limits.tpm, AUTH_NO_LIMIT);
+    put(out, &n, "team", c->team_id, rec->team_limits.rpm, rec->team_limits.tpm, AUTH_NO_LIMIT);
+    if (c->team_id && c->user_id &&
+        any_limit(rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT))
+        put(out, &n, "team_member", arena_printf(a, "%s:%s", c->team_id, c->user_id),
+            rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT);
+    for (size_t i = 0; model && i < rec->n_model_limits; i++)
+        if (strcmp(rec->model_limits[i].model, model) == 0) {
+            put(out, &n, "model_per_key", arena_printf(a, "%s:%s", c->token, model),
+                rec->model_limits[i].rpm, rec->model_limits[i].tpm, AUTH_NO_LIMIT);
+            break;
+        }
+    return n;
+}
+
+/* ---- the 429 -------------------------------------------------------------------------------- */
+
+void api_limit_reset_text(int64_t reset_ms, char out[32])
+{
+    time_t t = (time_t)(reset_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void api_limit_message(const api_limit_use_t *u, const char *type, const lim_info_t *info,
+                       char *out, size_t size)
+{
+    char reset[32];
+    api_limit_reset_text(info->reset_ms, reset);
+    snprintf(
+        out, size,
+        "Rate limit exceeded for %s: %s. Limit type: %s. Current limit: %lld, Remaining: %lld. "
+        "Limit resets at: %s",
+        u->key, u->value, type, (long long)info->limit, (long long)info->remaining, reset);
+}
+
+static void release(lim_table_t *t, api_limit_use_t *uses, size_t n, int64_t now)
+{
+    char name[LIM_NAME_MAX + 1];
+    for (size_t i = 0; i < n; i++)
+        if (uses[i].holding) {
+            lim_gauge_dec(t, counter_name(name, uses[i].key, uses[i].value, "parallel"), now);
+            uses[i].holding = false;
+        }
+}
+
+/* The request ended (answered, failed, dropped or abandoned by its client): its slots go back. */
+static void limits_on_end(http_req_t *req)
+{
+    api_caller_t *c = req->caller;
+    lim_table_t *t = limits_enter(req->server_data);
+    if (c && t)
+        release(t, c->limits, c->n_limits, unix_ms());
+}
+
+static void refuse(http_req_t *req, bool anthropic, const api_limit_use_t *u, const char *type,
+                   lim_info_t info, int64_t now)
+{
+    if (info.reset_ms <= now) /* a gauge has no window: LiteLLM's conservative estimate */
+        info.reset_ms = now + LIM_WINDOW_MS;
+    char msg[LIM_NAME_MAX + 256], reset[32];
+    api_limit_message(u, type, &info, msg, sizeof msg);
+    api_limit_reset_text(info.reset_ms, reset);
+    http_resp_header_cstr(req, "retry-after", "60"); /* LiteLLM: the window's size */
+    http_resp_header_cstr(req, "rate_limit_type", type);
+    http_resp_header_cstr(req, "reset_at", reset);
+    api_send_error_as(req, anthropic, 429, "throttling_error", NULL, msg);
+}
+
+int api_limits_admit(http_req_t *req, api_worker_t *w, const auth_key_t *rec, const char *model,
+                     bool anthropic)
+{
+    api_caller_t *c = req->caller;
+    api_limit_use_t found[API_LIMIT_DESCRIPTORS];
+    size_t n = api_limit_descriptors(rec, c, model, &req->arena, found);
+    if (n == 0)
+        return 0; /* most keys: nothing to count */
+    lim_table_t *t = limits_enter(w);
+    if (!t)
+        return 0;
+    api_limit_use_t *uses = arena_alloc(&req->arena, n * sizeof *uses);
+    if (!uses) {
+        api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
+        return 1;
+    }
+    memcpy(uses, found, n * sizeof *uses);
+    c->limits = uses;
+    c->n_limits = (unsigned)n;
+    int64_t now = unix_ms();
+    char name[LIM_NAME_MAX + 1];
+    for (size_t i = 0; i < n; i++) {
+        api_limit_use_t *u = &uses[i];
+        const char *type = NULL;
+        lim_info_t *info = NULL;
+        /* rpm counts when admitted; tpm admits while the window is under the limit (the tokens
+         * come when the call ends); a parallel slot is held until the request ends */
+        if (u->rpm != AUTH_NO_LIMIT &&
+            !lim_rate_check_add(t, counter_name(name, u->key, u->value, "rpm"), u->rpm, 1, now,
+                                info = &u->rpm_info))
+            type = "requests";
+        else if (u->tpm != AUTH_NO_LIMIT &&
+                 !lim_rate_check_add(t, counter_name(name, u->key, u->value, "tpm"), u->tpm, 0, now,
+                                     info = &u->tpm_info))
+            type = "tokens";
+        else if (u->max_parallel != AUTH_NO_LIMIT) {
+            info = &u->parallel_info;
+            if (lim_gauge_inc(t, counter_name(name, u->key, u->value, "parallel"), u->max_parallel,
+                              now, info))
+                u->holding = true;
+            else
+                type = "max_parallel_requests";
+        }
+        if (type) {
+            /* what earlier descriptors counted stays counted, as in LiteLLM; slots go back */
+            release(t, uses, i, now);
+            c->n_limits = 0;
+            refuse(req, anthropic, u, type, *info, now);
+            return 1;
+        }
+        if (u->holding)
+            req->on_end = limits_on_end;
+    }
+    return 0;
+}
+
+/* ---- after the call ------------------------------------------------------------------------- */
+
+void api_limits_call_end(http_req_t *req, const api_call_end_t *end)
+{
+    const api_caller_t *c = req->caller;
+    const route_deployment_t *d = end->target ? end->target->dep : NULL;
+    bool deployment_tpm = d && d->cfg->tpm > 0, any = deployment_tpm;
+    for (unsigned i = 0; c && i < c->n_limits && !any; i++)
+        any = c->limits[i].tpm != AUTH_NO_LIMIT;
+    if (!any)
+        return;
+    uint64_t tokens = end->usage ? end->usage->prompt + end->usage->completion : 0;
+    lim_table_t *t = tokens ? limits_enter(req->server_data) : NULL;
+    if (!t)
+        return;
+    /* LiteLLM's token_rate_limit_type "total": prompt + completion on every tpm that applied */
+    int64_t now = unix_ms();
+    char name[LIM_NAME_MAX + 1];
+    for (unsigned i = 0; c && i < c->n_limits; i++)
+        if (c->limits[i].tpm != AUTH_NO_LIMIT)
+            lim_rate_add(t, counter_name(name, c->limits[i].key, c->limits[i].value, "tpm"),
+                         (int64_t)tokens, now);
+    if (deployment_tpm)
+        lim_rate_add(t, counter_name(name, "deployment", d->cfg->id, "tpm"), (int64_t)tokens, now);
+}
+
+/* Headers are built without printf: a limited call carries up to a dozen, and snprintf's cost
+ * per header (~100 ns) made them the most expensive part of a limited request. */
+
+/* s (its bytes) at out[*n], when it fits in size - 1; returns out. */
+static char *append(char *out, size_t *n, size_t size, const char *s)
+{
+    size_t k = strlen(s);
+    if (*n + k < size) {
+        memcpy(out + *n, s, k);
+        *n += k;
+    }
+    return out;
+}
+
+static void header_num(http_req_t *req, str_t name, int64_t v)
+{
+    char num[24];
+    buf_t b = {num, 0, sizeof num}; /* fixed storage: the number always fits */
+    buf_append_u64(&b, (unsigned long long)(v < 0 ? 0 : v));
+    http_resp_header(req, name, str_make(num, b.n));
+}
+
+/* "42s", "1m0s": how OpenAI writes x-ratelimit-reset-* */
+static void header_reset(http_req_t *req, str_t name, int64_t reset_ms, int64_t now)
+{
+    unsigned long long s = reset_ms > now ? (unsigned long long)(reset_ms - now + 999) / 1000 : 0;
+    char text[48];
+    buf_t b = {text, 0, sizeof text};
+    if (s >= 60) {
+        buf_append_u64(&b, s / 60);
+        buf_append(&b, "m", 1);
+        s %= 60;
+    }
+    buf_append_u64(&b, s);
+    buf_append(&b, "s", 1);
+    http_resp_header(req, name, str_make(text, b.n));
+}
+
+/* A model name may hold characters a header name may not ("openai/gpt-4o"): they become '-',
+ * or clients that parse strictly would refuse the whole response. */
+static void header_token(char *name, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              (ch && strchr("!#$%&'*+-.^_`|~", ch))))
+            name[i] = '-';
+    }
+}
+
+/* x-ratelimit-<descriptor>-remaining|limit-<type>, as LiteLLM's v3 limiter adds them */
+static void descriptor_headers(http_req_t *req, const api_limit_use_t *u, const char *type,
+                               const lim_info_t *info)
+{
+    char name[96];
+    size_t n = 0;
+    append(name, &n, sizeof name, "x-ratelimit-");
+    append(name, &n, sizeof name, u->key);
+    size_t at = n;
+    append(name, &n, sizeof name, "-remaining-");
+    append(name, &n, sizeof name, type);
+    header_num(req, str_make(name, n), info->remaining);
+    n = at;
+    append(name, &n, sizeof name, "-limit-");
+    append(name, &n, sizeof name, type);
+    header_num(req, str_make(name, n), info->limit);
+}
+
+void api_limits_headers(http_req_t *req)
+{
+    const api_caller_t *c = req->caller;
+    if (!c || !c->n_limits)
+        return;
+    static const char *const types[] = {"requests", "tokens"};
+    static const str_t limit_names[] = {STR_LIT("x-ratelimit-limit-requests"),
+                                        STR_LIT("x-ratelimit-limit-tokens")};
+    static const str_t remaining_names[] = {STR_LIT("x-ratelimit-remaining-requests"),
+                                            STR_LIT("x-ratelimit-remaining-tokens")};
+    static const str_t reset_names[] = {STR_LIT("x-ratelimit-reset-requests"),
+                                        STR_LIT("x-ratelimit-reset-tokens")};
+    int64_t now = 0;
+    for (unsigned i = 0; i < c->n_limits; i++) {
+        const api_limit_use_t *u = &c->limits[i];
+        bool key = u == c->limits && strcmp(u->key, "api_key") == 0;
+        bool model = strcmp(u->key, "model_per_key") == 0;
+        const lim_info_t *infos[] = {u->rpm != AUTH_NO_LIMIT ? &u->rpm_info : NULL,
+                                     u->tpm != AUTH_NO_LIMIT ? &u->tpm_info : NULL};
+        for (int k = 0; k < 2; k++) {
+            const lim_info_t *info = infos[k];
+            if (!info)
+                continue;
+            descriptor_headers(req, u, types[k], info);
+            if (key) {
+                /* OpenAI's names: the key's limits when set, as LiteLLM */
+                if (!now)
+                    now = unix_ms();
+                header_num(req, limit_names[k], info->limit);
+                header_num(req, remaining_names[k], info->remaining);
+                header_reset(req, reset_names[k], info->reset_ms, now);
+            } else if (model) {
+                const char *m = strchr(u->value, ':');
+                char name[LIM_NAME_MAX + 64];
+                size_t n = 0;
+                append(name, &n, sizeof name, "x-litellm-key-remaining-");
+                append(name, &n, sizeof name, types[k]);
+                append(name, &n, sizeof name, "-");
+                size_t at = n;
+                append(name, &n, sizeof name, m ? m + 1 : u->value);
+                header_token(name + at, n - at);
+                header_num(req, str_make(name, n), info->remaining);
+            }
+        }
+        if (u->max_parallel != AUTH_NO_LIMIT)
+            descriptor_headers(req, u, "max_parallel_requests", &u->parallel_info);
+    }
+}
+
+/* ---- deployments: the router's pre-call check --------------------------------------------------
+ */
+
+typedef struct {
+    lim_table_t *t;
+    int64_t now;
+    int64_t first_reset;                              /* earliest window end of a full deployment */
+    const route_deployment_t *lost[DEPLOYMENT_RACES]; /* full when counted (a race lost) */
+    int n_lost;
+} pick_t;
+
+/* LiteLLM's pre-call check: a deployment whose window is at its rpm or tpm takes no call. */
+static bool deployment_usable(void *arg, const route_deployment_t *d)
+{
+    pick_t *pk = arg;
+    const cfg_deployment_t *cfg = d->cfg;
+    if (cfg->rpm <= 0 && cfg->tpm <= 0)
+        return true;
+    for (int i = 0; i < pk->n_lost; i++)
+        if (pk->lost[i] == d)
+            return false;
+    char name[LIM_NAME_MAX + 1];
+    lim_info_t info;
+    for (int k = 0; k < 2; k++) {
+        long long limit = k == 0 ? cfg->rpm : cfg->tpm;
+        if (limit <= 0)
+            continue;
+        lim_rate_peek(pk->t, counter_name(name, "deployment", cfg->id, k == 0 ? "rpm" : "tpm"),
+                      limit, pk->now, &info);
+        if (info.used >= limit) {
+            if (!pk->first_reset || info.reset_ms < pk->first_reset)
+                pk->first_reset = info.reset_ms;
+            return false;
+        }
+    }
+    return true;
+}
+
+int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
+                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size)
+{
+    api_worker_t *w = req->server_data;
+    const char *err = NULL;
+    lim_table_t *t = g->limited ? limits_enter(w) : NULL;
+    if (!t) {
+        if (route_pick(g, model, &w->rng, avoid, &req->arena, out, &err) == 0)
+            return 0;
+        snprintf(msg, size, "No deployments available for selected model=%.*s: %s", STR_FMT(model),
+                 err);
+        return -1;
+    }
+    pick_t pk = {.t = t, .now = unix_ms()};
+    for (;;) {
+        int rc = route_pick_usable(g, model, &w->rng, avoid, deployment_usable, &pk, &req->arena,
+                                   out, &err);
+        if (rc < 0) {
+            snprintf(msg, size, "No deployments available for selected model=%.*s: %s",
+                     STR_FMT(model), err);
+            return -1;
+        }
+        if (rc == ROUTE_NONE_USABLE || pk.n_lost == DEPLOYMENT_RACES)
+            break;
+        const cfg_deployment_t *cfg = out->dep->cfg;
+        char name[LIM_NAME_MAX + 1];
+        if (cfg->rpm <= 0 || lim_rate_check_add(t, counter_name(name, "deployment", cfg->id, "rpm"),
+                                                cfg->rpm, 1, pk.now, NULL))
+            return 0;
+        pk.lost[pk.n_lost++] = out->dep; /* another request took its last one meanwhile */
+    }
+    /* every deployment is at its limits: RouterRateLimitError's text, with the time until the
+     * first window ends */
+    int64_t wait_ms = pk.first_reset > pk.now ? pk.first_reset - pk.now : 1000;
+    long long secs = (long long)((wait_ms + 999) / 1000);
+    char num[24];
+    snprintf(num, sizeof num, "%lld", secs);
+    http_resp_header_cstr(req, "retry-after", num);
+    snprintf(msg, size,
+             "No deployments available for selected model, Try again in %lld seconds. Passed "
+             "model=%.*s. pre-call-checks=False, cooldown_list=[]",
+             secs, STR_FMT(model));
+    return -1;
+}
+
+/* ---- per worker ------------------------------------------------------------------------------ */
+
+static void on_maintain(uv_timer_t *h)
+{
+    api_worker_t *w = h->data;
+    lim_table_maintain(w->ctx->limits, unix_ms());
+}
+
+void api_worker_limits_init(api_worker_t *w, uv_loop_t *loop)
+{
+    lim_table_t *t = w->ctx->limits;
+    if (!t)
+        return;
+    w->lim_reader = lim_reader_register(t);
+    if (!w->lim_reader) {
+        log_warn("worker %d: no rate-limit reader slot left; requests on this worker are not "
+                 "limited",
+                 w->index);
+        return;
+    }
+    w->lim_online = true; /* a new reader starts online */
+    lim_stats_t st;
+    lim_table_stats(t, &st);
+    if (w->index == 0 && !st.redis) {
+        /* without Redis no sync thread reclaims idle counters: worker 0 does, once a second */
+        uv_timer_init(loop, &w->lim_timer);
+        w->lim_timer.data = w;
+        uv_timer_start(&w->lim_timer, on_maintain, 1000, 1000);
+        uv_unref((uv_handle_t *)&w->lim_timer);
+        w->lim_timer_on = true;
+    }
+}
+
+void api_worker_limits_close(api_worker_t *w)
+{
+    if (w->lim_timer_on) {
+        uv_close((uv_handle_t *)&w->lim_timer, NULL);
+        w->lim_timer_on = false;
+    }
+    if (w->lim_reader) {
+        lim_reader_unregister(w->lim_reader);
+        w->lim_reader = NULL;
+        w->lim_online = false;
+    }
+}
