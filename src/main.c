@@ -60,6 +60,12 @@ static worker_t *workers;
 static int num_workers;
 static admin_plane_t *control_plane;
 
+/* Readiness of a process without a store thread: the control plane's own connection. */
+static bool control_db_ok(void)
+{
+    return admin_plane_db_ok(control_plane);
+}
+
 /* Management routes arriving on a worker go to the control-plane thread, admins only. */
 static void control_handoff(http_req_t *req)
 {
@@ -498,6 +504,7 @@ int main(int argc, char **argv)
             .keys = ctx.keys,
             .publish_models = publish ? publish_models : NULL,
             .publish_arg = &sink,
+            .open_at_start = !ctx.store,
         };
         char *perr = NULL;
         control_plane = admin_plane_start(&po, &perr);
@@ -514,8 +521,10 @@ int main(int argc, char **argv)
             cfg_free(cfg);
             return 1;
         }
-        if (ctx.serve_control)
+        if (ctx.serve_control) {
             ctx.control_handoff = control_handoff;
+            ctx.control_db_ok = control_db_ok;
+        }
         if (publish)
             log_info("store_model_in_db: models of LiteLLM_ProxyModelTable are routed (read at "
                      "start, on every change made here, and every %d s)",

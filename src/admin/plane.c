@@ -5,6 +5,7 @@
  * whose uv_async wakes the worker to send the answer. The queues see a few calls per second at
  * most, so a mutex each is the simple right answer; the data plane never takes them. */
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct admin_plane {
     uv_mutex_t lock;
     job_t *head, **tail;
     bool stopping;
+    _Atomic bool db_ok; /* the last open succeeded (readiness) */
     admin_t admin;
     char *sqlite_path, *pg_conninfo;
     /* store_model_in_db (opts.publish_models) */
@@ -172,9 +174,16 @@ static int open_db(admin_plane_t *p)
     if (!p->admin.db) {
         log_warn("control plane: cannot open the database: %s", err ? err : "?");
         free(err);
+        atomic_store(&p->db_ok, false);
         return -1;
     }
+    atomic_store(&p->db_ok, true);
     return 0;
+}
+
+bool admin_plane_db_ok(admin_plane_t *p)
+{
+    return p && atomic_load(&p->db_ok);
 }
 
 /* Drops the keys a call made stale here, and tells other instances. */
@@ -322,6 +331,8 @@ static void plane_main(void *arg)
     admin_plane_t *p = arg;
     /* the database is opened by the first management call (a data-plane-heavy process does not
      * carry a second connection it never uses), or at once by the first read of the models */
+    if (p->opts.open_at_start)
+        open_db(p);
     uv_run(&p->loop, UV_RUN_DEFAULT);
     uv_loop_close(&p->loop);
     if (p->admin.db)

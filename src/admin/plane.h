@@ -31,6 +31,9 @@ typedef struct {
      * next read. NULL: models are not read. */
     int (*publish_models)(void *arg, const cJSON *models);
     void *publish_arg;
+    /* Open the database when the thread starts (a process without a store thread, whose
+     * readiness the control plane's connection answers), not at the first call. */
+    bool open_at_start;
 } admin_plane_opts_t;
 
 /* How often the models table is read for changes made elsewhere (another instance, LiteLLM). */
@@ -41,6 +44,9 @@ typedef struct {
  * call. A process that serves no management routes (--role data) may run it only to publish
  * models: nothing is handed to it then. NULL when the thread cannot start. */
 admin_plane_t *admin_plane_start(const admin_plane_opts_t *opts, char **err);
+/* True when the control plane's last use of its database succeeded (for /health/readiness).
+ * Thread-safe. */
+bool admin_plane_db_ok(admin_plane_t *p);
 /* Finishes the call being handled, answers the queued ones with 503, joins the thread. */
 void admin_plane_stop(admin_plane_t *p);
 

@@ -135,6 +135,8 @@ static void handle_readiness(http_req_t *req, api_worker_t *w)
         store_svc_stats_t st;
         store_svc_stats(w->ctx->store, &st);
         db = st.connected ? "connected" : "Not connected";
+    } else if (w->ctx->control_db_ok) {
+        db = w->ctx->control_db_ok() ? "connected" : "Not connected";
     }
     int n = snprintf(body, sizeof body,
                      "{\"status\":\"healthy\",\"db\":\"%s\",\"cache\":null,"

@@ -53,6 +53,8 @@ typedef struct api_ctx {
     bool serve_control;     /* --role control|all: management routes */
     /* Management calls go to the control-plane thread; NULL when this process has none. */
     void (*control_handoff)(http_req_t *req);
+    /* Without a store thread (--role control): whether the control plane's database answers. */
+    bool (*control_db_ok)(void);
     /* The wake-up handle of the worker owning each key-cache reader id (set at worker start). */
     _Atomic(uv_async_t *) wake[AUTH_MAX_READERS];
 } api_ctx_t;

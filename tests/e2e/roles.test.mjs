@@ -128,6 +128,7 @@ describe('control role and two processes on one SQLite file', () => {
     const ready = await httpRequest(`${control.url}/health/readiness`);
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'healthy');
+    assert.equal(ready.json.db, 'connected', 'the control process reports its own database');
   });
 
   test('a key made on the control process works on the data process; its spend shows on the control process', T, async () => {
