@@ -3,6 +3,7 @@
 #   make SAN=1      ASan+UBSan build in build/san/
 #   make run        install missing packages, build, start mock + gateway on config/example.yaml
 #   make test       install, build, run unit, fuzz-replay and e2e suites (release and SAN)
+#   make bench      bench/run (throughput, latency, memory) and bench/isolation (control plane vs data plane)
 #   make fuzz       libFuzzer targets (clang) in build/fuzz/
 
 CC      ?= cc
@@ -85,6 +86,7 @@ fuzz:
 
 bench: all
 	bench/run
+	bench/isolation
 
 clean:
 	rm -rf build
