@@ -55,7 +55,7 @@ trap 'exit 143' TERM
 setsid "$build/sluice-mock" --host 127.0.0.1 --port "$mock_port" --quiet &
 mock_pid=$!
 # shellcheck disable=SC2086
-setsid "$build/sluice" --config "$config" --host "$host" --port "$port" ${SLUICE_ARGS:-} &
+setsid "$build/sluice" --config "$config" --host "$host" --port "$port" --db "$build/sluice.db" ${SLUICE_ARGS:-} &
 sluice_pid=$!
 
 ready() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/health/liveliness" 2>/dev/null; }
