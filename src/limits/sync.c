@@ -761,6 +761,12 @@ static void on_tick(uv_timer_t *h)
     lim__dirty_drain(s->t, activate, s);
     switch (s->state) {
     case ST_UP:
+        if (s->inflight && mono - s->sent_mono >= s->timeout_ms && s->ac)
+            /* timers run before the loop polls: a reply already in the socket (this thread was
+             * off the CPU) is read now, not mistaken for a silent Redis */
+            redisAsyncHandleRead(s->ac);
+        if (s->state != ST_UP)
+            break; /* that read found the connection closed and tripped the breaker */
         if (s->inflight) {
             if (mono - s->sent_mono >= s->timeout_ms) {
                 char why[64];
@@ -844,7 +850,7 @@ static void on_wake(uv_async_t *h)
 
 static void thread_main(void *arg)
 {
-    thread_background("sluice-limits");
+    thread_name("sluice-limits"); /* not niced: its timeouts are tens of ms */
     lim_sync_t *s = arg;
     /* hiredis writes with write(2): a reset connection must be an error here, not a signal */
     sigset_t set;
