@@ -164,6 +164,50 @@ static lim_table_t *limits_start(const cfg_t *cfg)
     return t;
 }
 
+/* The response cache (litellm_settings.cache: true; docs/cache.md): a local table, or the
+ * thread that owns the Redis connection (cache_params.type: redis, found as the limits find it). */
+static void cache_start(const cfg_t *cfg, api_ctx_t *ctx, int n_workers)
+{
+    if (!cfg->cache_on)
+        return;
+    if (cfg->cache_type && strcmp(cfg->cache_type, "redis") == 0) {
+        lim_redis_conf_t redis;
+        char err[256] = "";
+        if (lim_redis_conf_find(cfg, NULL, &redis, err, sizeof err) == 1) {
+            cache_redis_opts_t o = {
+                .host = redis.host,
+                .port = redis.port,
+                .username = redis.username,
+                .password = redis.password,
+                .db = redis.db,
+                .lookup_timeout_ms = cfg->cache_socket_timeout_s > 0
+                                         ? (unsigned)(cfg->cache_socket_timeout_s * 1000 + 0.5)
+                                         : 0,
+            };
+            ctx->cache_redis = cache_redis_start(&o, n_workers);
+            if (ctx->cache_redis)
+                log_info("response cache: Redis at %s:%d (settings from %s), ttl %.0f s",
+                         redis.host, redis.port, redis.source, cfg->cache_ttl_s);
+            lim_redis_conf_dispose(&redis);
+            ctx->cache_on = ctx->cache_redis != NULL;
+            return;
+        }
+        log_warn("response cache: type redis, but %s; using the local cache",
+                 err[0] ? err : "no Redis is configured");
+    } else if (cfg->cache_type && strcmp(cfg->cache_type, "local") != 0) {
+        log_warn("response cache: cache_params.type %s is not supported; using the local "
+                 "(in-memory) cache",
+                 cfg->cache_type);
+    }
+    size_t bytes = (size_t)(cfg->cache_max_memory_mb * 1024 * 1024);
+    size_t entries = cfg->cache_max_entries > 0 ? (size_t)cfg->cache_max_entries : 200;
+    ctx->cache = cache_new(entries, bytes ? bytes : 1);
+    ctx->cache_on = ctx->cache != NULL;
+    if (ctx->cache)
+        log_info("response cache: local, up to %zu entries and %.0f MiB, ttl %.0f s", entries,
+                 cfg->cache_max_memory_mb, cfg->cache_ttl_s);
+}
+
 /* A file named `name` in the directory of the config file (malloc'd). */
 static char *beside_config(const char *config_path, const char *name)
 {
@@ -539,6 +583,8 @@ int main(int argc, char **argv)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         num_workers = n > 0 ? (int)n : 1;
     }
+    if (ctx.serve_data)
+        cache_start(cfg, &ctx, num_workers);
     workers = xcalloc((size_t)num_workers, sizeof *workers);
     uv_sem_t started;
     uv_sem_init(&started, 0);
@@ -574,6 +620,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < num_workers; i++)
         uv_thread_join(&workers[i].thread);
     lim_table_free(ctx.limits); /* no worker reads it any more */
+    cache_free(ctx.cache);
+    cache_redis_stop(ctx.cache_redis);
     admin_plane_stop(control_plane);
     if (ctx.store)
         store_svc_stop(ctx.store, 5000); /* what is queued is written, or spooled */

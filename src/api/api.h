@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "auth/keys.h"
+#include "cache/cache.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "limits/limits.h"
@@ -49,8 +50,12 @@ typedef struct api_ctx {
     auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
     store_svc_t *store;     /* spend records and key lookups; NULL: none */
     lim_table_t *limits;    /* rate-limit counters (shared through Redis when configured) */
-    bool serve_data;        /* --role data|all: the LLM routes */
-    bool serve_control;     /* --role control|all: management routes */
+    bool cache_on;          /* the response cache (litellm_settings.cache), one of: */
+    cache_t *cache;         /* type local: this process's table; NULL: not local */
+    /* type redis: the thread that owns the connection; NULL: not Redis */
+    cache_redis_t *cache_redis;
+    bool serve_data;    /* --role data|all: the LLM routes */
+    bool serve_control; /* --role control|all: management routes */
     /* Management calls go to the control-plane thread; NULL when this process has none. */
     void (*control_handoff)(http_req_t *req);
     /* Without a store thread (--role control): whether the control plane's database answers. */
@@ -77,6 +82,10 @@ typedef struct {
     api_parked_t *parked;  /* requests waiting for their key's record */
     uv_timer_t lim_timer;  /* worker 0 without Redis: idle counters are reclaimed every second */
     bool lim_timer_on;
+    uv_loop_t *loop; /* this worker's loop (retry back-off timers) */
+    /* the Redis cache's answers for this worker; NULL: none */
+    cache_redis_inbox_t *cache_inbox;
+    uv_async_t cache_wake;
 } api_worker_t;
 
 /* One of LiteLLM's rate-limit descriptors that applies to a request (limits.c): its limits and
@@ -107,6 +116,11 @@ typedef struct {
      * the call ends, and slots given back when the request ends */
     api_limit_use_t *limits;
     unsigned n_limits;
+    /* the response cache (cache.c): the request's key (arena; NULL when not looked up), and
+     * whether and for how long its answer may be stored */
+    const char *cache_key;
+    bool cache_store;
+    int64_t cache_ttl_ms;
 } api_caller_t;
 
 /* Per-worker set-up and tear-down: the key-cache reader, its wake-up handle and park timer (with
@@ -196,6 +210,7 @@ typedef struct {
     const api_usage_t *usage;
     bool success;
     uint64_t first_byte_ns; /* uv_hrtime() of the provider's first byte; 0 when none */
+    bool cache_hit;         /* answered from the response cache (SpendLogs cache_hit "True") */
 } api_call_end_t;
 
 /* The call's cost in USD (-1 when the model has no price), with the prices of the request's
@@ -236,8 +251,91 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
 void api_worker_limits_init(api_worker_t *w, uv_loop_t *loop);
 void api_worker_limits_close(api_worker_t *w);
 
+/* ---- retries (retry.c): cooldown reports and LiteLLM's back-off between attempts ---------- */
+
+/* One call's retry state, inside the proxy's request-scoped struct (zeroed). */
+typedef struct {
+    uv_timer_t *timer;      /* the pending back-off (heap; closed by api_retry_cancel) */
+    int64_t retry_after_ms; /* the last attempt's retry-after / retry-after-ms; 0: none */
+    void (*fire)(void *arg);
+    void *arg;
+} api_retry_t;
+
+/* An attempt's response head: remembers its retry-after for the back-off. */
+void api_retry_note_head(api_retry_t *r, const up_header_t *headers, size_t n);
+/* A failed attempt on `t` (result UP_*, the provider's status): told to the router, which may
+ * cool the deployment down. */
+void api_attempt_failed(const route_target_t *t, int result, int status);
+/* Before retry number `attempt` (1 for the first retry): after a 429, waits LiteLLM's back-off
+ * (0.5 s doubled per retry, at most 8 s, less up to 25% jitter; the provider's retry-after when
+ * it is shorter than 8 s) on the worker's loop, then calls fire(arg); true when it did so.
+ * False: retry at once. */
+bool api_retry_later(api_worker_t *w, api_retry_t *r, int result, int status, int attempt,
+                     void (*fire)(void *arg), void *arg);
+/* Stops a pending back-off (the client went away); fire is not called. */
+void api_retry_cancel(api_retry_t *r);
+
+/* ---- fallbacks (fallback.c) ------------------------------------------------------------------ */
+
+/* A call's fallback state, inside the proxy's request-scoped struct (zeroed). */
+typedef struct {
+    const char *origin;         /* the group the client asked for; NULL until the first fallback */
+    const cfg_fallback_t *list; /* the config entry being walked; NULL with `request` */
+    const str_t *request;       /* the body's "fallbacks" names (arena), or NULL */
+    size_t num_request;
+    size_t next; /* index of the next name to try in the list being walked */
+    int kind;    /* which list: 0 none yet */
+    int used;    /* fallbacks started: x-litellm-attempted-fallbacks */
+} api_fallback_t;
+
+/* Takes the body's "fallbacks" member (a list of group names, or of {"model": name}) into f
+ * (names in the request arena) and out of req->body (an arena copy; *model_raw follows). 0, or
+ * -1 when it is not such a list. */
+int api_fallback_take(http_req_t *req, api_fallback_t *f, str_t *model_raw);
+/* The same from a parsed body (translated calls): the member is read and deleted. */
+int api_fallback_take_json(http_req_t *req, api_fallback_t *f, cJSON *body);
+/* The group `failed` gave up (every retry spent) with result/status and the provider's error
+ * body: the next fallback group this caller may use, or NULL. Context-window errors walk
+ * context_window_fallbacks, content-policy errors content_policy_fallbacks; other failures
+ * the request's "fallbacks", else the config's fallbacks, else default_fallbacks. Other 4xx
+ * errors than 401/403/404/408/429 fall back only to the first two lists. `usable` (may be NULL)
+ * vets a candidate group (the splice path cannot switch to a translated provider). *name is
+ * the model name to call it with. */
+const route_group_t *api_fallback_next(http_req_t *req, api_fallback_t *f,
+                                       const route_group_t *failed, int result, int status,
+                                       str_t error_body, bool (*usable)(const route_group_t *g),
+                                       const char **name);
+/* x-litellm-attempted-fallbacks. */
+void api_fallback_header(http_req_t *req, const api_fallback_t *f);
+/* Whether the caller's key (and team) may call `model` (the master key may call any). */
+bool api_caller_may_use(http_req_t *req, const char *model);
+
 /* A fresh call id (UUID v4 text) into out[37]. */
 void api_call_id(api_worker_t *w, char out[37]);
+
+/* ---- the response cache (cache.c, docs/cache.md) ---- */
+
+/* A call about to reach its provider, as the response cache sees it. */
+typedef struct {
+    const route_group_t *group;
+    bool stream;
+    str_t *model_raw;        /* pass-through: the model value in req->body (moved along); or NULL */
+    struct cJSON *docs[2];   /* translated: parsed copies of the body; NULL when none */
+    void (*go)(void *arg);   /* Redis answered a miss: call the provider */
+    void (*drop)(void *arg); /* a hit answered, or the client left: free what arg holds; or NULL */
+    void *arg;
+} api_cache_call_t;
+
+/* Before the first attempt of a chat/completions/embeddings call (ctx->cache_on): computes the
+ * cache key, takes the body's `cache` controls out of req->body and the docs, and answers a hit
+ * from the cache. 0: no answer, call the provider now. 1: answered, or (Redis) the lookup is
+ * under way and call->go runs on this worker if it misses; the caller stops either way. */
+int api_cache_lookup(http_req_t *req, const api_cache_call_t *call);
+/* The worker's Redis-cache inbox (with ctx->cache_redis); caller.c's worker init and close. */
+void api_worker_cache_init(api_worker_t *w, uv_loop_t *loop);
+void api_worker_cache_close(api_worker_t *w);
+/* After a successful non-stream answer: stores it under the request's key unless told not to. */
+void api_cache_store(http_req_t *req, str_t content_type, const char *body, size_t n);
 
 /* The OpenAI-compatible proxy: chat, completions, embeddings. */
 void api_proxy_openai(http_req_t *req, api_kind_t kind);

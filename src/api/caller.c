@@ -133,8 +133,10 @@ static void worker_keys_init(api_worker_t *w, uv_loop_t *loop)
 
 void api_worker_init(api_worker_t *w, uv_loop_t *loop)
 {
+    w->loop = loop;
     worker_keys_init(w, loop);
     api_worker_limits_init(w, loop);
+    api_worker_cache_init(w, loop);
     if (w->reader || w->lim_reader) {
         uv_prepare_init(loop, &w->quiesce);
         w->quiesce.data = w;
@@ -150,6 +152,7 @@ void api_worker_close(api_worker_t *w)
         w->quiesce_on = false;
     }
     api_worker_limits_close(w);
+    api_worker_cache_close(w);
     if (!w->reader)
         return;
     api_ctx_t *ctx = (api_ctx_t *)w->ctx;
@@ -431,6 +434,26 @@ const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *c
     return out;
 }
 
+bool api_caller_may_use(http_req_t *req, const char *model)
+{
+    const api_caller_t *c = req->caller;
+    api_worker_t *w = req->server_data;
+    if (!c->virtual_key)
+        return true;
+    auth_hash_t hash;
+    const auth_key_t *rec = NULL;
+    if (auth_hash_from_hex(str_cstr(c->token), &hash) != 0 ||
+        auth_lookup(w->ctx->keys, w->reader, &hash, now_ms(), &rec) > AUTH_LOOKUP_HIT_REFRESH ||
+        !rec)
+        return false; /* not sure: no fallback rather than one the key may not use */
+    const auth_access_group_t *g = c->gen->access_groups;
+    size_t ng = c->gen->num_access_groups;
+    return auth_models_allow(rec->models, rec->n_models, model, rec->aliases, rec->n_aliases, g,
+                             ng) &&
+           (rec->n_team_models == 0 ||
+            auth_models_allow(rec->team_models, rec->n_team_models, model, NULL, 0, g, ng));
+}
+
 /* ---- headers ------------------------------------------------------------------------------- */
 
 static void header_float(http_req_t *req, const char *name, double v, bool set)
@@ -665,8 +688,8 @@ void api_call_record(http_req_t *req, const api_call_end_t *end, double cost)
     log.organization_id = c->org_id;
     log.end_user = c->end_user;
     log.metadata = "{}";
-    log.cache_hit = "False";
-    log.cache_key = "Cache OFF";
+    log.cache_hit = end->cache_hit ? "True" : "False";
+    log.cache_key = c->cache_key ? c->cache_key : "Cache OFF";
     log.request_tags = "[]";
     log.status = end->success ? "success" : "failure";
     log.endpoint = path;

@@ -13,6 +13,15 @@
 #include "api/api.h"
 #include "core/log.h"
 
+/* cost-based-routing's price of a deployment: input + output per token; -1 when unknown. */
+static double deployment_price(void *arg, const cfg_deployment_t *d)
+{
+    spend_price_t p;
+    if (!arg || !spend_price_for_deployment(arg, d, &p))
+        return -1;
+    return p.input + p.output;
+}
+
 api_gen_t *api_gen_new(cfg_t *cfg, const api_gen_t *prev, const char *prices_path, char *err,
                        size_t err_size)
 {
@@ -30,6 +39,7 @@ api_gen_t *api_gen_new(cfg_t *cfg, const api_gen_t *prev, const char *prices_pat
         g->prices = spend_prices_rebind(prev->prices, cfg);
     else if (!(g->prices = spend_prices_new(cfg, prices_path, err, err_size)))
         goto fail;
+    route_table_set_costs(g->routes, deployment_price, g->prices);
     g->access_groups = api_access_groups_build(cfg, &g->num_access_groups);
     return g;
 fail:

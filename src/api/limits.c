@@ -212,6 +212,8 @@ void api_limits_call_end(http_req_t *req, const api_call_end_t *end)
 {
     const api_caller_t *c = req->caller;
     const route_deployment_t *d = end->target ? end->target->dep : NULL;
+    if (d && end->usage)
+        route_call_tokens(d, end->usage->prompt + end->usage->completion, route_now_ms());
     bool deployment_tpm = d && d->cfg->tpm > 0, any = deployment_tpm;
     for (unsigned i = 0; c && i < c->n_limits && !any; i++)
         any = c->limits[i].tpm != AUTH_NO_LIMIT;
@@ -358,14 +360,34 @@ typedef struct {
     int64_t first_reset;                              /* earliest window end of a full deployment */
     const route_deployment_t *lost[DEPLOYMENT_RACES]; /* full when counted (a race lost) */
     int n_lost;
+    /* enable_pre_call_checks: the prompt's estimated tokens (0: not checked) */
+    int64_t prompt_tokens;
+    const spend_prices_t *prices;
 } pick_t;
+
+/* The deployment's context window: model_info.max_input_tokens, else the price table's; 0 when
+ * unknown (then it is not refused). */
+static int64_t max_input_tokens(const pick_t *pk, const route_deployment_t *d)
+{
+    if (d->cfg->max_input_tokens > 0)
+        return d->cfg->max_input_tokens;
+    spend_price_t price;
+    if (pk->prices && spend_price_for_deployment(pk->prices, d->cfg, &price))
+        return price.max_input_tokens;
+    return 0;
+}
 
 /* LiteLLM's pre-call check: a deployment whose window is at its rpm or tpm takes no call. */
 static bool deployment_usable(void *arg, const route_deployment_t *d)
 {
     pick_t *pk = arg;
     const cfg_deployment_t *cfg = d->cfg;
-    if (cfg->rpm <= 0 && cfg->tpm <= 0)
+    if (pk->prompt_tokens > 0) {
+        int64_t max = max_input_tokens(pk, d);
+        if (max > 0 && pk->prompt_tokens > max)
+            return false;
+    }
+    if (!pk->t || (cfg->rpm <= 0 && cfg->tpm <= 0))
         return true;
     for (int i = 0; i < pk->n_lost; i++)
         if (pk->lost[i] == d)
@@ -387,20 +409,40 @@ static bool deployment_usable(void *arg, const route_deployment_t *d)
     return true;
 }
 
+/* Every deployment of g is cooling down: LiteLLM's 429 text and a retry-after header. */
+static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, char *msg, size_t size)
+{
+    long long secs = route_cooldown_message(g, model, route_now_ms(), msg, size);
+    char num[24];
+    snprintf(num, sizeof num, "%lld", secs);
+    http_resp_header_cstr(req, "retry-after", num);
+    return -1;
+}
+
 int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
                    const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size)
 {
     api_worker_t *w = req->server_data;
     const char *err = NULL;
     lim_table_t *t = g->limited ? limits_enter(w) : NULL;
-    if (!t) {
-        if (route_pick(g, model, &w->rng, avoid, &req->arena, out, &err) == 0)
+    const api_gen_t *gen = api_req_gen(req);
+    bool checks = gen->cfg->enable_pre_call_checks;
+    if (!t && !checks) {
+        int rc = route_pick(g, model, &w->rng, avoid, &req->arena, out, &err);
+        if (rc == 0)
             return 0;
+        if (rc == ROUTE_ALL_COOLING)
+            return all_cooling(req, g, model, msg, size);
         snprintf(msg, size, "No deployments available for selected model=%.*s: %s", STR_FMT(model),
                  err);
         return -1;
     }
-    pick_t pk = {.t = t, .now = unix_ms()};
+    /* the prompt's size: the body's characters / 4, LiteLLM's rough token count (the JSON
+     * around the messages counts too, so it errs on the large side) */
+    pick_t pk = {.t = t,
+                 .now = unix_ms(),
+                 .prompt_tokens = checks ? (int64_t)(req->body.n / 4) : 0,
+                 .prices = gen->prices};
     for (;;) {
         int rc = route_pick_usable(g, model, &w->rng, avoid, deployment_usable, &pk, &req->arena,
                                    out, &err);
@@ -409,12 +451,15 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
                      STR_FMT(model), err);
             return -1;
         }
+        if (rc == ROUTE_ALL_COOLING)
+            return all_cooling(req, g, model, msg, size);
         if (rc == ROUTE_NONE_USABLE || pk.n_lost == DEPLOYMENT_RACES)
             break;
         const cfg_deployment_t *cfg = out->dep->cfg;
         char name[LIM_NAME_MAX + 1];
-        if (cfg->rpm <= 0 || lim_rate_check_add(t, counter_name(name, "deployment", cfg->id, "rpm"),
-                                                cfg->rpm, 1, pk.now, NULL))
+        if (!t || cfg->rpm <= 0 ||
+            lim_rate_check_add(t, counter_name(name, "deployment", cfg->id, "rpm"), cfg->rpm, 1,
+                               pk.now, NULL))
             return 0;
         pk.lost[pk.n_lost++] = out->dep; /* another request took its last one meanwhile */
     }
@@ -427,8 +472,8 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
     http_resp_header_cstr(req, "retry-after", num);
     snprintf(msg, size,
              "No deployments available for selected model, Try again in %lld seconds. Passed "
-             "model=%.*s. pre-call-checks=False, cooldown_list=[]",
-             secs, STR_FMT(model));
+             "model=%.*s. pre-call-checks=%s, cooldown_list=[]",
+             secs, STR_FMT(model), checks ? "True" : "False");
     return -1;
 }
 

@@ -44,6 +44,8 @@ typedef struct {
     uint64_t up_start_ns, up_head_ns;
     uint64_t up_total_ns; /* time spent waiting on providers, all attempts */
     api_usage_t usage;    /* what the provider reported, for cost and spend */
+    api_retry_t retry;    /* a 429's back-off before the next attempt */
+    api_fallback_t fb;    /* the groups tried after this one gives up */
     char call_id[37];
     char error[256];
 } proxy_t;
@@ -90,9 +92,11 @@ static void proxy_error(proxy_t *p, int status, const char *type, const char *pa
 /* Frees what the proxy holds outside the arena. The request itself is finished by the caller. */
 static void proxy_release(proxy_t *p)
 {
+    api_retry_cancel(&p->retry);
     if (p->up) {
         up_cancel(p->up);
         p->up = NULL;
+        route_call_ended(p->target.dep, 0);
     }
     buf_free(&p->body);
     buf_free(&p->extra_headers);
@@ -167,6 +171,7 @@ static void add_common_headers(proxy_t *p)
     buf_t nb = {num, 0, sizeof num}; /* fixed storage: these numbers never need more */
     buf_append_u64(&nb, (unsigned)p->attempt);
     http_resp_header(req, STR_LIT("x-litellm-attempted-retries"), str_make(num, nb.n));
+    api_fallback_header(req, &p->fb);
     uint64_t now = uv_hrtime();
     uint64_t total = now - req->start_ns;
     uint64_t upstream = p->up_total_ns;
@@ -277,6 +282,8 @@ static void on_up_head(void *arg, int status, const up_header_t *headers, size_t
     proxy_t *p = arg;
     p->status = status;
     p->up_head_ns = uv_hrtime();
+    if (status == 429)
+        api_retry_note_head(&p->retry, headers, n);
     p->content_type = STR_NULL;
     p->extra_headers.n = 0;
     for (size_t i = 0; i < n; i++) {
@@ -340,12 +347,49 @@ static void on_up_data(void *arg, const char *data, size_t n)
     }
 }
 
+/* A 429's back-off ended: the next attempt. */
+static void proxy_retry_fire(void *arg)
+{
+    proxy_start_attempt(arg);
+}
+
+/* A fallback group is spliced like the client's: not one that needs translation. */
+static bool splice_usable(const route_group_t *g)
+{
+    return !api_group_is_native(g, str_cstr(g->name));
+}
+
+/* The group gave up: the call moves to the next fallback group, if any (not on /v1/messages
+ * and /v1/responses pass-through yet). */
+static bool proxy_fall_back(proxy_t *p, int result)
+{
+    const char *name = NULL;
+    const route_group_t *g =
+        p->suffix ? NULL
+                  : api_fallback_next(p->req, &p->fb, p->group, result, p->status,
+                                      str_make(p->body.p ? p->body.p : "", p->body.n),
+                                      splice_usable, &name);
+    if (!g)
+        return false;
+    log_info("%s: %s gave up (status %d); falling back to %s", p->call_id, p->group->name,
+             p->status, name);
+    p->group = g;
+    p->model = str_cstr(name);
+    p->attempt = 0;
+    p->max_retries = g->deployments[0]->num_retries;
+    p->body.n = 0;
+    proxy_start_attempt(p);
+    return true;
+}
+
 static void on_up_done(void *arg, int result, const char *message)
 {
     proxy_t *p = arg;
     http_req_t *req = p->req;
     p->up = NULL;
     uint64_t now = uv_hrtime();
+    bool answered = result == UP_OK && p->status < 400 && p->up_head_ns > p->up_start_ns;
+    route_call_ended(p->target.dep, answered ? p->up_head_ns - p->up_start_ns : 0);
     p->up_total_ns += now - p->up_start_ns;
     p->up_start_ns = 0;
     if (p->started) {
@@ -380,15 +424,20 @@ static void on_up_done(void *arg, int result, const char *message)
         http_resp_stream_end(req);
         return;
     }
+    if (result != UP_OK || p->status >= 400)
+        api_attempt_failed(&p->target, result, p->status);
     if (retryable(result, p->status) && p->attempt < p->max_retries) {
         log_debug("%s: attempt %d on %s failed (%s%s%d); retrying", p->call_id, p->attempt + 1,
                   p->target.dep->cfg->id, result != UP_OK ? message : "",
                   result != UP_OK ? " " : "status ", p->status);
         p->attempt++;
         p->body.n = 0;
-        proxy_start_attempt(p);
+        if (!api_retry_later(p->w, &p->retry, result, p->status, p->attempt, proxy_retry_fire, p))
+            proxy_start_attempt(p);
         return;
     }
+    if ((result != UP_OK || p->status >= 300) && proxy_fall_back(p, result))
+        return;
     if (result != UP_OK || p->status >= 300) {
         log_info("%s: %s call to %s failed: %s (status %d)", p->call_id, p->group->name,
                  p->target.dep->cfg->id, result != UP_OK ? message : "provider error", p->status);
@@ -402,6 +451,8 @@ static void on_up_done(void *arg, int result, const char *message)
     char ct[128];
     snprintf(ct, sizeof ct, "%.*s", p->content_type.p ? (int)p->content_type.n : 16,
              p->content_type.p ? p->content_type.p : "application/json");
+    if (p->w->ctx->cache_on)
+        api_cache_store(req, p->content_type, p->body.p, p->body.n);
     buf_t body = p->body;
     p->body = (buf_t){0};
     proxy_release(p);
@@ -500,18 +551,32 @@ static void proxy_start_attempt(proxy_t *p)
     static const up_callbacks_t cb = {on_up_head, on_up_data, on_up_done};
     p->status = 0;
     p->up_start_ns = uv_hrtime();
+    route_call_started(d);
     p->up = up_start(p->w->up, &spec, &cb, p);
+    if (!p->up)
+        route_call_ended(d, 0);
     if (!p->up)
         proxy_error(p, 500, "internal_server_error", NULL,
                     "litellm.APIConnectionError: could not start the provider call");
 }
 
+/* The call goes to the provider (after the response cache, when that has no answer). */
+static void proxy_go(void *arg)
+{
+    proxy_t *p = arg;
+    p->req->user = p;
+    p->req->on_abort = proxy_on_abort;
+    proxy_start_attempt(p);
+}
+
 void api_proxy_openai(http_req_t *req, api_kind_t kind)
 {
     api_worker_t *w = req->server_data;
-    jscan_field_t f[2] = {{STR_LIT("model"), STR_NULL}, {STR_LIT("stream"), STR_NULL}};
+    jscan_field_t f[3] = {{STR_LIT("model"), STR_NULL},
+                          {STR_LIT("stream"), STR_NULL},
+                          {STR_LIT("fallbacks"), STR_NULL}};
     size_t err_off = 0;
-    if (req->body.n == 0 || jscan_find(req->body.p, req->body.n, f, 2, &err_off) != 0) {
+    if (req->body.n == 0 || jscan_find(req->body.p, req->body.n, f, 3, &err_off) != 0) {
         char msg[160];
         if (req->body.n == 0)
             snprintf(msg, sizeof msg,
@@ -577,9 +642,18 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
     p->model_raw = f[0].value;
     p->stream = kind != API_EMBEDDINGS && f[1].value.p && jscan_is_true(f[1].value);
     p->max_retries = p->group->deployments[0]->num_retries;
-    req->user = p;
-    req->on_abort = proxy_on_abort;
-    proxy_start_attempt(p);
+    if (f[2].value.p && api_fallback_take(req, &p->fb, &p->model_raw) != 0) {
+        api_send_error(req, 400, "invalid_request_error", "fallbacks",
+                       "fallbacks must be a list of model names (or of {\"model\": name})");
+        return;
+    }
+    if (w->ctx->cache_on && api_cache_lookup(req, &(api_cache_call_t){.group = p->group,
+                                                                      .stream = p->stream,
+                                                                      .model_raw = &p->model_raw,
+                                                                      .go = proxy_go,
+                                                                      .arg = p}))
+        return; /* answered from the response cache, or proxy_go runs when Redis misses */
+    proxy_go(p);
 }
 
 void api_proxy_splice(http_req_t *req, const api_splice_t *sp)

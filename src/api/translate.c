@@ -45,6 +45,8 @@ typedef struct {
     api_stream_enc_t *enc;
     uint64_t up_start_ns, up_head_ns, up_total_ns;
     api_usage_t usage; /* from the canonical answer, for cost and spend */
+    api_retry_t retry; /* a 429's back-off before the next attempt */
+    api_fallback_t fb; /* the groups tried after this one gives up */
     char call_id[37];
 } xcall_t;
 
@@ -73,9 +75,11 @@ static void xcall_attempt(xcall_t *x);
 
 static void xcall_release(xcall_t *x)
 {
+    api_retry_cancel(&x->retry);
     if (x->up) {
         up_cancel(x->up);
         x->up = NULL;
+        route_call_ended(x->target.dep, 0);
     }
     if (x->pstream) {
         x->adapter->stream_free(x->pstream);
@@ -117,6 +121,7 @@ static void xcall_headers(xcall_t *x)
     buf_t nb = {num, 0, sizeof num};
     buf_append_u64(&nb, (unsigned)x->attempt);
     http_resp_header(req, STR_LIT("x-litellm-attempted-retries"), str_make(num, nb.n));
+    api_fallback_header(req, &x->fb);
     uint64_t now = uv_hrtime(), total = now - req->start_ns;
     uint64_t upstream = x->up_total_ns;
     if (x->up_start_ns && x->up_head_ns > x->up_start_ns)
@@ -287,6 +292,8 @@ static void on_head(void *arg, int status, const up_header_t *headers, size_t n)
     xcall_t *x = arg;
     x->status = status;
     x->up_head_ns = uv_hrtime();
+    if (status == 429)
+        api_retry_note_head(&x->retry, headers, n);
     if (status < 200 || status >= 300 || !x->stream)
         return;
     x->pstream = x->adapter->stream_new(&x->pctx);
@@ -387,11 +394,41 @@ static bool retryable(int result, int status)
     return result == UP_OK && (status == 429 || status >= 500);
 }
 
+/* A 429's back-off ended: the next attempt. */
+static void xcall_retry_fire(void *arg)
+{
+    xcall_attempt(arg);
+}
+
+/* The group gave up: the call moves to the next fallback group, if any. Any group will do:
+ * the adapter is chosen per attempt. */
+static bool xcall_fall_back(xcall_t *x, int result)
+{
+    const char *name = NULL;
+    const route_group_t *g =
+        api_fallback_next(x->req, &x->fb, x->group, result, x->status,
+                          str_make(x->body.p ? x->body.p : "", x->body.n), NULL, &name);
+    if (!g)
+        return false;
+    log_info("%s: %s gave up (status %d); falling back to %s", x->call_id, x->group->name,
+             x->status, name);
+    x->group = g;
+    x->model = str_cstr(name);
+    x->attempt = 0;
+    x->max_retries = g->deployments[0]->num_retries;
+    x->body.n = 0;
+    buf_free(&x->http.body);
+    xcall_attempt(x);
+    return true;
+}
+
 static void on_done(void *arg, int result, const char *message)
 {
     xcall_t *x = arg;
     http_req_t *req = x->req;
     x->up = NULL;
+    bool answered = result == UP_OK && x->status < 400 && x->up_head_ns > x->up_start_ns;
+    route_call_ended(x->target.dep, answered ? x->up_head_ns - x->up_start_ns : 0);
     x->up_total_ns += uv_hrtime() - x->up_start_ns;
     x->up_start_ns = 0;
     if (x->started) {
@@ -412,13 +449,18 @@ static void on_done(void *arg, int result, const char *message)
         http_resp_stream_end(req);
         return;
     }
+    if (result != UP_OK || x->status >= 400)
+        api_attempt_failed(&x->target, result, x->status);
     if (retryable(result, x->status) && x->attempt < x->max_retries) {
         x->attempt++;
         x->body.n = 0;
         buf_free(&x->http.body);
-        xcall_attempt(x);
+        if (!api_retry_later(x->w, &x->retry, result, x->status, x->attempt, xcall_retry_fire, x))
+            xcall_attempt(x);
         return;
     }
+    if ((result != UP_OK || x->status >= 300) && xcall_fall_back(x, result))
+        return;
     if (result != UP_OK || x->status >= 300) {
         xcall_account(x, false, false);
         xcall_upstream_error(x, result, message);
@@ -469,6 +511,8 @@ static void on_done(void *arg, int result, const char *message)
     xcall_headers(x);
     xcall_account(x, true, true);
     xcall_release(x);
+    if (x->w->ctx->cache_on)
+        api_cache_store(req, STR_LIT("application/json"), client.p, client.n);
     http_resp_send(req, 200, "application/json", client.p, client.n);
     buf_free(&client);
 }
@@ -525,10 +569,28 @@ static void xcall_attempt(xcall_t *x)
     static const up_callbacks_t cb = {on_head, on_data, on_done};
     x->status = 0;
     x->up_start_ns = uv_hrtime();
+    route_call_started(d);
     x->up = up_start(x->w->up, &spec, &cb, x);
+    if (!x->up)
+        route_call_ended(d, 0);
     if (!x->up)
         xcall_fail(x, 500, "internal_server_error",
                    "litellm.APIConnectionError: could not start the provider call (bad URL?)");
+}
+
+/* The call goes to the provider (after the response cache, when that has no answer). */
+static void xcall_go(void *arg)
+{
+    xcall_t *x = arg;
+    x->req->user = x;
+    x->req->on_abort = xcall_on_abort;
+    xcall_attempt(x);
+}
+
+/* The response cache answered (or the client left while it looked): the documents go. */
+static void xcall_drop(void *arg)
+{
+    xcall_release(arg);
 }
 
 void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
@@ -554,12 +616,26 @@ void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t ki
     x->model = model;
     x->stream = stream && kind != API_EMBEDDINGS;
     x->max_retries = group->deployments[0]->num_retries;
+    /* "fallbacks" is LiteLLM's own parameter: the provider never sees it */
+    cJSON_DeleteItemFromObjectCaseSensitive(client_req, "fallbacks");
+    if (api_fallback_take_json(req, &x->fb, chat_req) != 0) {
+        xcall_release(x);
+        api_send_error(req, 400, "invalid_request_error", "fallbacks",
+                       "fallbacks must be a list of model names (or of {\"model\": name})");
+        return;
+    }
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(chat_req, "stream_options");
     x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     api_call_id(w, x->call_id);
-    req->user = x;
-    req->on_abort = xcall_on_abort;
-    xcall_attempt(x);
+    if (w->ctx->cache_on && fmt == &api_format_openai &&
+        api_cache_lookup(req, &(api_cache_call_t){.group = group,
+                                                  .stream = x->stream,
+                                                  .docs = {client_req, chat_req},
+                                                  .go = xcall_go,
+                                                  .drop = xcall_drop,
+                                                  .arg = x}))
+        return; /* answered from the response cache, or xcall_go runs when Redis misses */
+    xcall_go(x);
 }
 
 bool api_group_is_native(const route_group_t *g, str_t model)

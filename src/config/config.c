@@ -238,6 +238,17 @@ void cfg_free(cfg_t *cfg)
     free(cfg->master_key);
     free(cfg->database_url);
     free(cfg->routing_strategy);
+    cfg_free_fallbacks(cfg->fallbacks, cfg->num_fallbacks);
+    cfg_free_fallbacks(cfg->context_window_fallbacks, cfg->num_context_window_fallbacks);
+    cfg_free_fallbacks(cfg->content_policy_fallbacks, cfg->num_content_policy_fallbacks);
+    for (size_t i = 0; i < cfg->num_default_fallbacks; i++)
+        free(cfg->default_fallbacks[i]);
+    free(cfg->default_fallbacks);
+    for (size_t i = 0; i < cfg->num_group_aliases; i++) {
+        free(cfg->group_aliases[i].alias);
+        free(cfg->group_aliases[i].group);
+    }
+    free(cfg->group_aliases);
     free(cfg->router_redis_host);
     free(cfg->router_redis_password);
     free(cfg->router_redis_url);
@@ -246,6 +257,7 @@ void cfg_free(cfg_t *cfg)
     free(cfg->cache_password);
     free(cfg->cache_username);
     free(cfg->cache_url);
+    free(cfg->cache_namespace);
     free(cfg);
 }
 

@@ -34,6 +34,8 @@ typedef struct cfg_deployment {
     int max_retries;         /* -1 when unset */
     long long rpm, tpm;      /* 0 when unset */
     double weight;           /* 0 when unset */
+    double cooldown_time_s;  /* litellm_params.cooldown_time; -1 when unset */
+    int order;               /* litellm_params.order (1 is tried first); 0 when unset */
     cfg_kv_t *extra_headers; /* litellm_params.extra_headers, in file order */
     size_t num_extra_headers;
     /* model_info */
@@ -42,12 +44,27 @@ typedef struct cfg_deployment {
     char **access_groups; /* model_info.access_groups: names a key's `models` may use */
     size_t num_access_groups;
     double input_cost_per_token, output_cost_per_token; /* -1 when unset */
+    long long max_input_tokens; /* model_info.max_input_tokens; 0 when unset */
     cfg_kv_t *params; /* every scalar litellm_params entry, os.environ/ resolved, file order */
     size_t num_params;
     bool wildcard; /* model_name contains '*' */
     int line;      /* line of the entry in the file, for messages; 0 for a model from the
                       database (cfg_with_models) */
 } cfg_deployment_t;
+
+/* One entry of a fallbacks list: {"group": ["g1", "g2"]} (group "*": any group). */
+typedef struct {
+    char *group;
+    char **to;
+    size_t num_to;
+} cfg_fallback_t;
+
+/* router_settings.model_group_alias: `alias` is served by `group`; hidden ones are not listed. */
+typedef struct {
+    char *alias;
+    char *group;
+    bool hidden;
+} cfg_alias_t;
 
 typedef struct {
     char *path;
@@ -78,6 +95,20 @@ typedef struct {
     double router_timeout_s;        /* 0 when unset */
     double router_stream_timeout_s; /* 0 when unset */
     char *routing_strategy;         /* default "simple-shuffle" */
+    double lowest_latency_buffer;   /* routing_strategy_args.lowest_latency_buffer; 0 unset */
+    /* cooldowns (router_settings, else litellm_settings): -1 when unset */
+    int router_allowed_fails, allowed_fails;
+    double router_cooldown_time_s, cooldown_time_s;
+    bool disable_cooldowns;
+    bool enable_pre_call_checks; /* skip deployments whose context window the prompt exceeds */
+    /* fallbacks (router_settings or litellm_settings, the later in the file wins) */
+    cfg_fallback_t *fallbacks, *context_window_fallbacks, *content_policy_fallbacks;
+    size_t num_fallbacks, num_context_window_fallbacks, num_content_policy_fallbacks;
+    char **default_fallbacks;
+    size_t num_default_fallbacks;
+    int max_fallbacks; /* -1 when unset (5) */
+    cfg_alias_t *group_aliases;
+    size_t num_group_aliases;
 
     /* Redis, for limits across instances (lim_redis_conf_find, docs/limits.md): strings NULL
      * and numbers -1 when unset. router_settings.redis_*: */
@@ -87,6 +118,12 @@ typedef struct {
     char *cache_type, *cache_host, *cache_password, *cache_username, *cache_url;
     int cache_port, cache_db;
     bool cache_ssl;
+    /* the response cache (litellm_settings.cache, docs/cache.md) */
+    bool cache_on;
+    double cache_ttl_s, cache_max_memory_mb; /* default 600 s, 64 MiB */
+    int cache_max_entries;                   /* max_size_in_memory; default 200 */
+    double cache_socket_timeout_s;           /* Redis lookups: a miss after this; -1: 5 ms */
+    char *cache_namespace;
 } cfg_t;
 
 /* Problems found while loading, each formatted "file:line:col: key: message". */

@@ -75,6 +75,7 @@ void cfg_vreport(cfg_ctx_t *c, bool error, const yaml_mark_t *mark, const char *
 void cfg_warn_once(cfg_ctx_t *c, const yaml_mark_t *mark, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void cfg_ctx_release(cfg_ctx_t *c);
+void cfg_free_fallbacks(cfg_fallback_t *f, size_t n);
 
 /* Nodes */
 yaml_node_t *cfg_node(cfg_ctx_t *c, int index);

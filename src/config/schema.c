@@ -90,6 +90,11 @@ static void cfg_store_litellm_params(cfg_ctx_t *c, yaml_node_t *v, const char *p
 static void cfg_store_organization(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_check_master_key(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_store_access_groups(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_cw_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_cp_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_default_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_group_alias(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 
 /* ---- the tables -------------------------------------------------------------------------- */
 
@@ -108,6 +113,8 @@ static const cfg_field_t cfg_litellm_params_fields[] = {
     ROW("rpm", CFG_F_COUNT, DEP(d.rpm)),
     ROW("tpm", CFG_F_COUNT, DEP(d.tpm)),
     ROW("weight", CFG_F_NUM, DEP(d.weight)),
+    ROW("cooldown_time", CFG_F_NUM, DEP(d.cooldown_time_s), .def = "-1"),
+    ROW("order", CFG_F_INT, DEP(d.order)),
     ROW("extra_headers", CFG_F_STRMAP, DEP(d.extra_headers),
         .count_offset = DEP(d.num_extra_headers)),
     ROW("input_cost_per_token", CFG_F_NUM, DEP(params_input_cost), .def = "-1"),
@@ -150,11 +157,9 @@ static const cfg_field_t cfg_litellm_params_fields[] = {
     /* routing and limits */
     ACCEPT("itpm"),
     ACCEPT("otpm"),
-    ACCEPT("order"),
     ACCEPT("max_parallel_requests"),
     ACCEPT("tags"),
     ACCEPT("tag_regex"),
-    ACCEPT("cooldown_time"),
     ACCEPT("max_budget"),
     ACCEPT("budget_duration"),
     ACCEPT("default_api_key_tpm_limit"),
@@ -207,6 +212,7 @@ static const cfg_field_t cfg_model_info_fields[] = {
     ROW("input_cost_per_token", CFG_F_NUM, DEP(d.input_cost_per_token), .def = "-1"),
     ROW("output_cost_per_token", CFG_F_NUM, DEP(d.output_cost_per_token), .def = "-1"),
     ROW("access_groups", CFG_F_CUSTOM, 0, .custom = cfg_store_access_groups),
+    ROW("max_input_tokens", CFG_F_COUNT, DEP(d.max_input_tokens)),
 };
 
 static const cfg_section_t cfg_litellm_params_section =
@@ -233,6 +239,12 @@ static const cfg_field_t cfg_cache_params_fields[] = {
     ROW("url", CFG_F_STR, CFG(cache_url)),
     ROW("db", CFG_F_INT, CFG(cache_db), .def = "-1"),
     ROW("ssl", CFG_F_BOOL, CFG(cache_ssl)),
+    /* the response cache (docs/cache.md) */
+    ROW("ttl", CFG_F_NUM, CFG(cache_ttl_s), .def = "600"),
+    ROW("namespace", CFG_F_STR, CFG(cache_namespace)),
+    ROW("max_size_in_memory", CFG_F_INT, CFG(cache_max_entries), .def = "200"),
+    ROW("max_memory_mb", CFG_F_NUM, CFG(cache_max_memory_mb), .def = "64"),
+    ROW("socket_timeout", CFG_F_NUM, CFG(cache_socket_timeout_s), .def = "-1"),
     LATER("redis_startup_nodes"),
     LATER("service_name"),
     LATER("sentinel_nodes"),
@@ -249,13 +261,13 @@ static const cfg_field_t cfg_litellm_settings_fields[] = {
     ROW("set_verbose", CFG_F_BOOL, CFG(set_verbose)),
     LATER("modify_params"),
     LATER("force_ipv4"),
-    LATER("fallbacks"),
-    LATER("default_fallbacks"),
-    LATER("context_window_fallbacks"),
-    LATER("content_policy_fallbacks"),
-    LATER("allowed_fails"),
-    LATER("cooldown_time"),
-    LATER("cache"),
+    ROW("fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_fallbacks),
+    ROW("default_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_default_fallbacks),
+    ROW("context_window_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_cw_fallbacks),
+    ROW("content_policy_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_cp_fallbacks),
+    ROW("allowed_fails", CFG_F_INT, CFG(allowed_fails), .def = "-1"),
+    ROW("cooldown_time", CFG_F_NUM, CFG(cooldown_time_s), .def = "-1"),
+    ROW("cache", CFG_F_BOOL, CFG(cache_on)),
     ROW("cache_params", CFG_F_SECTION, 0, .section = &cfg_cache_params_section),
     LATER("enable_redis_auth_cache"),
     LATER("success_callback"),
@@ -295,13 +307,20 @@ static const char *const cfg_routing_strategies[] = {
     NULL,
 };
 
+static const cfg_field_t cfg_strategy_args_fields[] = {
+    ROW("lowest_latency_buffer", CFG_F_NUM, CFG(lowest_latency_buffer)),
+    LATER("ttl"),
+};
+static const cfg_section_t cfg_strategy_args_section =
+    CFG_SECTION_OF(cfg_strategy_args_fields, false);
+
 static const cfg_field_t cfg_router_settings_fields[] = {
     ROW("routing_strategy", CFG_F_STR, CFG(routing_strategy), .def = "simple-shuffle",
         .choices = cfg_routing_strategies),
     ROW("num_retries", CFG_F_INT, CFG(router_num_retries), .def = "-1"),
     ROW("timeout", CFG_F_NUM, CFG(router_timeout_s)),
     ROW("stream_timeout", CFG_F_NUM, CFG(router_stream_timeout_s)),
-    LATER("routing_strategy_args"),
+    ROW("routing_strategy_args", CFG_F_SECTION, 0, .section = &cfg_strategy_args_section),
     ROW("redis_host", CFG_F_STR, CFG(router_redis_host)),
     ROW("redis_port", CFG_F_INT, CFG(router_redis_port), .def = "-1"),
     ROW("redis_password", CFG_F_STR, CFG(router_redis_password)),
@@ -313,20 +332,20 @@ static const cfg_field_t cfg_router_settings_fields[] = {
     LATER("retry_after"),
     LATER("retry_policy"),
     LATER("model_group_retry_policy"),
-    LATER("allowed_fails"),
+    ROW("allowed_fails", CFG_F_INT, CFG(router_allowed_fails), .def = "-1"),
     LATER("allowed_fails_policy"),
-    LATER("cooldown_time"),
-    LATER("disable_cooldowns"),
-    LATER("fallbacks"),
-    LATER("default_fallbacks"),
-    LATER("context_window_fallbacks"),
-    LATER("content_policy_fallbacks"),
-    LATER("max_fallbacks"),
-    LATER("enable_pre_call_checks"),
+    ROW("cooldown_time", CFG_F_NUM, CFG(router_cooldown_time_s), .def = "-1"),
+    ROW("disable_cooldowns", CFG_F_BOOL, CFG(disable_cooldowns)),
+    ROW("fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_fallbacks),
+    ROW("default_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_default_fallbacks),
+    ROW("context_window_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_cw_fallbacks),
+    ROW("content_policy_fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_cp_fallbacks),
+    ROW("max_fallbacks", CFG_F_INT, CFG(max_fallbacks), .def = "-1"),
+    ROW("enable_pre_call_checks", CFG_F_BOOL, CFG(enable_pre_call_checks)),
     LATER("optional_pre_call_checks"),
     LATER("deployment_affinity_ttl_seconds"),
     LATER("model_group_affinity_config"),
-    LATER("model_group_alias"),
+    ROW("model_group_alias", CFG_F_CUSTOM, 0, .custom = cfg_store_group_alias),
     LATER("default_max_parallel_requests"),
     LATER("default_litellm_params"),
     LATER("enable_tag_filtering"),
@@ -1221,4 +1240,180 @@ void cfg_schema_finish(cfg_ctx_t *c, cfg_t *cfg)
         cfg_report(c, false, NULL, "general_settings.master_key",
                    "master key from $LITELLM_MASTER_KEY does not start with 'sk-' (LiteLLM "
                    "requires it)");
+}
+
+/* ---- fallbacks ------------------------------------------------------------------------------ */
+
+/* A string or a list of strings into a fresh array (os.environ/ resolved). */
+static char **cfg_string_list(cfg_ctx_t *c, yaml_node_t *v, const char *path, size_t *count)
+{
+    *count = 0;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        cfg_text_t t;
+        if (cfg_resolve_scalar(c, v, path, "a list of model group names", &t) <= 0)
+            return NULL;
+        char **one = xcalloc(1, sizeof *one);
+        one[(*count)++] = xstrndup(t.p, t.n);
+        return one;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    char **out = xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_path_index(ipath, path, i);
+        cfg_text_t t;
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        if (item && cfg_resolve_scalar(c, item, ipath, "a model group name", &t) > 0)
+            out[(*count)++] = xstrndup(t.p, t.n);
+    }
+    return out;
+}
+
+void cfg_free_fallbacks(cfg_fallback_t *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].group);
+        for (size_t k = 0; k < f[i].num_to; k++)
+            free(f[i].to[k]);
+        free(f[i].to);
+    }
+    free(f);
+}
+
+/* [{"group": ["g1", "g2"]}, ...]: each mapping may hold several groups. */
+static void cfg_store_fallback_list(cfg_ctx_t *c, yaml_node_t *v, const char *path,
+                                    cfg_fallback_t **list, size_t *count)
+{
+    cfg_free_fallbacks(*list, *count);
+    *list = NULL;
+    *count = 0;
+    if (cfg_node_is_null(v))
+        return;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        char got[64];
+        cfg_report(c, true, &v->start_mark, path,
+                   "expected a list of mappings like [{\"gpt-4o\": [\"gpt-4o-mini\"]}], got %s",
+                   cfg_node_describe(v, got, sizeof got));
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_path_index(ipath, path, i);
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        if (!item || item->type != YAML_MAPPING_NODE) {
+            char got[64];
+            cfg_report(c, true, item ? &item->start_mark : NULL, ipath,
+                       "expected a mapping {model group: [fallback groups]}, got %s",
+                       item ? cfg_node_describe(item, got, sizeof got) : "nothing");
+            continue;
+        }
+        cfg_pairs_t pairs = {0};
+        if (cfg_map_pairs(c, item, ipath, &pairs) != 0)
+            continue;
+        for (size_t k = 0; k < pairs.n; k++) {
+            char kpath[CFG_PATH_MAX];
+            cfg_path_key(kpath, ipath, pairs.items[k].key);
+            cfg_text_t name;
+            if (cfg_resolve_scalar(c, pairs.items[k].key, kpath, "a model group name", &name) <= 0)
+                continue;
+            *list = xrealloc(*list, (*count + 1) * sizeof **list);
+            cfg_fallback_t *f = &(*list)[(*count)++];
+            f->group = xstrndup(name.p, name.n);
+            f->to = cfg_string_list(c, pairs.items[k].value, kpath, &f->num_to);
+        }
+        cfg_pairs_free(&pairs);
+    }
+}
+
+static void cfg_store_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    cfg_store_fallback_list(c, v, path, &cfg->fallbacks, &cfg->num_fallbacks);
+}
+
+static void cfg_store_cw_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    cfg_store_fallback_list(c, v, path, &cfg->context_window_fallbacks,
+                            &cfg->num_context_window_fallbacks);
+}
+
+static void cfg_store_cp_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    cfg_store_fallback_list(c, v, path, &cfg->content_policy_fallbacks,
+                            &cfg->num_content_policy_fallbacks);
+}
+
+static void cfg_store_default_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    for (size_t i = 0; i < cfg->num_default_fallbacks; i++)
+        free(cfg->default_fallbacks[i]);
+    free(cfg->default_fallbacks);
+    cfg->default_fallbacks = NULL;
+    cfg->num_default_fallbacks = 0;
+    if (!cfg_node_is_null(v))
+        cfg->default_fallbacks = cfg_string_list(c, v, path, &cfg->num_default_fallbacks);
+}
+
+/* {"alias": "group"} or {"alias": {"model": "group", "hidden": true}} */
+static void cfg_store_group_alias(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    if (cfg_node_is_null(v))
+        return;
+    if (v->type != YAML_MAPPING_NODE) {
+        char got[64];
+        cfg_report(c, true, &v->start_mark, path, "expected a mapping {alias: model group}, got %s",
+                   cfg_node_describe(v, got, sizeof got));
+        return;
+    }
+    cfg_pairs_t pairs = {0};
+    if (cfg_map_pairs(c, v, path, &pairs) != 0)
+        return;
+    for (size_t k = 0; k < pairs.n; k++) {
+        char kpath[CFG_PATH_MAX];
+        cfg_path_key(kpath, path, pairs.items[k].key);
+        cfg_text_t alias, group = {0};
+        bool hidden = false;
+        if (cfg_resolve_scalar(c, pairs.items[k].key, kpath, "an alias", &alias) <= 0)
+            continue;
+        char *alias_copy = xstrndup(alias.p, alias.n);
+        yaml_node_t *val = pairs.items[k].value;
+        if (val->type == YAML_MAPPING_NODE) {
+            cfg_pairs_t in = {0};
+            if (cfg_map_pairs(c, val, kpath, &in) == 0) {
+                for (size_t i = 0; i < in.n; i++) {
+                    char ipath[CFG_PATH_MAX];
+                    cfg_path_key(ipath, kpath, in.items[i].key);
+                    yaml_node_t *key = in.items[i].key, *iv = in.items[i].value;
+                    if (key->type != YAML_SCALAR_NODE || iv->type != YAML_SCALAR_NODE)
+                        continue;
+                    const char *name = (const char *)key->data.scalar.value;
+                    const char *text = (const char *)iv->data.scalar.value;
+                    if (strcmp(name, "model") == 0)
+                        cfg_resolve_scalar(c, iv, ipath, "a model group name", &group);
+                    else if (strcmp(name, "hidden") == 0)
+                        hidden = strcasecmp(text, "true") == 0 || strcasecmp(text, "yes") == 0;
+                }
+                cfg_pairs_free(&in);
+            }
+        } else {
+            cfg_resolve_scalar(c, val, kpath, "a model group name", &group);
+        }
+        if (!group.p || !group.n) {
+            cfg_report(c, true, &val->start_mark, kpath, "needs the model group it stands for");
+            free(alias_copy);
+            continue;
+        }
+        cfg->group_aliases =
+            xrealloc(cfg->group_aliases, (cfg->num_group_aliases + 1) * sizeof *cfg->group_aliases);
+        cfg_alias_t *a = &cfg->group_aliases[cfg->num_group_aliases++];
+        a->alias = alias_copy;
+        a->group = xstrndup(group.p, group.n);
+        a->hidden = hidden;
+    }
+    cfg_pairs_free(&pairs);
 }

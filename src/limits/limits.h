@@ -45,6 +45,11 @@ int lim_redis_conf_find(const cfg_t *cfg, const char *(*env)(const char *name),
 /* Parses redis://[[user]:password@]host[:port][/db] (percent-escapes decoded). 0, or -1 (err). */
 int lim_redis_url_parse(const char *url, lim_redis_conf_t *out, char *err, size_t err_size);
 void lim_redis_conf_dispose(lim_redis_conf_t *c);
+/* Drives a hiredis async context from a libuv loop (the packaged adapter, with socket errors
+ * handed to hiredis; redis_uv.c). REDIS_OK or REDIS_ERR. Also used by the response cache. */
+struct redisAsyncContext;
+struct uv_loop_s;
+int lim_redis_uv_attach(struct redisAsyncContext *ac, struct uv_loop_s *loop);
 
 /* ---- the table ------------------------------------------------------------------------------ */
 

@@ -103,3 +103,8 @@ int lim__redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop)
     ac->ev.cleanup = cleanup;
     return REDIS_OK;
 }
+
+int lim_redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    return lim__redis_uv_attach(ac, loop);
+}

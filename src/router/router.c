@@ -2,10 +2,12 @@
  * The route table: groups of deployments by model_name, and LiteLLM's simple-shuffle choice.
  * Everything that can be computed at start-up (URLs, header lines, weights) is; a request only
  * draws a random number and, for wildcard deployments, fills in the model. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/common.h"
@@ -16,9 +18,13 @@ struct route_table {
     route_group_t *groups;
     size_t num_groups;
     route_deployment_t *deployments;
+    route_health_t *health; /* one per deployment */
     size_t num_deployments;
     const char **names;
     size_t num_names;
+    const char **alias_names; /* model_group_alias, resolved to alias_groups */
+    const route_group_t **alias_groups;
+    size_t num_aliases;
 };
 
 uint64_t route_rng_seed(void)
@@ -177,6 +183,21 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     rd->num_retries = cfg->router_num_retries >= 0 ? cfg->router_num_retries
                       : cfg->num_retries >= 0      ? cfg->num_retries
                                                    : 3; /* LiteLLM's documented default */
+    rd->allowed_fails = cfg->router_allowed_fails >= 0 ? cfg->router_allowed_fails
+                        : cfg->allowed_fails >= 0      ? cfg->allowed_fails
+                                                       : 3;
+    double cool = d->cooldown_time_s >= 0            ? d->cooldown_time_s
+                  : cfg->router_cooldown_time_s >= 0 ? cfg->router_cooldown_time_s
+                  : cfg->cooldown_time_s >= 0        ? cfg->cooldown_time_s
+                                                     : 5;
+    rd->cooldown_ms = cfg->disable_cooldowns ? 0 : (int64_t)(cool * 1000);
+    const char *s = cfg->routing_strategy ? cfg->routing_strategy : "simple-shuffle";
+    rd->strategy = strcmp(s, "least-busy") == 0                 ? ROUTE_LEAST_BUSY
+                   : strcmp(s, "latency-based-routing") == 0    ? ROUTE_LATENCY
+                   : strcmp(s, "cost-based-routing") == 0       ? ROUTE_COST
+                   : strncmp(s, "usage-based-routing", 19) == 0 ? ROUTE_USAGE
+                                                                : ROUTE_SIMPLE_SHUFFLE;
+    rd->cost_per_token = 1;
     if (strcmp(d->model, "*") == 0 && d->provider[0] == 0)
         return 0; /* provider comes from each request's model */
     str_t pname = str_cstr(d->provider[0] ? d->provider : "openai");
@@ -267,6 +288,7 @@ route_table_t *route_table_new(const cfg_t *cfg, char *err, size_t err_size)
 {
     route_table_t *t = xcalloc(1, sizeof *t);
     t->deployments = xcalloc(cfg->num_deployments + 1, sizeof *t->deployments);
+    t->health = xcalloc(cfg->num_deployments + 1, sizeof *t->health);
     t->groups = xcalloc(cfg->num_deployments + 1, sizeof *t->groups);
     t->names = xcalloc(cfg->num_deployments + 1, sizeof *t->names);
     for (size_t i = 0; i < cfg->num_deployments; i++) {
@@ -300,9 +322,47 @@ route_table_t *route_table_new(const cfg_t *cfg, char *err, size_t err_size)
         }
         g->deployments[g->num_deployments++] = rd;
         g->limited |= rd->cfg->rpm > 0 || rd->cfg->tpm > 0;
+        g->ordered |= rd->cfg->order > 0;
+        g->strategy = rd->strategy;
+        g->latency_buffer = cfg->lowest_latency_buffer;
     }
-    for (size_t k = 0; k < t->num_groups; k++)
-        group_weights(&t->groups[k]);
+    for (size_t k = 0; k < t->num_groups; k++) {
+        route_group_t *g = &t->groups[k];
+        group_weights(g);
+        /* a group's only deployment is never cooled: LiteLLM skips 429 cooldowns there, and
+         * sluice skips every trigger so that the group stays reachable */
+        if (g->num_deployments == 1)
+            g->deployments[0]->cooldown_ms = 0;
+    }
+    for (size_t i = 0; i < t->num_deployments; i++)
+        t->deployments[i].health = &t->health[i];
+    if (cfg->routing_strategy && strcmp(cfg->routing_strategy, "simple-shuffle") != 0 &&
+        strcmp(cfg->routing_strategy, "least-busy") != 0 &&
+        strcmp(cfg->routing_strategy, "cost-based-routing") != 0 &&
+        strncmp(cfg->routing_strategy, "usage-based-routing", 19) != 0 &&
+        strcmp(cfg->routing_strategy, "latency-based-routing") != 0)
+        log_warn("routing_strategy '%s' is not implemented by sluice yet; using simple-shuffle",
+                 cfg->routing_strategy);
+    /* model_group_alias: resolved once; visible aliases are listed after the groups */
+    t->alias_names = xcalloc(cfg->num_group_aliases + 1, sizeof *t->alias_names);
+    t->alias_groups = xcalloc(cfg->num_group_aliases + 1, sizeof *t->alias_groups);
+    t->names = xrealloc(t->names, (t->num_names + cfg->num_group_aliases + 1) * sizeof *t->names);
+    for (size_t i = 0; i < cfg->num_group_aliases; i++) {
+        const cfg_alias_t *a = &cfg->group_aliases[i];
+        const route_group_t *g = route_find_group(t, str_cstr(a->group));
+        if (!g) {
+            log_warn("model_group_alias '%s': model group '%s' does not exist; ignored", a->alias,
+                     a->group);
+            continue;
+        }
+        t->alias_names[t->num_aliases] = a->alias;
+        t->alias_groups[t->num_aliases++] = g;
+        bool listed = false;
+        for (size_t k = 0; k < t->num_names && !listed; k++)
+            listed = strcmp(t->names[k], a->alias) == 0;
+        if (!a->hidden && !listed)
+            t->names[t->num_names++] = a->alias;
+    }
     (void)err;
     (void)err_size;
     return t;
@@ -318,12 +378,19 @@ void route_table_free(route_table_t *t)
         free(t->groups[k].deployments);
     free(t->groups);
     free(t->deployments);
+    free(t->health);
     free(t->names);
+    free(t->alias_names);
+    free(t->alias_groups);
     free(t);
 }
 
 const route_group_t *route_find_group(const route_table_t *t, str_t model)
 {
+    /* LiteLLM maps an alias before it looks for the group */
+    for (size_t k = 0; k < t->num_aliases; k++)
+        if (str_eq_cstr(model, t->alias_names[k]))
+            return t->alias_groups[k];
     for (size_t k = 0; k < t->num_groups; k++)
         if (!t->groups[k].wildcard && str_eq_cstr(model, t->groups[k].name))
             return &t->groups[k];
@@ -336,6 +403,15 @@ const route_group_t *route_find_group(const route_table_t *t, str_t model)
             best = g;
     }
     return best;
+}
+
+void route_table_set_costs(route_table_t *t, double (*price)(void *arg, const cfg_deployment_t *d),
+                           void *arg)
+{
+    for (size_t i = 0; i < t->num_deployments; i++) {
+        double c = price(arg, t->deployments[i].cfg);
+        t->deployments[i].cost_per_token = c >= 0 ? c : 1;
+    }
 }
 
 const char *const *route_model_names(const route_table_t *t, size_t *count)
@@ -397,36 +473,216 @@ static const route_deployment_t *shuffle(const route_group_t *g, uint64_t *rng,
 static int resolve(const route_group_t *g, const route_deployment_t *d, str_t model, arena_t *arena,
                    route_target_t *out, const char **err);
 
+int64_t route_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool route_is_cooling(const route_deployment_t *d, int64_t now_ms)
+{
+    return d->health &&
+           atomic_load_explicit(&d->health->cooldown_until_ms, memory_order_relaxed) > now_ms;
+}
+
+bool route_report_failure(const route_deployment_t *d, int status, int64_t now_ms)
+{
+    if (!d->health || d->cooldown_ms <= 0)
+        return false;
+    route_health_t *h = d->health;
+    bool now = status == 429 || status == 401 || status == 404 || status == 408;
+    if (!now) {
+        if (status >= 400 && status < 500)
+            return false; /* the request's fault, not the deployment's */
+        int64_t minute = now_ms / 60000;
+        int64_t seen = atomic_load_explicit(&h->fail_minute, memory_order_relaxed);
+        if (seen != minute &&
+            atomic_compare_exchange_strong_explicit(&h->fail_minute, &seen, minute,
+                                                    memory_order_relaxed, memory_order_relaxed))
+            atomic_store_explicit(&h->fails, 0, memory_order_relaxed);
+        int fails = atomic_fetch_add_explicit(&h->fails, 1, memory_order_relaxed) + 1;
+        now = fails > d->allowed_fails;
+    }
+    if (now)
+        atomic_store_explicit(&h->cooldown_until_ms, now_ms + d->cooldown_ms, memory_order_relaxed);
+    return now;
+}
+
+long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms, char *msg,
+                                 size_t size)
+{
+    int64_t first = 0;
+    char list[512];
+    size_t n = 0;
+    list[0] = 0;
+    for (size_t i = 0; i < g->num_deployments; i++) {
+        const route_deployment_t *d = g->deployments[i];
+        int64_t until = d->health ? atomic_load(&d->health->cooldown_until_ms) : 0;
+        if (until <= now_ms)
+            continue;
+        if (!first || until < first)
+            first = until;
+        int w = snprintf(list + n, sizeof list - n, "%s'%s'", n ? ", " : "", d->cfg->id);
+        if (w > 0 && (size_t)w < sizeof list - n)
+            n += (size_t)w;
+    }
+    long long secs = first > now_ms ? (long long)((first - now_ms + 999) / 1000) : 1;
+    snprintf(msg, size,
+             "No deployments available for selected model, Try again in %lld seconds. Passed "
+             "model=%.*s. pre-call-checks=False, cooldown_list=[%s]",
+             secs, STR_FMT(model), list);
+    return secs;
+}
+
+void route_call_started(const route_deployment_t *d)
+{
+    if (d->strategy == ROUTE_LEAST_BUSY && d->health)
+        atomic_fetch_add_explicit(&d->health->inflight, 1, memory_order_relaxed);
+}
+
+void route_call_ended(const route_deployment_t *d, uint64_t first_byte_ns)
+{
+    if (!d->health)
+        return;
+    if (d->strategy == ROUTE_LEAST_BUSY)
+        atomic_fetch_sub_explicit(&d->health->inflight, 1, memory_order_relaxed);
+    if (d->strategy == ROUTE_LATENCY && first_byte_ns) {
+        /* a rolling average (1/8 new), racy by design: a lost update only delays it */
+        int64_t us = (int64_t)(first_byte_ns / 1000) + 1;
+        int64_t old = atomic_load_explicit(&d->health->latency_us, memory_order_relaxed);
+        atomic_store_explicit(&d->health->latency_us, old ? old + (us - old) / 8 : us,
+                              memory_order_relaxed);
+    }
+}
+
+/* least-busy: fewest calls under way; latency-based-routing: lowest average time to first byte
+ * (an unmeasured deployment first), drawn at random among those within lowest_latency_buffer of
+ * it. A retry's avoided deployment only when nothing else is usable. */
+static const route_deployment_t *by_strategy(const route_group_t *g, uint64_t *rng,
+                                             const route_deployment_t *avoid, const bool *ok,
+                                             size_t n_ok)
+{
+    bool skip_avoid = avoid && n_ok > 1;
+    int64_t best = INT64_MAX;
+    int64_t score[64];
+    int64_t minute = g->strategy == ROUTE_USAGE ? route_now_ms() / 60000 : 0;
+    size_t n = g->num_deployments < 64 ? g->num_deployments : 64;
+    for (size_t i = 0; i < n; i++) {
+        const route_deployment_t *d = g->deployments[i];
+        if (!ok[i] || (skip_avoid && d == avoid)) {
+            score[i] = INT64_MAX;
+            continue;
+        }
+        if (g->strategy == ROUTE_LEAST_BUSY)
+            score[i] = atomic_load(&d->health->inflight);
+        else if (g->strategy == ROUTE_COST)
+            score[i] = (int64_t)(d->cost_per_token * 1e12);
+        else if (g->strategy == ROUTE_USAGE)
+            score[i] = atomic_load(&d->health->usage_minute) == minute
+                           ? atomic_load(&d->health->usage_tokens)
+                           : 0;
+        else
+            score[i] = atomic_load(&d->health->latency_us);
+        if (score[i] < best)
+            best = score[i];
+    }
+    int64_t limit = best;
+    if (g->strategy == ROUTE_LATENCY && g->latency_buffer > 0 && best > 0)
+        limit = best + (int64_t)((double)best * g->latency_buffer);
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += score[i] != INT64_MAX && score[i] <= limit;
+    if (!count)
+        return g->deployments[0];
+    uint64_t k = route_rng_next(rng) % count;
+    for (size_t i = 0; i < n; i++)
+        if (score[i] != INT64_MAX && score[i] <= limit && k-- == 0)
+            return g->deployments[i];
+    return g->deployments[0];
+}
+
+void route_call_tokens(const route_deployment_t *d, uint64_t tokens, int64_t now_ms)
+{
+    if (d->strategy != ROUTE_USAGE || !d->health)
+        return;
+    route_health_t *h = d->health;
+    int64_t minute = now_ms / 60000;
+    int64_t seen = atomic_load_explicit(&h->usage_minute, memory_order_relaxed);
+    if (seen != minute &&
+        atomic_compare_exchange_strong_explicit(&h->usage_minute, &seen, minute,
+                                                memory_order_relaxed, memory_order_relaxed))
+        atomic_store_explicit(&h->usage_tokens, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->usage_tokens, (int64_t)tokens, memory_order_relaxed);
+}
+
+static int tier(const route_deployment_t *d)
+{
+    return d->cfg->order > 0 ? d->cfg->order : INT_MAX;
+}
+
 int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
                arena_t *arena, route_target_t *out, const char **err)
 {
-    const route_deployment_t *d = shuffle(g, rng, avoid, NULL, g->num_deployments, g->total_weight);
-    return resolve(g, d, model, arena, out, err);
+    return route_pick_usable(g, model, rng, avoid, NULL, NULL, arena, out, err);
 }
 
 int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
                       const route_deployment_t *avoid, route_usable_fn usable, void *usable_arg,
                       arena_t *arena, route_target_t *out, const char **err)
 {
-    if (!usable)
-        return route_pick(g, model, rng, avoid, arena, out, err);
+    int64_t now = 0;
+    bool any_cooling = false;
+    if (g->num_deployments > 1) {
+        now = route_now_ms();
+        for (size_t i = 0; i < g->num_deployments && !any_cooling; i++)
+            any_cooling = route_is_cooling(g->deployments[i], now);
+    }
+    if (!usable && !any_cooling && !g->ordered && g->strategy == ROUTE_SIMPLE_SHUFFLE) {
+        const route_deployment_t *d =
+            shuffle(g, rng, avoid, NULL, g->num_deployments, g->total_weight);
+        return resolve(g, d, model, arena, out, err);
+    }
     bool small[16];
     bool *ok = g->num_deployments <= 16 ? small : arena_alloc(arena, g->num_deployments);
     if (!ok) {
         *err = "out of memory";
         return -1;
     }
-    size_t n_ok = 0;
+    size_t n_ok = 0, n_warm = 0;
     double total = 0;
     for (size_t i = 0; i < g->num_deployments; i++) {
-        ok[i] = usable(usable_arg, g->deployments[i]);
+        ok[i] = !any_cooling || !route_is_cooling(g->deployments[i], now);
+        n_warm += ok[i];
+        if (ok[i] && usable)
+            ok[i] = usable(usable_arg, g->deployments[i]);
         if (ok[i]) {
             n_ok++;
             total += g->deployments[i]->weight;
         }
     }
+    if (!n_warm)
+        return ROUTE_ALL_COOLING;
     if (!n_ok)
         return ROUTE_NONE_USABLE;
+    if (g->ordered) {
+        /* order tiers: the lowest one with a usable deployment; unordered ones come last */
+        int best = INT_MAX;
+        for (size_t i = 0; i < g->num_deployments; i++)
+            if (ok[i] && tier(g->deployments[i]) < best)
+                best = tier(g->deployments[i]);
+        n_ok = 0;
+        total = 0;
+        for (size_t i = 0; i < g->num_deployments; i++) {
+            ok[i] = ok[i] && tier(g->deployments[i]) == best;
+            if (ok[i]) {
+                n_ok++;
+                total += g->deployments[i]->weight;
+            }
+        }
+    }
+    if (g->strategy != ROUTE_SIMPLE_SHUFFLE)
+        return resolve(g, by_strategy(g, rng, avoid, ok, n_ok), model, arena, out, err);
     if (total <= 0) {
         /* only deployments without weight (no rpm where others have one) are left: uniform */
         uint64_t k = route_rng_next(rng) % n_ok;

@@ -6,6 +6,7 @@
 #ifndef SLUICE_ROUTER_ROUTER_H
 #define SLUICE_ROUTER_ROUTER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,6 +16,27 @@
 #include "providers/providers.h"
 
 typedef struct route_table route_table_t;
+
+/* What the workers learn about a deployment while calling it (LiteLLM's cooldowns), kept per
+ * process and written with atomics only; a new route table starts afresh. */
+typedef struct {
+    _Atomic int64_t cooldown_until_ms; /* route_now_ms() before which it is skipped */
+    _Atomic int64_t fail_minute;       /* the minute `fails` counts */
+    _Atomic int fails;
+    _Atomic int inflight;         /* least-busy: calls under way */
+    _Atomic int64_t latency_us;   /* latency-based-routing: average time to first byte; 0 unknown */
+    _Atomic int64_t usage_minute; /* usage-based-routing: the minute usage_tokens counts */
+    _Atomic int64_t usage_tokens;
+} route_health_t;
+
+/* router_settings.routing_strategy, as far as sluice implements it. */
+typedef enum {
+    ROUTE_SIMPLE_SHUFFLE,
+    ROUTE_LEAST_BUSY,
+    ROUTE_LATENCY,
+    ROUTE_COST,
+    ROUTE_USAGE, /* usage-based-routing(-v2): fewest tokens this minute */
+} route_strategy_t;
 
 /* A deployment ready to call: URLs and header lines computed once at start-up. */
 typedef struct {
@@ -29,7 +51,12 @@ typedef struct {
     uint64_t timeout_ms;
     uint64_t stream_timeout_ms;
     int num_retries;
-    bool model_has_star; /* litellm_params.model contains '*': substituted per request */
+    bool model_has_star;    /* litellm_params.model contains '*': substituted per request */
+    route_health_t *health; /* owned by the table; mutable through a const deployment */
+    int allowed_fails;      /* failures per minute tolerated before a cooldown */
+    int64_t cooldown_ms;    /* 0: never cooled (disable_cooldowns, or its group's only one) */
+    route_strategy_t strategy;
+    double cost_per_token; /* cost-based-routing: input + output price; 1 (LiteLLM's $1) unknown */
 } route_deployment_t;
 
 typedef struct {
@@ -40,6 +67,10 @@ typedef struct {
     bool wildcard;
     size_t specificity; /* literal characters in a wildcard name: more is preferred */
     bool limited;       /* a deployment has litellm_params rpm or tpm */
+    bool ordered;       /* a deployment has litellm_params.order: the lowest usable tier wins */
+    route_strategy_t strategy;
+    double latency_buffer; /* routing_strategy_args.lowest_latency_buffer: draw among those
+                              within this share of the fastest */
 } route_group_t;
 
 /* What one attempt calls. Slices and header lines live in the request arena or the table. */
@@ -57,11 +88,14 @@ typedef struct {
 route_table_t *route_table_new(const cfg_t *cfg, char *err, size_t err_size);
 void route_table_free(route_table_t *t);
 
-/* The group serving `model`, or NULL. Exact names win over patterns. */
+/* The group serving `model`, or NULL. model_group_alias names first, then exact names, then
+ * patterns. */
 const route_group_t *route_find_group(const route_table_t *t, str_t model);
 
 /* Picks a deployment of the group for `model` and resolves what to call. `avoid` (may be NULL)
- * is skipped when the group has another deployment. 0, or -1 with a message in *err. */
+ * is skipped when the group has another deployment; deployments cooling down are skipped; with
+ * litellm_params.order, only the lowest tier that has a usable deployment is drawn from (no
+ * order: after every ordered tier). 0, ROUTE_ALL_COOLING, or -1 with a message in *err. */
 int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
                arena_t *arena, route_target_t *out, const char **err);
 
@@ -72,11 +106,45 @@ typedef bool (*route_usable_fn)(void *arg, const route_deployment_t *d);
  * shuffle's weights are those of the usable ones. 0, -1 with *err, or ROUTE_NONE_USABLE when
  * `usable` refused every deployment. */
 #define ROUTE_NONE_USABLE 1
+#define ROUTE_ALL_COOLING 2 /* every deployment of the group is cooling down */
 int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
                       const route_deployment_t *avoid, route_usable_fn usable, void *usable_arg,
                       arena_t *arena, route_target_t *out, const char **err);
 
-/* Model names for /v1/models, in config order, without duplicates or wildcards. */
+/* Milliseconds of a monotonic clock, the time base of cooldowns. */
+int64_t route_now_ms(void);
+
+/* A failed call to `d`: `status` is the provider's HTTP status, 408 for a timeout, 500 for a
+ * connection error. Cools `d` down at once on 429, 401, 404 and 408, and when its failures in
+ * the current minute exceed allowed_fails (other 4xx do not count). True when it now cools. */
+bool route_report_failure(const route_deployment_t *d, int status, int64_t now_ms);
+
+/* A call to `d` started / ended (exactly once each per provider call): in-flight counts for
+ * least-busy, and the time to first byte (ns; 0 when none came) for latency-based-routing. No-ops
+ * under other strategies. */
+void route_call_started(const route_deployment_t *d);
+void route_call_ended(const route_deployment_t *d, uint64_t first_byte_ns);
+
+/* usage-based-routing: a finished call's prompt + completion tokens, counted in the current
+ * minute (per process). A no-op under other strategies. */
+void route_call_tokens(const route_deployment_t *d, uint64_t tokens, int64_t now_ms);
+
+/* Whether `d` is cooling down at `now_ms`. */
+bool route_is_cooling(const route_deployment_t *d, int64_t now_ms);
+
+/* After ROUTE_ALL_COOLING: LiteLLM's message "No deployments available for selected model, Try
+ * again in N seconds. Passed model=... pre-call-checks=False, cooldown_list=[...]" into msg, and
+ * N (the wait until the first deployment is usable again, whole seconds, at least 1). */
+long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms, char *msg,
+                                 size_t size);
+
+/* cost-based-routing: sets every deployment's cost_per_token from `price` (returns < 0 when
+ * the model is unknown). Called once, before the table is shared. */
+void route_table_set_costs(route_table_t *t, double (*price)(void *arg, const cfg_deployment_t *d),
+                           void *arg);
+
+/* Model names for /v1/models, in config order, without duplicates or wildcards, then the
+ * model_group_alias names that are not hidden. */
 const char *const *route_model_names(const route_table_t *t, size_t *count);
 
 /* A fast per-thread random number (xorshift64*); seed with route_rng_seed. */

@@ -206,3 +206,325 @@ Test(router, glob)
     cr_expect(str_eq_cstr(caps[0], "groq"));
     cr_expect(str_eq_cstr(caps[1], "llama/3"));
 }
+
+/* ---- cooldowns ------------------------------------------------------------------------------ */
+
+static route_table_t *table_of(const char *text, cfg_t **out)
+{
+    cfg_diag_t diag = {0};
+    *out = cfg_load_string("cool.yaml", text, strlen(text), &diag);
+    cfg_diag_free(&diag);
+    cr_assert_not_null(*out);
+    char err[256];
+    route_table_t *t = route_table_new(*out, err, sizeof err);
+    cr_assert_not_null(t);
+    return t;
+}
+
+static const char cool_yaml[] =
+    "model_list:\n"
+    "  - model_name: pair\n"
+    "    litellm_params: {model: openai/a, api_base: 'http://a.test/v1', api_key: k}\n"
+    "    model_info: {id: dep-a}\n"
+    "  - model_name: pair\n"
+    "    litellm_params: {model: openai/b, api_base: 'http://b.test/v1', api_key: k,\n"
+    "                     cooldown_time: 2}\n"
+    "    model_info: {id: dep-b}\n"
+    "  - model_name: lone\n"
+    "    litellm_params: {model: openai/c, api_base: 'http://c.test/v1', api_key: k}\n"
+    "router_settings: {allowed_fails: 2, cooldown_time: 30}\n";
+
+Test(router, cooldown_triggers)
+{
+    cfg_t *c;
+    route_table_t *t = table_of(cool_yaml, &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("pair"));
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1];
+    cr_expect_eq(a->cooldown_ms, 30000);
+    cr_expect_eq(b->cooldown_ms, 2000, "litellm_params.cooldown_time wins");
+    cr_expect_eq(a->allowed_fails, 2);
+    int64_t now = 120000;
+    /* 400 is the request's fault: never counted */
+    for (int i = 0; i < 10; i++)
+        cr_expect_not(route_report_failure(a, 400, now));
+    /* 5xx: more than allowed_fails in a minute */
+    cr_expect_not(route_report_failure(a, 500, now));
+    cr_expect_not(route_report_failure(a, 503, now));
+    cr_expect_not(route_is_cooling(a, now));
+    cr_expect(route_report_failure(a, 500, now + 1));
+    cr_expect(route_is_cooling(a, now + 29000));
+    cr_expect_not(route_is_cooling(a, now + 30001));
+    /* a new minute starts the count afresh */
+    cr_expect_not(route_report_failure(a, 500, now + 60000));
+    /* immediate: 429, 401, 404, 408 */
+    int codes[] = {429, 401, 404, 408};
+    for (int i = 0; i < 4; i++) {
+        int64_t at = now + 1000000 * (i + 1);
+        cr_expect(route_report_failure(b, codes[i], at), "status %d", codes[i]);
+        cr_expect(route_is_cooling(b, at + 1999));
+        cr_expect_not(route_is_cooling(b, at + 2000));
+    }
+    /* a group's only deployment is never cooled */
+    const route_group_t *lone = route_find_group(t, STR_LIT("lone"));
+    cr_expect_not(route_report_failure(lone->deployments[0], 429, now));
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, pick_skips_cooling_and_says_so_when_all_cool)
+{
+    cfg_t *c;
+    route_table_t *t = table_of(cool_yaml, &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("pair"));
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1];
+    uint64_t rng = 3;
+    route_target_t out;
+    const char *err = NULL;
+    int64_t now = route_now_ms();
+    route_report_failure(a, 429, now);
+    for (int i = 0; i < 200; i++) {
+        cr_assert_eq(route_pick(g, STR_LIT("pair"), &rng, NULL, &arena, &out, &err), 0);
+        cr_assert_eq(out.dep, b);
+    }
+    /* the retry's avoided deployment is picked when it is the only warm one */
+    cr_assert_eq(route_pick(g, STR_LIT("pair"), &rng, b, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, b);
+    route_report_failure(b, 429, now);
+    cr_expect_eq(route_pick(g, STR_LIT("pair"), &rng, NULL, &arena, &out, &err), ROUTE_ALL_COOLING);
+    cr_expect_eq(route_pick_usable(g, STR_LIT("pair"), &rng, NULL, all_but_first, (void *)g, &arena,
+                                   &out, &err),
+                 ROUTE_ALL_COOLING);
+    char msg[512];
+    long long secs = route_cooldown_message(g, STR_LIT("pair"), now, msg, sizeof msg);
+    cr_expect_eq(secs, 2, "the first to warm up: dep-b after 2 s");
+    cr_expect_str_eq(msg, "No deployments available for selected model, Try again in 2 seconds. "
+                          "Passed model=pair. pre-call-checks=False, "
+                          "cooldown_list=['dep-a', 'dep-b']");
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, disable_cooldowns)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: pair\n"
+                                "    litellm_params: {model: openai/a, api_key: k}\n"
+                                "  - model_name: pair\n"
+                                "    litellm_params: {model: openai/b, api_key: k}\n"
+                                "router_settings: {disable_cooldowns: true}\n",
+                                &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("pair"));
+    cr_expect_not(route_report_failure(g->deployments[0], 429, route_now_ms()));
+    cr_expect_not(route_is_cooling(g->deployments[0], route_now_ms()));
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, model_group_alias)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: real\n"
+                                "    litellm_params: {model: openai/a, api_key: k}\n"
+                                "  - model_name: other\n"
+                                "    litellm_params: {model: openai/b, api_key: k}\n"
+                                "router_settings:\n"
+                                "  model_group_alias:\n"
+                                "    short: real\n"
+                                "    secret: {model: real, hidden: true}\n"
+                                "    other: real\n"
+                                "    ghost: nowhere\n",
+                                &c);
+    const route_group_t *real = route_find_group(t, STR_LIT("real"));
+    cr_assert_not_null(real);
+    cr_expect_eq(route_find_group(t, STR_LIT("short")), real);
+    cr_expect_eq(route_find_group(t, STR_LIT("secret")), real);
+    cr_expect_eq(route_find_group(t, STR_LIT("other")), real, "an alias wins over a group name");
+    cr_expect_null(route_find_group(t, STR_LIT("ghost")));
+    size_t n;
+    const char *const *names = route_model_names(t, &n);
+    cr_assert_eq(n, 3);
+    cr_expect_str_eq(names[0], "real");
+    cr_expect_str_eq(names[1], "other");
+    cr_expect_str_eq(names[2], "short");
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, order_tiers)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: tiers\n"
+                                "    litellm_params: {model: openai/none, api_key: k}\n"
+                                "    model_info: {id: none}\n"
+                                "  - model_name: tiers\n"
+                                "    litellm_params: {model: openai/two, api_key: k, order: 2}\n"
+                                "    model_info: {id: two}\n"
+                                "  - model_name: tiers\n"
+                                "    litellm_params: {model: openai/one-a, api_key: k, order: 1}\n"
+                                "    model_info: {id: one-a}\n"
+                                "  - model_name: tiers\n"
+                                "    litellm_params: {model: openai/one-b, api_key: k, order: 1}\n"
+                                "    model_info: {id: one-b}\n",
+                                &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("tiers"));
+    cr_assert(g->ordered);
+    uint64_t rng = 11;
+    route_target_t out;
+    const char *err;
+    int seen[4] = {0};
+    for (int i = 0; i < 400; i++) {
+        cr_assert_eq(route_pick(g, STR_LIT("tiers"), &rng, NULL, &arena, &out, &err), 0);
+        for (int k = 0; k < 4; k++)
+            seen[k] += out.dep == g->deployments[k];
+    }
+    cr_expect_eq(seen[0] + seen[1], 0, "only tier 1 while it is usable");
+    cr_expect(seen[2] > 100 && seen[3] > 100, "both of tier 1: %d %d", seen[2], seen[3]);
+    /* tier 1 cooling: tier 2; then the unordered one */
+    int64_t now = route_now_ms();
+    route_report_failure(g->deployments[2], 429, now);
+    route_report_failure(g->deployments[3], 429, now);
+    cr_assert_eq(route_pick(g, STR_LIT("tiers"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_str_eq(out.dep->cfg->id, "two");
+    route_report_failure(g->deployments[1], 429, now);
+    cr_assert_eq(route_pick(g, STR_LIT("tiers"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_str_eq(out.dep->cfg->id, "none");
+    route_table_free(t);
+    cfg_free(c);
+}
+
+static const char strategy_yaml[] = "model_list:\n"
+                                    "  - model_name: s\n"
+                                    "    litellm_params: {model: openai/a, api_key: k}\n"
+                                    "  - model_name: s\n"
+                                    "    litellm_params: {model: openai/b, api_key: k}\n"
+                                    "  - model_name: s\n"
+                                    "    litellm_params: {model: openai/c, api_key: k}\n"
+                                    "router_settings:\n"
+                                    "  routing_strategy: %s\n"
+                                    "  routing_strategy_args: {lowest_latency_buffer: 0.5}\n";
+
+static route_table_t *strategy_table(const char *name, cfg_t **c)
+{
+    char text[1024];
+    snprintf(text, sizeof text, strategy_yaml, name);
+    return table_of(text, c);
+}
+
+Test(router, least_busy)
+{
+    cfg_t *c;
+    route_table_t *t = strategy_table("least-busy", &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    cr_assert_eq(g->strategy, ROUTE_LEAST_BUSY);
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1],
+                             *d3 = g->deployments[2];
+    route_call_started(a);
+    route_call_started(a);
+    route_call_started(b);
+    uint64_t rng = 5;
+    route_target_t out;
+    const char *err;
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+        cr_assert_eq(out.dep, d3, "the idle one");
+    }
+    /* the avoided one is skipped even when idle */
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, d3, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, b);
+    route_call_ended(a, 0);
+    route_call_ended(a, 0);
+    route_call_started(d3);
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, a);
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, latency_based)
+{
+    cfg_t *c;
+    route_table_t *t = strategy_table("latency-based-routing", &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    cr_assert_eq(g->strategy, ROUTE_LATENCY);
+    cr_expect_float_eq(g->latency_buffer, 0.5, 1e-9);
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1],
+                             *d3 = g->deployments[2];
+    route_call_ended(a, 100000000); /* 100 ms */
+    route_call_ended(b, 130000000); /* within 50% of a */
+    uint64_t rng = 9;
+    route_target_t out;
+    const char *err;
+    /* unmeasured first */
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, d3);
+    route_call_ended(d3, 400000000); /* 400 ms: outside the buffer */
+    int seen_a = 0, seen_b = 0;
+    for (int i = 0; i < 200; i++) {
+        cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+        cr_assert_neq(out.dep, d3);
+        seen_a += out.dep == a;
+        seen_b += out.dep == b;
+    }
+    cr_expect(seen_a > 50 && seen_b > 50, "both within the buffer: %d %d", seen_a, seen_b);
+    route_table_free(t);
+    cfg_free(c);
+}
+
+static double fake_price(void *arg, const cfg_deployment_t *d)
+{
+    (void)arg;
+    return strcmp(d->provider_model, "b") == 0   ? 0.000001
+           : strcmp(d->provider_model, "c") == 0 ? 0.00001
+                                                 : -1;
+}
+
+Test(router, cost_based)
+{
+    cfg_t *c;
+    route_table_t *t = strategy_table("cost-based-routing", &c);
+    route_table_set_costs(t, fake_price, NULL);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    cr_assert_eq(g->strategy, ROUTE_COST);
+    cr_expect_float_eq(g->deployments[0]->cost_per_token, 1.0, 1e-12, "unknown: LiteLLM's $1");
+    uint64_t rng = 4;
+    route_target_t out;
+    const char *err;
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+        cr_assert_eq(out.dep, g->deployments[1], "the cheapest");
+    }
+    /* the cheapest cooling: the next cheapest */
+    route_report_failure(g->deployments[1], 429, route_now_ms());
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, g->deployments[2]);
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, usage_based)
+{
+    cfg_t *c;
+    route_table_t *t = strategy_table("usage-based-routing-v2", &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    cr_assert_eq(g->strategy, ROUTE_USAGE);
+    int64_t now = route_now_ms();
+    route_call_tokens(g->deployments[0], 1000, now);
+    route_call_tokens(g->deployments[1], 10, now);
+    route_call_tokens(g->deployments[2], 500, now);
+    uint64_t rng = 8;
+    route_target_t out;
+    const char *err;
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, g->deployments[1], "the fewest tokens this minute");
+    route_call_tokens(g->deployments[1], 1000, now);
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, g->deployments[2]);
+    /* a new minute starts every count afresh */
+    route_call_tokens(g->deployments[0], 1, now + 60000);
+    cr_expect_eq(atomic_load(&g->deployments[0]->health->usage_tokens), 1);
+    route_table_free(t);
+    cfg_free(c);
+}

@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT
+ * The response cache on the pass-through path (docs/cache.md): the lookup before the first
+ * attempt, the store after a successful answer, and a hit answered as LiteLLM answers it (the
+ * cached body, x-litellm-cache-key, cost 0, a SpendLogs row with cache_hit "True"). */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/jscan.h"
+#include "core/log.h"
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct {
+    str_t member; /* `"cache": {...}` from its key's opening quote to the value's end */
+    str_t value;
+} cache_member_t;
+
+static int find_cache_member(void *arg, const jscan_member_t *m)
+{
+    cache_member_t *cm = arg;
+    if (jscan_key_eq(m->key, STR_LIT("cache"))) {
+        cm->member = str_make(m->key.p - 1, (size_t)(m->value.p + m->value.n - (m->key.p - 1)));
+        cm->value = m->value;
+    }
+    return 0;
+}
+
+/* req->body without the member (and one comma next to it), in the arena; *model_raw is moved
+ * along. LiteLLM takes `cache` as its own parameter: the provider never sees it. */
+static int strip_member(http_req_t *req, str_t member, str_t *model_raw)
+{
+    const char *body = req->body.p, *end = body + req->body.n;
+    const char *cut = member.p, *cut_end = member.p + member.n;
+    const char *q = cut_end;
+    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
+        q++;
+    if (q < end && *q == ',') {
+        cut_end = q + 1;
+    } else {
+        const char *b = cut;
+        while (b > body && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\n' || b[-1] == '\r'))
+            b--;
+        if (b > body && b[-1] == ',')
+            cut = b - 1;
+    }
+    size_t head = (size_t)(cut - body), tail = (size_t)(end - cut_end);
+    char *out = arena_alloc(&req->arena, head + tail + 1);
+    if (!out)
+        return -1;
+    memcpy(out, body, head);
+    memcpy(out + head, cut_end, tail);
+    out[head + tail] = 0;
+    if (model_raw && model_raw->p) {
+        if (model_raw->p >= cut_end)
+            model_raw->p = out + (model_raw->p - body) - (cut_end - cut);
+        else
+            model_raw->p = out + (model_raw->p - body);
+    }
+    req->body = str_make(out, head + tail);
+    return 0;
+}
+
+/* Answers the request from a cached body, as LiteLLM answers a hit. */
+static void answer_hit(http_req_t *req, const route_group_t *group, const char *key, str_t body,
+                       const char *content_type)
+{
+    api_caller_t *c = req->caller;
+    api_worker_t *w = req->server_data;
+    char call_id[37];
+    api_call_id(w, call_id);
+    http_resp_header_cstr(req, "x-litellm-call-id", call_id);
+    http_resp_header_cstr(req, "x-litellm-cache-key", key);
+    http_resp_header_cstr(req, "x-litellm-model-group", group->name);
+    http_resp_header_cstr(req, "x-litellm-version", SLUICE_VERSION);
+    http_resp_header_cstr(req, "x-litellm-response-cost", "0.0");
+    http_resp_header_cstr(req, "x-litellm-attempted-retries", "0");
+    api_caller_headers(req);
+    char num[32];
+    buf_t nb = {num, 0, sizeof num};
+    buf_append_ms(&nb, uv_hrtime() - req->start_ns);
+    http_resp_header(req, STR_LIT("x-litellm-response-duration-ms"), str_make(num, nb.n));
+    http_resp_header(req, STR_LIT("x-litellm-overhead-duration-ms"), str_make(num, nb.n));
+    /* SpendLogs: LiteLLM suffixes a hit's request_id with _cache_hit<time.time()> (the call id
+     * is the primary key) and records it with zero spend */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *request_id = arena_printf(&req->arena, "%s_cache_hit%lld.%06ld", call_id,
+                                    (long long)ts.tv_sec, ts.tv_nsec / 1000);
+    api_usage_t usage = {0};
+    api_usage_scan(&usage, body.p, body.n);
+    api_call_end_t end = {
+        .call_id = request_id ? request_id : call_id,
+        .group = group,
+        .usage = &usage,
+        .success = true,
+        .cache_hit = true,
+    };
+    c->cache_store = false;
+    api_call_record(req, &end, 0);
+    http_resp_send(req, 200, content_type, body.p, body.n);
+}
+
+/* ---- Redis: the lookup waits on the worker, never blocking it ---- */
+
+/* One lookup in flight (malloc'd: it may outlive the request when the client goes away). */
+typedef struct {
+    http_req_t *req; /* NULL: the client went away */
+    api_cache_call_t call;
+    int64_t max_age_ms;
+} cache_wait_t;
+
+static void cache_wait_on_abort(http_req_t *req)
+{
+    cache_wait_t *wait = req->user;
+    if (wait->call.drop)
+        wait->call.drop(wait->call.arg);
+    wait->req = NULL; /* the answer frees it */
+}
+
+/* LiteLLM's stored value {"timestamp": <epoch s>, "response": <JSON text or object>}: the body
+ * (decoded into dec when it is a string) and its age check. */
+static int redis_value_body(const cache_redis_op_t *op, int64_t max_age_ms, buf_t *dec, str_t *body)
+{
+    jscan_field_t f[2] = {{STR_LIT("timestamp"), STR_NULL}, {STR_LIT("response"), STR_NULL}};
+    if (jscan_find(op->value, op->value_n, f, 2, NULL) != 0 || !f[1].value.p)
+        return -1;
+    if (max_age_ms >= 0) {
+        char num[64];
+        snprintf(num, sizeof num, "%.*s", (int)MIN(f[0].value.n, sizeof num - 1),
+                 f[0].value.p ? f[0].value.p : "0");
+        double age_ms = (double)wall_ms() - strtod(num, NULL) * 1000;
+        if (age_ms > (double)max_age_ms)
+            return -1;
+    }
+    if (f[1].value.p[0] == '"') {
+        if (jscan_string_decode(f[1].value, dec) < 0)
+            return -1;
+        *body = str_make(dec->p ? dec->p : "", dec->n);
+    } else {
+        *body = f[1].value;
+    }
+    return 0;
+}
+
+static void on_cache_wake(uv_async_t *a)
+{
+    api_worker_t *w = a->data;
+    cache_redis_op_t *op = cache_redis_inbox_take(w->cache_inbox);
+    while (op) {
+        cache_redis_op_t *next = op->next;
+        cache_wait_t *wait = op->user;
+        http_req_t *req = wait->req;
+        if (req) {
+            req->on_abort = NULL;
+            buf_t dec = {0};
+            str_t body;
+            const api_caller_t *c = req->caller;
+            if (op->hit && redis_value_body(op, wait->max_age_ms, &dec, &body) == 0) {
+                if (wait->call.drop)
+                    wait->call.drop(wait->call.arg);
+                answer_hit(req, wait->call.group, c->cache_key, body, "application/json");
+            } else {
+                wait->call.go(wait->call.arg);
+            }
+            buf_free(&dec);
+        }
+        free(wait);
+        cache_redis_op_free(op);
+        op = next;
+    }
+}
+
+void api_worker_cache_init(api_worker_t *w, uv_loop_t *loop)
+{
+    cache_redis_t *r = w->ctx->cache_redis;
+    if (!r)
+        return;
+    uv_async_init(loop, &w->cache_wake, on_cache_wake);
+    w->cache_wake.data = w;
+    w->cache_inbox = cache_redis_inbox_open(r, w->index, &w->cache_wake);
+    if (!w->cache_inbox)
+        uv_close((uv_handle_t *)&w->cache_wake, NULL);
+}
+
+void api_worker_cache_close(api_worker_t *w)
+{
+    if (!w->cache_inbox)
+        return;
+    cache_redis_inbox_close(w->cache_inbox);
+    w->cache_inbox = NULL;
+    uv_close((uv_handle_t *)&w->cache_wake, NULL);
+}
+
+/* ---- the hooks ---- */
+
+int api_cache_lookup(http_req_t *req, const api_cache_call_t *call)
+{
+    const route_group_t *group = call->group;
+    bool stream = call->stream;
+    api_worker_t *w = req->server_data;
+    api_caller_t *c = req->caller;
+    const cfg_t *cfg = api_req_gen(req)->cfg;
+    if (!c)
+        return 0;
+    cache_member_t cm = {STR_NULL, STR_NULL};
+    jscan_object(req->body.p, req->body.n, find_cache_member, &cm, NULL);
+    cache_controls_t ctl;
+    if (cache_controls_parse(cm.value, &ctl) < 0)
+        ctl = (cache_controls_t){.ttl_s = -1, .s_maxage_s = -1};
+    if (cm.member.p && strip_member(req, cm.member, call->model_raw) < 0)
+        return 0;
+    for (int i = 0; i < 2; i++) /* LiteLLM's own parameter: the provider never sees it */
+        if (call->docs[i])
+            cJSON_DeleteItemFromObjectCaseSensitive(call->docs[i], "cache");
+    buf_t ns = {0};
+    if (ctl.namespace_.p)
+        jscan_string_decode(ctl.namespace_, &ns);
+    str_t namespace_ = ns.p ? str_make(ns.p, ns.n)
+                            : (cfg->cache_namespace ? str_cstr(cfg->cache_namespace) : STR_NULL);
+    char key[CACHE_KEY_MAX];
+    int rc = cache_key(req->body.p, req->body.n, str_cstr(group->name), namespace_, key);
+    buf_free(&ns);
+    if (rc < 0)
+        return 0;
+    c->cache_key = arena_printf(&req->arena, "%s", key);
+    if (!c->cache_key)
+        return 0;
+    /* streams are neither answered from the cache nor stored (docs/cache.md) */
+    c->cache_store = !stream && !ctl.no_store;
+    double ttl = ctl.ttl_s >= 0 ? ctl.ttl_s : cfg->cache_ttl_s;
+    c->cache_ttl_ms = (int64_t)(ttl * 1000);
+    if (stream || ctl.no_cache)
+        return 0;
+    int64_t max_age = ctl.s_maxage_s >= 0 ? (int64_t)(ctl.s_maxage_s * 1000) : -1;
+    if (w->ctx->cache_redis) {
+        if (!w->cache_inbox)
+            return 0;
+        cache_wait_t *wait = malloc(sizeof *wait);
+        if (!wait)
+            return 0;
+        *wait = (cache_wait_t){req, *call, max_age};
+        if (cache_redis_get(w->ctx->cache_redis, w->cache_inbox, c->cache_key, wait) < 0) {
+            free(wait);
+            return 0;
+        }
+        req->user = wait;
+        req->on_abort = cache_wait_on_abort;
+        return 1;
+    }
+    cache_entry_t *e = cache_get(w->ctx->cache, key, wall_ms(), max_age);
+    if (!e)
+        return 0;
+    log_debug("cache hit %s (%s)", key, group->name);
+    if (call->drop)
+        call->drop(call->arg);
+    answer_hit(req, group, c->cache_key, cache_entry_body(e), cache_entry_content_type(e));
+    cache_entry_release(e);
+    return 1;
+}
+
+void api_cache_store(http_req_t *req, str_t content_type, const char *body, size_t n)
+{
+    api_worker_t *w = req->server_data;
+    const api_caller_t *c = req->caller;
+    if (!c || !c->cache_key || !c->cache_store || c->cache_ttl_ms <= 0)
+        return;
+    if (w->ctx->cache_redis) {
+        /* LiteLLM's value: the response as JSON text inside {"timestamp", "response"} */
+        buf_t v = {0};
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        buf_printf(&v, "{\"timestamp\": %lld.%06ld, \"response\": ", (long long)ts.tv_sec,
+                   ts.tv_nsec / 1000);
+        buf_append_json_string(&v, str_make(body, n));
+        if (buf_append_cstr(&v, "}") == 0)
+            cache_redis_set(w->ctx->cache_redis, c->cache_key, v.p, v.n, c->cache_ttl_ms);
+        buf_free(&v);
+        return;
+    }
+    if (!w->ctx->cache)
+        return;
+    char ct[64];
+    snprintf(ct, sizeof ct, "%.*s", content_type.p ? (int)content_type.n : 16,
+             content_type.p ? content_type.p : "application/json");
+    cache_put(w->ctx->cache, c->cache_key, ct, body, n, wall_ms(), c->cache_ttl_ms);
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT
+ * The response cache: LiteLLM's key (vectors computed with Python's str() and hashlib.sha256, the
+ * way litellm/caching/caching.py builds it), the `cache` controls, TTL, s-maxage and LRU
+ * eviction of the local table. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cache/cache.h"
+
+typedef struct {
+    const char *body, *group, *text, *hash;
+} key_vector_t;
+
+static const key_vector_t vectors[] = {
+    {"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", "gpt-4o",
+     "model: gpt-4omessages: [{'role': 'user', 'content': 'hi'}]",
+     "7839cd844bab0fcbdacae88f0ff579014b0d97cb8029f2407513327aafbe60a5"},
+    {"{\"temperature\":0.7,\"model\":\"alias\",\"messages\":[{\"role\":\"user\",\"content\":"
+     "\"it's \\\"q\\\"\\n\\u00e9\\u2028x\"}],\"metadata\":{\"a\":1},\"stream\":false,"
+     "\"max_tokens\":10,\"user\":null,\"cache\":{\"no-cache\":true}}",
+     "group-a",
+     "model: group-amessages: [{'role': 'user', 'content': 'it\\'s \"q\"\\n\u00e9\\u2028x'}]"
+     "temperature: 0.7stream: Falsemax_tokens: 10",
+     "ac37c420ff8e668c54141119fdf5e19e3bcae443756cb46063b64eaf2bb0e400"},
+    {"{\"model\":\"m\",\"prompt\":\"say\",\"top_p\":1.0,\"n\":1e2,\"seed\":-0,\"logit_bias\":"
+     "{\"50256\":-1e-05},\"stop\":[\"\\t\",\"'\"],\"extra\":true,\"tools\":[{\"f\":[true,false,"
+     "null,1.5e16,0.0001,123456789.125]}]}",
+     "m",
+     "model: mprompt: saytop_p: 1.0n: 100.0seed: 0logit_bias: {'50256': -1e-05}stop: ['\\t', "
+     "\"'\"]tools: [{'f': [True, False, None, 1.5e+16, 0.0001, 123456789.125]}]",
+     "83fba3d8e29e6ea132ef1d7516b800998d7fa1afd47eb36b85d70b042c44c997"},
+    {"{\"model\":\"e\",\"input\":[\"a\",\"b\"],\"encoding_format\":\"float\",\"dimensions\":256}",
+     "e", "model: einput: ['a', 'b']encoding_format: floatdimensions: 256",
+     "4955ffefa6746cffcfe5c46dce68f9e95dab5b1fdd834f2359b54d0044e86585"},
+};
+
+Test(cache, key_text_and_hash_match_litellm)
+{
+    for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
+        const key_vector_t *v = &vectors[i];
+        buf_t text = {0};
+        cr_assert_eq(cache_key_text(v->body, strlen(v->body), str_cstr(v->group), &text), 0);
+        cr_assert_eq(text.n, strlen(v->text), "vector %zu: %.*s", i, (int)text.n, text.p);
+        cr_assert(memcmp(text.p, v->text, text.n) == 0, "vector %zu: %.*s", i, (int)text.n, text.p);
+        buf_free(&text);
+        char key[CACHE_KEY_MAX];
+        cr_assert_eq(cache_key(v->body, strlen(v->body), str_cstr(v->group), STR_NULL, key), 0);
+        cr_assert_str_eq(key, v->hash, "vector %zu", i);
+    }
+}
+
+Test(cache, key_namespace_prefix)
+{
+    const key_vector_t *v = &vectors[0];
+    char key[CACHE_KEY_MAX];
+    cr_assert_eq(cache_key(v->body, strlen(v->body), str_cstr(v->group), STR_LIT("team1"), key), 0);
+    cr_assert_str_eq(key, "team1:7839cd844bab0fcbdacae88f0ff579014b0d97cb8029f2407513327aafbe60a5");
+}
+
+Test(cache, key_ignores_unknown_params_and_changes_with_known_ones)
+{
+    const char *a = "{\"model\":\"x\",\"messages\":[],\"metadata\":{\"t\":1},\"cache\":{}}";
+    const char *b = "{\"messages\":[],\"model\":\"x\"}";
+    const char *c = "{\"model\":\"x\",\"messages\":[],\"temperature\":0}";
+    char ka[CACHE_KEY_MAX], kb[CACHE_KEY_MAX], kc[CACHE_KEY_MAX];
+    cr_assert_eq(cache_key(a, strlen(a), STR_LIT("x"), STR_NULL, ka), 0);
+    cr_assert_eq(cache_key(b, strlen(b), STR_LIT("x"), STR_NULL, kb), 0);
+    cr_assert_eq(cache_key(c, strlen(c), STR_LIT("x"), STR_NULL, kc), 0);
+    cr_assert_str_eq(ka, kb);
+    cr_assert_str_neq(ka, kc);
+    cr_assert_eq(cache_key("[1]", 3, STR_LIT("x"), STR_NULL, ka), -1);
+}
+
+Test(cache, controls)
+{
+    cache_controls_t c;
+    cr_assert_eq(cache_controls_parse(STR_NULL, &c), 0);
+    cr_assert(!c.no_cache && !c.no_store && c.ttl_s < 0 && c.s_maxage_s < 0);
+    str_t raw = STR_LIT(
+        "{\"no-cache\":true,\"no-store\":false,\"ttl\":5,\"s-maxage\":1.5,\"namespace\":\"n\"}");
+    cr_assert_eq(cache_controls_parse(raw, &c), 0);
+    cr_assert(c.no_cache);
+    cr_assert(!c.no_store);
+    cr_assert_float_eq(c.ttl_s, 5, 1e-9);
+    cr_assert_float_eq(c.s_maxage_s, 1.5, 1e-9);
+    cr_assert_eq(c.namespace_.n, 3);
+    cr_assert_eq(cache_controls_parse(STR_LIT("true"), &c), -1);
+}
+
+static bool has(cache_t *c, const char *key, int64_t now)
+{
+    cache_entry_t *e = cache_get(c, key, now, -1);
+    cache_entry_release(e);
+    return e != NULL;
+}
+
+Test(cache, ttl_and_max_age)
+{
+    cache_t *c = cache_new(1000, 1 << 24);
+    cr_assert_eq(cache_put(c, "k", "application/json", "{\"a\":1}", 7, 1000, 500), 0);
+    cache_entry_t *e = cache_get(c, "k", 1200, -1);
+    cr_assert_not_null(e);
+    str_t b = cache_entry_body(e);
+    cr_assert_eq(b.n, 7);
+    cr_assert(memcmp(b.p, "{\"a\":1}", 7) == 0);
+    cr_assert_str_eq(cache_entry_content_type(e), "application/json");
+    /* a held entry outlives its replacement */
+    cr_assert_eq(cache_put(c, "k", NULL, "{}", 2, 1300, 500), 0);
+    cr_assert_eq(cache_entry_body(e).n, 7);
+    cache_entry_release(e);
+    cr_assert(has(c, "k", 1799));
+    e = cache_get(c, "k", 1700, 100); /* s-maxage: created at 1300, 400 ms old */
+    cr_assert_null(e);
+    cr_assert(has(c, "k", 1700));
+    cr_assert(!has(c, "k", 1800)); /* expired */
+    cache_stats_t st;
+    cache_stats(c, &st);
+    cr_assert_eq(st.entries, 0);
+    cr_assert_eq(cache_put(c, "z", NULL, "x", 1, 0, 0), -1); /* no ttl: not stored */
+    cache_free(c);
+}
+
+Test(cache, lru_eviction_by_entries_and_bytes)
+{
+    /* 64 shards: a cap of 64 entries is one per shard, so a second key in a shard evicts */
+    cache_t *c = cache_new(64, 1 << 24);
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "key%d", i);
+        cr_assert_eq(cache_put(c, key, NULL, "v", 1, 0, 60000), 0);
+    }
+    cache_stats_t st;
+    cache_stats(c, &st);
+    cr_assert_leq(st.entries, 64);
+    cr_assert_geq(st.evictions, 1000 - 64);
+    cr_assert(has(c, "key999", 1)); /* the newest survives */
+    cache_free(c);
+
+    /* bytes: a body larger than a shard's share is refused, and the total stays under the cap */
+    c = cache_new(100000, 64 * 4096);
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    cr_assert_eq(cache_put(c, "big", NULL, big, sizeof big, 0, 60000), -1);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof key, "b%d", i);
+        cr_assert_eq(cache_put(c, key, NULL, big, 1000, 0, 60000), 0);
+    }
+    cache_stats(c, &st);
+    cr_assert_leq(st.bytes, 64 * 4096);
+    cr_assert(has(c, "b1999", 1));
+    cache_free(c);
+}
