@@ -284,6 +284,10 @@ static bool plan_rate(lim_sync_t *s, lim_counter_t *c, int64_t now)
     }
     uint64_t ex = lim__read(atomic_load_explicit(&c->extra, memory_order_acquire), gen);
     uint64_t used = lim__read(atomic_load_explicit(&c->used, memory_order_relaxed), gen);
+    if (s->resync)
+        /* the first batch after Redis came back: what was used while it was away is not this
+         * tick's demand, and must not size a lease that would starve the other instances */
+        st->last_used = used;
     uint64_t demand = (used > st->last_used ? used - st->last_used : 0) +
                       atomic_exchange_explicit(&c->denied, 0, memory_order_relaxed);
     st->last_used = used;
