@@ -5,8 +5,8 @@
 // deployment at its limit; when all are, 429 "No deployments available"). The 429 is LiteLLM's:
 // throttling_error, "Rate limit exceeded for <descriptor>: <value>. ...", retry-after: 60,
 // rate_limit_type, reset_at. The master key is never limited. Then the cross-instance test: two
-// sluice processes on one SQLite file and one real redis-server share a key's rpm_limit (60 in
-// total, not 120), and traffic goes on with local limits once Redis is killed.
+// sluice processes on one real PostgreSQL and one real redis-server share a key's rpm_limit (60
+// in total, not 120), and traffic goes on with local limits once Redis is killed.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -29,6 +29,7 @@ import {
   startStack,
   waitFor,
 } from './lib/harness.mjs';
+import { HAVE_PG, startPostgres } from './lib/pg.mjs';
 
 const T = { timeout: 30000 * SLOW };
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] };
@@ -270,7 +271,7 @@ test('/v1/messages: the 429 comes in Anthropic\'s envelope', T, async () => {
   });
 });
 
-// ---- two instances, one Redis ---------------------------------------------------------------
+// ---- two instances, one Redis, one PostgreSQL ------------------------------------------------
 
 const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 
@@ -293,11 +294,14 @@ function waitPort(port, timeout = 10000) {
   });
 }
 
-describe('two instances share limits through Redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
-  let dir, mock, redis, a, b;
+const SHARED_SKIP = (!HAVE_PG && 'PostgreSQL 15 is not installed') || (!REDIS_BIN && 'no redis-server');
+
+describe('two instances on one PostgreSQL share limits through Redis', { skip: SHARED_SKIP }, () => {
+  let dir, mock, redis, pg, a, b;
   const procs = () => [a, b].filter(Boolean);
 
   before(async () => {
+    pg = await startPostgres();
     dir = makeTempDir('sluice-limits-');
     mkdirSync(path.join(dir, 'redis'));
     const redisPort = await freePort();
@@ -309,13 +313,13 @@ describe('two instances share limits through Redis', { skip: !REDIS_BIN && 'no r
     mock = await startMock({ logDir: dir });
     const ctx = { mockPort: mock.port, mockUrl: mock.url, mockBase: `${mock.url}/v1`, masterKey: MASTER_KEY };
     const text = renderConfig(config, ctx);
-    const env = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort) };
-    const db = path.join(dir, 'shared.db');
+    // both read keys from the one PostgreSQL (DATABASE_URL), each with its own spool
+    const env = { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(redisPort), DATABASE_URL: pg.url };
     const start = (name) =>
       startSluice({
         configText: text,
         configPath: path.join(dir, `${name}.yaml`),
-        args: ['--db', db, '--spool', path.join(dir, `${name}.spool`)],
+        args: ['--spool', path.join(dir, `${name}.spool`)],
         env,
         logDir: dir,
       });
@@ -326,20 +330,24 @@ describe('two instances share limits through Redis', { skip: !REDIS_BIN && 'no r
 
   after(async () => {
     const problems = [];
-    for (const p of [...procs(), mock].filter(Boolean)) {
-      try {
-        await p.stop();
-      } catch (e) {
-        problems.push(e.message);
+    try {
+      for (const p of [...procs(), mock].filter(Boolean)) {
+        try {
+          await p.stop();
+        } catch (e) {
+          problems.push(e.message);
+        }
+        problems.push(...p.problems());
       }
-      problems.push(...p.problems());
+      redis?.kill('SIGKILL');
+    } finally {
+      pg?.stop(); // whatever happened above
     }
-    redis?.kill('SIGKILL');
     if (problems.length) {
       const logs = [...procs(), mock].filter(Boolean).map((p) => p.describe()).join('\n');
       throw new Error(`teardown: ${problems.join('; ')}\nlogs kept in ${dir}\n${logs}`);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }, { timeout: 60000 * SLOW });
 
   const call = (p, key, body = chat) =>
