@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT
  * /customer/... (alias /end_user/...): LiteLLM_EndUserTable rows, the "end users" a request names
  * in its `user` field. A customer's limits live in a LiteLLM_BudgetTable row linked by budget_id,
- * created here when the request carries budget fields, as LiteLLM does. End users are not keys:
- * nothing here makes a cached key stale, so res->invalidated stays empty. */
+ * created here when the request carries budget fields, as LiteLLM does. The data plane caches
+ * end users in the key cache under auth_end_user_hash(user_id): every write here puts that hash
+ * in res->invalidated, so this instance and (NOTIFY) the others read the row again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin/misc.h"
 #include "auth/keys.h"
+#include "core/log.h"
 
 #define NOT_FOUND "End User Id=%s does not exist in db"
 
@@ -47,14 +49,28 @@ static void set_customer_body(admin_t *a, admin_result_t *res, const sdb_res_t *
     admin_answer(res, o);
 }
 
+/* The end user's cache entry goes stale once the write commits. */
+static void invalidate_end_user(admin_result_t *res, const char *user_id)
+{
+    auth_hash_t h;
+    char hex[2 * AUTH_HASH_LEN + 1];
+    if (!user_id || auth_end_user_hash(user_id, &h) != 0)
+        return;
+    auth_hash_hex(&h, hex);
+    if (store_strlist_push(&res->invalidated, hex) < 0)
+        log_warn("customers: out of memory: end user '%s' stays cached until its TTL", user_id);
+}
+
 /* The end of a customer write: r, the row written (NULL: a database error), answered once the
  * transaction commits. */
 static void commit_customer(admin_t *a, admin_result_t *res, bool *in_tx, const sdb_res_t *r)
 {
     if (!r)
         admin_set_db_error(res, a);
-    else if (admin_tx_commit(a, in_tx, res) == 0)
+    else if (admin_tx_commit(a, in_tx, res) == 0) {
         set_customer_body(a, res, r, false);
+        invalidate_end_user(res, admin_res_text(r, 0, "user_id"));
+    }
 }
 
 /* user_id as a non-empty string, else a 400. */
@@ -307,6 +323,8 @@ ADMIN_HANDLER(admin_customer_delete)
     }
     if (admin_tx_commit(a, &in_tx, res) < 0)
         goto done;
+    for (size_t i = 0; i < ids.n; i++)
+        invalidate_end_user(res, ids.v[i]);
     buf_free(&msg);
     if (buf_append_cstr(&msg, "Successfully deleted customers with ids: ") < 0 ||
         admin_py_repr_list(&ids, &msg) < 0 || !buf_cstr(&msg))
@@ -369,6 +387,8 @@ static void set_blocked(admin_t *a, const admin_call_t *call, admin_result_t *re
     }
     if (admin_tx_commit(a, &in_tx, res) < 0)
         goto done;
+    for (size_t i = 0; i < ids.n; i++)
+        invalidate_end_user(res, ids.v[i]);
     cJSON *doc = cJSON_CreateObject();
     if (!doc || !cJSON_AddItemToObject(doc, "blocked_users", list)) {
         cJSON_Delete(doc);

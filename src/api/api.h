@@ -98,7 +98,7 @@ typedef struct {
     bool holding; /* a max_parallel_requests slot is held until the request ends */
 } api_limit_use_t;
 
-#define API_LIMIT_DESCRIPTORS 5
+#define API_LIMIT_DESCRIPTORS 6
 
 /* Who is calling, for the whole request (request arena; req->caller). Key fields are copied out
  * of the cache record, which a request may not hold past its first callback. */
@@ -109,6 +109,11 @@ typedef struct {
     char token[65];       /* sha256 hex of the key: SpendLogs.api_key */
     const char *key_alias, *user_id, *team_id, *org_id;
     const char *end_user; /* the request's `user`, or x-litellm-end-user-id / -customer-id */
+    /* the end user's row (LiteLLM_EndUserTable), when it has one: its spend counter and its
+     * budget row's limits (the "end_user" descriptor) */
+    auth_counter_t *end_user_counter;
+    bool end_user_limited;
+    long long end_user_rpm, end_user_tpm; /* AUTH_NO_LIMIT when unset */
     auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
     double max_budget; /* < 0: none */
     long long rpm_limit, tpm_limit;
@@ -178,10 +183,11 @@ enum {
 };
 
 /* Identifies the caller of an LLM route and runs LiteLLM's key checks (model from the body)
- * against the models of `gen`, which the request then keeps (req->caller->gen); with
- * API_AUTH_LIMITS, a virtual key's rate limits too (api_limits_admit; the master key has none).
+ * against the models of `gen`, which the request then keeps (req->caller->gen), then the end
+ * user's (blocked, budget; for the master key too); with API_AUTH_LIMITS, the rate limits too
+ * (api_limits_admit: a virtual key's and the end user's; the master key has only the latter).
  * 0: req->caller is filled, go on. 1: the request was answered (an error, a 429) or parked until
- * the store answers for its key; api_handle runs it again then. flags: API_AUTH_*. */
+ * the store answers for its key or end user; api_handle runs it again then. flags: API_AUTH_*. */
 int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, unsigned flags);
 /* The model names the caller may list (its key's allowlist); right after api_authenticate. */
 const char *const *api_caller_models(http_req_t *req, api_worker_t *w, size_t *count);
@@ -222,7 +228,8 @@ void api_call_record(http_req_t *req, const api_call_end_t *end, double cost);
 /* ---- rate limits (limits.c) ---- */
 
 /* The descriptors that apply to a virtual key's call of `model` (may be NULL), in LiteLLM's
- * order: api_key, user, team, team_member, model_per_key; those without a limit are left out.
+ * order: api_key, user, team, team_member, end_user (c->end_user_*), model_per_key; those
+ * without a limit are left out. rec NULL (the master key): end_user alone.
  * Values come from c (arena copies) and a. Returns how many. Pure. */
 size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const char *model,
                              arena_t *a, api_limit_use_t out[API_LIMIT_DESCRIPTORS]);
@@ -234,7 +241,8 @@ void api_limit_message(const api_limit_use_t *u, const char *type, const lim_inf
 void api_limit_reset_text(int64_t reset_ms, char out[32]);
 /* Counts the request against its descriptors (rpm counted, tpm checked, a parallel slot taken,
  * given back by req->on_end). 0: admitted. 1: answered with LiteLLM's 429 (throttling_error,
- * retry-after, rate_limit_type, reset_at). Right after the key checks, while rec is valid. */
+ * retry-after, rate_limit_type, reset_at). Right after the key checks, while rec is valid (NULL:
+ * the master key). */
 int api_limits_admit(http_req_t *req, api_worker_t *w, const auth_key_t *rec, const char *model,
                      bool anthropic);
 /* The call ended: its tokens (prompt + completion) go to every tpm counter it was checked
@@ -292,6 +300,10 @@ typedef struct {
  * (names in the request arena) and out of req->body (an arena copy; *model_raw follows). 0, or
  * -1 when it is not such a list. */
 int api_fallback_take(http_req_t *req, api_fallback_t *f, str_t *model_raw);
+/* req->body without `member` (a top-level member's text in it, key to value) and one comma next
+ * to it, as an arena copy; *model_raw (may be NULL) is moved along. LiteLLM's own parameters
+ * (`fallbacks`, `cache`) leave the body this way. 0, or -1 when out of memory. */
+int api_body_remove_member(http_req_t *req, str_t member, str_t *model_raw);
 /* The same from a parsed body (translated calls): the member is read and deleted. */
 int api_fallback_take_json(http_req_t *req, api_fallback_t *f, cJSON *body);
 /* The group `failed` gave up (every retry spent) with result/status and the provider's error
@@ -336,6 +348,12 @@ void api_worker_cache_init(api_worker_t *w, uv_loop_t *loop);
 void api_worker_cache_close(api_worker_t *w);
 /* After a successful non-stream answer: stores it under the request's key unless told not to. */
 void api_cache_store(http_req_t *req, str_t content_type, const char *body, size_t n);
+/* Streams: whether the call's stream should be kept for the cache (a key, no no-store, a ttl). */
+bool api_cache_stream_wanted(http_req_t *req);
+/* After a stream ended well: stores the chat.completion its SSE bytes add up to (what LiteLLM
+ * stores); nothing when it cannot be rebuilt. */
+void api_cache_store_stream(http_req_t *req, const char *sse, size_t n);
+#define API_CACHE_STREAM_MAX (4u << 20) /* a longer stream is not kept */
 
 /* The OpenAI-compatible proxy: chat, completions, embeddings. */
 void api_proxy_openai(http_req_t *req, api_kind_t kind);

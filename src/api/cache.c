@@ -34,44 +34,41 @@ static int find_cache_member(void *arg, const jscan_member_t *m)
     return 0;
 }
 
-/* req->body without the member (and one comma next to it), in the arena; *model_raw is moved
- * along. LiteLLM takes `cache` as its own parameter: the provider never sees it. */
-static int strip_member(http_req_t *req, str_t member, str_t *model_raw)
+int api_body_remove_member(http_req_t *req, str_t member, str_t *model_raw)
 {
-    const char *body = req->body.p, *end = body + req->body.n;
-    const char *cut = member.p, *cut_end = member.p + member.n;
-    const char *q = cut_end;
-    while (q < end && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'))
-        q++;
-    if (q < end && *q == ',') {
-        cut_end = q + 1;
-    } else {
-        const char *b = cut;
-        while (b > body && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\n' || b[-1] == '\r'))
-            b--;
-        if (b > body && b[-1] == ',')
-            cut = b - 1;
-    }
-    size_t head = (size_t)(cut - body), tail = (size_t)(end - cut_end);
-    char *out = arena_alloc(&req->arena, head + tail + 1);
-    if (!out)
+    const char *body = req->body.p;
+    buf_t b = {0};
+    str_t cut;
+    if (jscan_remove_member(&b, body, req->body.n, member, &cut) != 0) {
+        buf_free(&b);
         return -1;
-    memcpy(out, body, head);
-    memcpy(out + head, cut_end, tail);
-    out[head + tail] = 0;
-    if (model_raw && model_raw->p) {
-        if (model_raw->p >= cut_end)
-            model_raw->p = out + (model_raw->p - body) - (cut_end - cut);
-        else
-            model_raw->p = out + (model_raw->p - body);
     }
-    req->body = str_make(out, head + tail);
+    char *out = arena_alloc(&req->arena, b.n + 1);
+    if (!out) {
+        buf_free(&b);
+        return -1;
+    }
+    if (b.n)
+        memcpy(out, b.p, b.n);
+    out[b.n] = 0;
+    if (model_raw && model_raw->p)
+        model_raw->p = out + (model_raw->p - body) - (model_raw->p >= cut.p + cut.n ? cut.n : 0);
+    req->body = str_make(out, b.n);
+    buf_free(&b);
     return 0;
 }
 
-/* Answers the request from a cached body, as LiteLLM answers a hit. */
+/* A stream request's hit is sent as LiteLLM replays it: the stored completion as SSE chunks.
+ * 0 (sse filled when stream), or -1: the entry cannot be replayed, treat it as a miss. */
+static int hit_prepare(bool stream, str_t body, buf_t *sse)
+{
+    return stream ? cache_stream_replay(body.p, body.n, sse) : 0;
+}
+
+/* Answers the request from a cached body (or its replay as a stream, when sse holds one), as
+ * LiteLLM answers a hit. */
 static void answer_hit(http_req_t *req, const route_group_t *group, const char *key, str_t body,
-                       const char *content_type)
+                       const char *content_type, const buf_t *sse)
 {
     api_caller_t *c = req->caller;
     api_worker_t *w = req->server_data;
@@ -106,7 +103,12 @@ static void answer_hit(http_req_t *req, const route_group_t *group, const char *
     };
     c->cache_store = false;
     api_call_record(req, &end, 0);
-    http_resp_send(req, 200, content_type, body.p, body.n);
+    if (sse->p) {
+        http_resp_header_cstr(req, "cache-control", "no-cache");
+        http_resp_send(req, 200, "text/event-stream", sse->p, sse->n);
+    } else {
+        http_resp_send(req, 200, content_type, body.p, body.n);
+    }
 }
 
 /* ---- Redis: the lookup waits on the worker, never blocking it ---- */
@@ -161,16 +163,18 @@ static void on_cache_wake(uv_async_t *a)
         http_req_t *req = wait->req;
         if (req) {
             req->on_abort = NULL;
-            buf_t dec = {0};
+            buf_t dec = {0}, sse = {0};
             str_t body;
             const api_caller_t *c = req->caller;
-            if (op->hit && redis_value_body(op, wait->max_age_ms, &dec, &body) == 0) {
+            if (op->hit && redis_value_body(op, wait->max_age_ms, &dec, &body) == 0 &&
+                hit_prepare(wait->call.stream, body, &sse) == 0) {
                 if (wait->call.drop)
                     wait->call.drop(wait->call.arg);
-                answer_hit(req, wait->call.group, c->cache_key, body, "application/json");
+                answer_hit(req, wait->call.group, c->cache_key, body, "application/json", &sse);
             } else {
                 wait->call.go(wait->call.arg);
             }
+            buf_free(&sse);
             buf_free(&dec);
         }
         free(wait);
@@ -216,7 +220,7 @@ int api_cache_lookup(http_req_t *req, const api_cache_call_t *call)
     cache_controls_t ctl;
     if (cache_controls_parse(cm.value, &ctl) < 0)
         ctl = (cache_controls_t){.ttl_s = -1, .s_maxage_s = -1};
-    if (cm.member.p && strip_member(req, cm.member, call->model_raw) < 0)
+    if (cm.member.p && api_body_remove_member(req, cm.member, call->model_raw) < 0)
         return 0;
     for (int i = 0; i < 2; i++) /* LiteLLM's own parameter: the provider never sees it */
         if (call->docs[i])
@@ -234,11 +238,11 @@ int api_cache_lookup(http_req_t *req, const api_cache_call_t *call)
     c->cache_key = arena_printf(&req->arena, "%s", key);
     if (!c->cache_key)
         return 0;
-    /* streams are neither answered from the cache nor stored (docs/cache.md) */
-    c->cache_store = !stream && !ctl.no_store;
+    /* a stream's key holds `stream: True` (LiteLLM's key does): its entries are its own */
+    c->cache_store = !ctl.no_store;
     double ttl = ctl.ttl_s >= 0 ? ctl.ttl_s : cfg->cache_ttl_s;
     c->cache_ttl_ms = (int64_t)(ttl * 1000);
-    if (stream || ctl.no_cache)
+    if (ctl.no_cache)
         return 0;
     int64_t max_age = ctl.s_maxage_s >= 0 ? (int64_t)(ctl.s_maxage_s * 1000) : -1;
     if (w->ctx->cache_redis) {
@@ -259,10 +263,16 @@ int api_cache_lookup(http_req_t *req, const api_cache_call_t *call)
     cache_entry_t *e = cache_get(w->ctx->cache, key, wall_ms(), max_age);
     if (!e)
         return 0;
+    buf_t sse = {0};
+    if (hit_prepare(stream, cache_entry_body(e), &sse) < 0) {
+        cache_entry_release(e);
+        return 0;
+    }
     log_debug("cache hit %s (%s)", key, group->name);
     if (call->drop)
         call->drop(call->arg);
-    answer_hit(req, group, c->cache_key, cache_entry_body(e), cache_entry_content_type(e));
+    answer_hit(req, group, c->cache_key, cache_entry_body(e), cache_entry_content_type(e), &sse);
+    buf_free(&sse);
     cache_entry_release(e);
     return 1;
 }
@@ -292,4 +302,20 @@ void api_cache_store(http_req_t *req, str_t content_type, const char *body, size
     snprintf(ct, sizeof ct, "%.*s", content_type.p ? (int)content_type.n : 16,
              content_type.p ? content_type.p : "application/json");
     cache_put(w->ctx->cache, c->cache_key, ct, body, n, wall_ms(), c->cache_ttl_ms);
+}
+
+bool api_cache_stream_wanted(http_req_t *req)
+{
+    const api_caller_t *c = req->caller;
+    return c && c->cache_key && c->cache_store && c->cache_ttl_ms > 0;
+}
+
+void api_cache_store_stream(http_req_t *req, const char *sse, size_t n)
+{
+    buf_t body = {0};
+    if (cache_stream_assemble(sse, n, &body) == 0)
+        api_cache_store(req, STR_LIT("application/json"), body.p, body.n);
+    else
+        log_debug("response cache: the stream could not be rebuilt; not stored");
+    buf_free(&body);
 }

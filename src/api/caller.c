@@ -303,6 +303,52 @@ static int park(http_req_t *req, api_worker_t *w, uint64_t since)
     return 1;
 }
 
+/* LiteLLM's end-user checks (common_checks) for a request that names one: its row is looked up
+ * in the key cache under auth_end_user_hash, asked of the store on a miss (the request parks, as
+ * for a key), and an end user with no row is not checked. 0: go on; 1: answered or parked. */
+static int end_user_check(http_req_t *req, api_worker_t *w, api_caller_t *c, const char *model,
+                          uint64_t parked_since, bool anthropic)
+{
+    const api_ctx_t *ctx = w->ctx;
+    if (!c->end_user || !ctx->keys || !w->reader)
+        return 0;
+    auth_hash_t hash;
+    if (auth_end_user_hash(c->end_user, &hash) != 0)
+        return 0;
+    reader_online(w);
+    const auth_key_t *rec = NULL;
+    switch (auth_lookup(ctx->keys, w->reader, &hash, now_ms(), &rec)) {
+    case AUTH_LOOKUP_HIT:
+        break;
+    case AUTH_LOOKUP_HIT_REFRESH:
+        if (ctx->store)
+            store_svc_lookup_end_user(ctx->store, &hash, c->end_user);
+        break;
+    case AUTH_LOOKUP_MISS_STARTED:
+        if (!ctx->store)
+            return 0;
+        store_svc_lookup_end_user(ctx->store, &hash, c->end_user);
+        req->caller = NULL;
+        return park(req, w, parked_since);
+    case AUTH_LOOKUP_PENDING:
+        req->caller = NULL;
+        return park(req, w, parked_since);
+    case AUTH_LOOKUP_NOT_FOUND:
+    default:
+        return 0; /* not in LiteLLM_EndUserTable: no checks, as LiteLLM */
+    }
+    auth_error_t err;
+    if (auth_check_end_user(rec, model_is_free(c->gen, model), &err) != 0) {
+        api_send_error_as(req, anthropic, err.status, err.type, err.param, err.message);
+        return 1;
+    }
+    c->end_user_counter = rec->key_counter;
+    c->end_user_rpm = rec->rpm_limit;
+    c->end_user_tpm = rec->tpm_limit;
+    c->end_user_limited = rec->rpm_limit != AUTH_NO_LIMIT || rec->tpm_limit != AUTH_NO_LIMIT;
+    return 0;
+}
+
 int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, unsigned flags)
 {
     bool anthropic = flags & API_AUTH_ANTHROPIC;
@@ -324,6 +370,14 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
         c->is_admin = true;
         memcpy(c->token, ctx->master_hash, sizeof c->token);
         c->end_user = end_user_of(req);
+        if (!c->end_user)
+            return 0;
+        /* LiteLLM checks the end user whatever the key, the master key included */
+        const char *model = body_model(req);
+        if (end_user_check(req, w, c, model, parked_since, anthropic))
+            return 1;
+        if ((flags & API_AUTH_LIMITS) && c->end_user_limited)
+            return api_limits_admit(req, w, NULL, model, anthropic);
         return 0;
     }
     if (!key.p) {
@@ -395,6 +449,10 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
     c->max_budget = rec->max_budget;
     c->rpm_limit = rec->rpm_limit;
     c->tpm_limit = rec->tpm_limit;
+    /* the end user's record is another one of the cache; the key's stays valid until this
+     * worker's next quiescent point, so api_limits_admit may still read it */
+    if (end_user_check(req, w, c, model, parked_since, anthropic))
+        return 1;
     if (flags & API_AUTH_LIMITS)
         return api_limits_admit(req, w, rec, model, anthropic);
     return 0;
@@ -638,6 +696,7 @@ void api_call_record(http_req_t *req, const api_call_end_t *end, double cost)
         auth_counter_add(c->team_counter, cost);
         auth_counter_add(c->user_counter, cost);
         auth_counter_add(c->model_counter, cost);
+        auth_counter_add(c->end_user_counter, cost);
     }
     store_svc_t *store = w->ctx->store;
     if (!store)

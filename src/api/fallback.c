@@ -3,7 +3,6 @@
  * LiteLLM's lists (context_window_fallbacks, content_policy_fallbacks, the request's
  * "fallbacks", fallbacks, default_fallbacks), at most max_fallbacks times, and only to groups
  * the caller's key may use. The proxies own the call; this file only chooses the group. */
-#include <ctype.h>
 #include <string.h>
 
 #include "api/api.h"
@@ -72,31 +71,7 @@ int api_fallback_take(http_req_t *req, api_fallback_t *f, str_t *model_raw)
     if (rc != 0)
         return -1;
     /* the member (and one comma next to it) leaves the body: LiteLLM's own parameter */
-    const char *body = req->body.p, *end = body + req->body.n;
-    const char *cut = fd.member.p, *cut_end = fd.member.p + fd.member.n;
-    const char *q = cut_end;
-    while (q < end && isspace((unsigned char)*q))
-        q++;
-    if (q < end && *q == ',') {
-        cut_end = q + 1;
-    } else {
-        const char *b = cut;
-        while (b > body && isspace((unsigned char)b[-1]))
-            b--;
-        if (b > body && b[-1] == ',')
-            cut = b - 1;
-    }
-    size_t head = (size_t)(cut - body), tail = (size_t)(end - cut_end);
-    char *out = arena_alloc(&req->arena, head + tail + 1);
-    if (!out)
-        return -1;
-    memcpy(out, body, head);
-    memcpy(out + head, cut_end, tail);
-    out[head + tail] = 0;
-    if (model_raw->p)
-        model_raw->p = out + (model_raw->p - body) - (model_raw->p >= cut_end ? cut_end - cut : 0);
-    req->body = str_make(out, head + tail);
-    return 0;
+    return api_body_remove_member(req, fd.member, model_raw);
 }
 
 static bool contains_nocase(str_t hay, const char *needle)

@@ -78,6 +78,11 @@ size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const
                              arena_t *a, api_limit_use_t out[API_LIMIT_DESCRIPTORS])
 {
     size_t n = 0;
+    if (!rec) { /* the master key: only the end user's limits apply */
+        if (c->end_user_limited)
+            put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm, AUTH_NO_LIMIT);
+        return n;
+    }
     /* LiteLLM's order; max_parallel_requests exists on the key alone (v3 keeps no other) */
     put(out, &n, "api_key", c->token, rec->rpm_limit, rec->tpm_limit, rec->max_parallel_requests);
     put(out, &n, "user", c->user_id, rec->user_limits.rpm, rec->user_limits.tpm, AUTH_NO_LIMIT);
@@ -86,6 +91,8 @@ size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const
         any_limit(rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT))
         put(out, &n, "team_member", arena_printf(a, "%s:%s", c->team_id, c->user_id),
             rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT);
+    if (c->end_user_limited)
+        put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm, AUTH_NO_LIMIT);
     for (size_t i = 0; model && i < rec->n_model_limits; i++)
         if (strcmp(rec->model_limits[i].model, model) == 0) {
             put(out, &n, "model_per_key", arena_printf(a, "%s:%s", c->token, model),
@@ -410,9 +417,10 @@ static bool deployment_usable(void *arg, const route_deployment_t *d)
 }
 
 /* Every deployment of g is cooling down: LiteLLM's 429 text and a retry-after header. */
-static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, char *msg, size_t size)
+static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, bool checks, char *msg,
+                       size_t size)
 {
-    long long secs = route_cooldown_message(g, model, route_now_ms(), msg, size);
+    long long secs = route_cooldown_message(g, model, route_now_ms(), checks, msg, size);
     char num[24];
     snprintf(num, sizeof num, "%lld", secs);
     http_resp_header_cstr(req, "retry-after", num);
@@ -432,7 +440,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
         if (rc == 0)
             return 0;
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, msg, size);
+            return all_cooling(req, g, model, checks, msg, size);
         snprintf(msg, size, "No deployments available for selected model=%.*s: %s", STR_FMT(model),
                  err);
         return -1;
@@ -452,7 +460,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
             return -1;
         }
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, msg, size);
+            return all_cooling(req, g, model, checks, msg, size);
         if (rc == ROUTE_NONE_USABLE || pk.n_lost == DEPLOYMENT_RACES)
             break;
         const cfg_deployment_t *cfg = out->dep->cfg;

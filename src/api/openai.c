@@ -36,9 +36,11 @@ typedef struct {
     up_req_t *up;
     int attempt; /* 0 for the first try */
     int max_retries;
-    int status;   /* upstream status of the current attempt */
-    bool started; /* the client has our response head */
-    buf_t body;   /* buffered upstream body (non-stream answers and errors) */
+    int status;     /* upstream status of the current attempt */
+    bool started;   /* the client has our response head */
+    buf_t body;     /* buffered upstream body (non-stream answers and errors) */
+    bool cache_sse; /* a stream kept for the response cache (in sse), up to API_CACHE_STREAM_MAX */
+    buf_t sse;
     str_t content_type;
     buf_t extra_headers; /* llm_provider-* lines from upstream: "name\0value\0" pairs */
     uint64_t up_start_ns, up_head_ns;
@@ -99,6 +101,7 @@ static void proxy_release(proxy_t *p)
         route_call_ended(p->target.dep, 0);
     }
     buf_free(&p->body);
+    buf_free(&p->sse);
     buf_free(&p->extra_headers);
 }
 
@@ -326,6 +329,11 @@ static void on_up_data(void *arg, const char *data, size_t n)
     proxy_t *p = arg;
     if (p->started) {
         api_usage_scan(&p->usage, data, n);
+        if (p->cache_sse &&
+            (p->sse.n + n > API_CACHE_STREAM_MAX || buf_append(&p->sse, data, n) < 0)) {
+            p->cache_sse = false; /* too long to keep: this stream is not stored */
+            buf_free(&p->sse);
+        }
         ssize_t queued = http_resp_stream_write(p->req, data, n);
         if (queued < 0) {
             /* the client is gone but we heard it here first: stop the provider too */
@@ -359,16 +367,33 @@ static bool splice_usable(const route_group_t *g)
     return !api_group_is_native(g, str_cstr(g->name));
 }
 
-/* The group gave up: the call moves to the next fallback group, if any (not on /v1/messages
- * and /v1/responses pass-through yet). */
+/* /v1/messages pass-through: a fallback group of Anthropic deployments only. */
+static bool anthropic_usable(const route_group_t *g)
+{
+    return api_group_all_provider(g, str_cstr(g->name), "anthropic");
+}
+
+/* /v1/responses pass-through: a fallback group of OpenAI (or of Azure) deployments only. */
+static bool responses_usable(const route_group_t *g)
+{
+    return api_group_all_provider(g, str_cstr(g->name), "openai") ||
+           api_group_all_provider(g, str_cstr(g->name), "azure");
+}
+
+/* The group gave up: the call moves to the next fallback group, if any. Pass-through calls of
+ * /v1/messages and /v1/responses fall back only to groups the same splice can serve (not to
+ * ones that need translation); calls by response id do not fall back. */
 static bool proxy_fall_back(proxy_t *p, int result)
 {
     const char *name = NULL;
+    bool (*usable)(const route_group_t *) = !p->suffix          ? splice_usable
+                                            : p->anthropic_auth ? anthropic_usable
+                                                                : responses_usable;
     const route_group_t *g =
-        p->suffix ? NULL
-                  : api_fallback_next(p->req, &p->fb, p->group, result, p->status,
-                                      str_make(p->body.p ? p->body.p : "", p->body.n),
-                                      splice_usable, &name);
+        p->method
+            ? NULL
+            : api_fallback_next(p->req, &p->fb, p->group, result, p->status,
+                                str_make(p->body.p ? p->body.p : "", p->body.n), usable, &name);
     if (!g)
         return false;
     log_info("%s: %s gave up (status %d); falling back to %s", p->call_id, p->group->name,
@@ -420,6 +445,8 @@ static void on_up_done(void *arg, int result, const char *message)
             buf_free(&ev);
         }
         proxy_account(p, result == UP_OK, false);
+        if (p->cache_sse && result == UP_OK)
+            api_cache_store_stream(req, p->sse.p, p->sse.n);
         proxy_release(p);
         http_resp_stream_end(req);
         return;
@@ -509,7 +536,20 @@ static void proxy_start_attempt(proxy_t *p)
     http_req_t *req = p->req;
     const route_deployment_t *avoid = p->attempt ? p->target.dep : NULL;
     char msg[512];
+    size_t head_mark = req->resp_head.n;
     if (api_route_pick(req, p->group, p->model, avoid, &p->target, msg, sizeof msg) != 0) {
+        /* no deployment can take the call (cooling, at its rpm/tpm, too small): LiteLLM falls
+         * back as after spent retries; the 429 (and its retry-after) only when none works */
+        char saved[256];
+        size_t n_saved = MIN(req->resp_head.n - head_mark, sizeof saved);
+        if (n_saved)
+            memcpy(saved, req->resp_head.p + head_mark, n_saved);
+        req->resp_head.n = head_mark;
+        p->status = 429;
+        p->body.n = 0;
+        if (proxy_fall_back(p, UP_OK))
+            return;
+        buf_append(&req->resp_head, saved, n_saved);
         proxy_error(p, 429, "None", NULL, msg);
         return;
     }
@@ -566,6 +606,8 @@ static void proxy_go(void *arg)
     proxy_t *p = arg;
     p->req->user = p;
     p->req->on_abort = proxy_on_abort;
+    if (p->stream && p->w->ctx->cache_on && p->kind == API_CHAT) /* chat streams are stored */
+        p->cache_sse = api_cache_stream_wanted(p->req);
     proxy_start_attempt(p);
 }
 
@@ -679,6 +721,11 @@ void api_proxy_splice(http_req_t *req, const api_splice_t *sp)
     p->stream = sp->stream;
     p->max_retries = sp->group->deployments[0]->num_retries;
     api_call_id(w, p->call_id);
+    if (!p->method && api_fallback_take(req, &p->fb, &p->model_raw) != 0) {
+        proxy_error(p, 400, "invalid_request_error", "fallbacks",
+                    "fallbacks must be a list of model names (or of {\"model\": name})");
+        return;
+    }
     req->user = p;
     req->on_abort = proxy_on_abort;
     proxy_start_attempt(p);

@@ -41,6 +41,8 @@ typedef struct {
     bool include_usage; /* the client asked for stream_options.include_usage */
     buf_t body;         /* non-stream answer or error body */
     buf_t out;          /* encoded client bytes being written */
+    bool cache_sse;     /* a stream kept for the response cache: its canonical chunks, in sse */
+    buf_t sse;
     prov_stream_t *pstream;
     api_stream_enc_t *enc;
     uint64_t up_start_ns, up_head_ns, up_total_ns;
@@ -92,6 +94,7 @@ static void xcall_release(xcall_t *x)
     buf_free(&x->http.body);
     buf_free(&x->body);
     buf_free(&x->out);
+    buf_free(&x->sse);
     cJSON_Delete(x->client_req);
     cJSON_Delete(x->chat_req);
     x->client_req = x->chat_req = NULL;
@@ -236,6 +239,13 @@ static int xcall_emit(void *arg, str_t chunk_json)
 {
     xcall_t *x = arg;
     api_usage_scan(&x->usage, chunk_json.p, chunk_json.n);
+    if (x->cache_sse &&
+        (x->sse.n + chunk_json.n + 8 > API_CACHE_STREAM_MAX ||
+         buf_append(&x->sse, "data: ", 6) < 0 || buf_append_str(&x->sse, chunk_json) < 0 ||
+         buf_append(&x->sse, "\n\n", 2) < 0)) {
+        x->cache_sse = false; /* too long to keep: this stream is not stored */
+        buf_free(&x->sse);
+    }
     if (x->fmt == &api_format_openai) {
         if (!x->include_usage && memmem(chunk_json.p, chunk_json.n, "\"usage\"", 7)) {
             /* OpenAI sends usage in a stream only when asked: drop it (and a chunk that
@@ -444,7 +454,10 @@ static void on_done(void *arg, int result, const char *message)
                 x->fmt->stream_end(x->enc, &x->out);
         }
         xcall_write(x);
-        xcall_account(x, result == UP_OK && !x->failed_stream, false);
+        bool ok = result == UP_OK && !x->failed_stream;
+        xcall_account(x, ok, false);
+        if (x->cache_sse && ok && buf_append_cstr(&x->sse, "data: [DONE]\n\n") == 0)
+            api_cache_store_stream(req, x->sse.p, x->sse.n);
         xcall_release(x);
         http_resp_stream_end(req);
         return;
@@ -522,7 +535,19 @@ static void xcall_attempt(xcall_t *x)
     http_req_t *req = x->req;
     const route_deployment_t *avoid = x->attempt ? x->target.dep : NULL;
     char msg[512];
+    size_t head_mark = req->resp_head.n;
     if (api_route_pick(req, x->group, x->model, avoid, &x->target, msg, sizeof msg) != 0) {
+        /* no deployment can take the call: the fallbacks, as after spent retries */
+        char saved[256];
+        size_t n_saved = MIN(req->resp_head.n - head_mark, sizeof saved);
+        if (n_saved)
+            memcpy(saved, req->resp_head.p + head_mark, n_saved);
+        req->resp_head.n = head_mark;
+        x->status = 429;
+        x->body.n = 0;
+        if (xcall_fall_back(x, UP_OK))
+            return;
+        buf_append(&req->resp_head, saved, n_saved);
         xcall_fail(x, 429, "None", msg);
         return;
     }
@@ -584,6 +609,8 @@ static void xcall_go(void *arg)
     xcall_t *x = arg;
     x->req->user = x;
     x->req->on_abort = xcall_on_abort;
+    if (x->stream && x->w->ctx->cache_on && x->fmt == &api_format_openai && x->kind == API_CHAT)
+        x->cache_sse = api_cache_stream_wanted(x->req);
     xcall_attempt(x);
 }
 

@@ -18,5 +18,7 @@ void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t ki
 /* True when calling `model` in `group` needs translation for an OpenAI client: the group has a
  * native (non OpenAI-wire) deployment, or a catch-all whose provider for `model` is native. */
 bool api_group_is_native(const route_group_t *group, str_t model);
+/* True when every deployment serving `model` in `g` is of provider `name` (messages.c). */
+bool api_group_all_provider(const route_group_t *g, str_t model, const char *name);
 
 #endif

@@ -631,6 +631,15 @@ void auth_counter_add(auth_counter_t *k, double amount)
 
 void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, double amount)
 {
+    if (scope == AUTH_SCOPE_END_USER) { /* the counter of its record: k:<hash hex> */
+        auth_hash_t h;
+        char hex[2 * AUTH_HASH_LEN + 1];
+        if (auth_end_user_hash(id, &h) != 0)
+            return;
+        auth_hash_hex(&h, hex);
+        auth_spend_settle(c, AUTH_SCOPE_KEY, hex, amount);
+        return;
+    }
     static const char prefix[] = {[AUTH_SCOPE_KEY] = 'k',
                                   [AUTH_SCOPE_TEAM] = 't',
                                   [AUTH_SCOPE_USER] = 'u',
@@ -1279,4 +1288,58 @@ int64_t auth_budget_next_reset(const auth_duration_t *d, int64_t now)
         return utc_seconds(&r);
     }
     }
+}
+
+/* ---- end users ------------------------------------------------------------------------------ */
+
+int auth_end_user_hash(const char *id, auth_hash_t *out)
+{
+    static const char prefix[] = "enduser:";
+    size_t n = strlen(id);
+    char stack[256];
+    char *buf = n + sizeof prefix <= sizeof stack ? stack : malloc(n + sizeof prefix);
+    if (!buf)
+        return -1;
+    memcpy(buf, prefix, sizeof prefix - 1);
+    memcpy(buf + sizeof prefix - 1, id, n);
+    int rc = auth_key_hash(str_make(buf, sizeof prefix - 1 + n), out);
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
+void auth_end_user_record(auth_key_t *k, const auth_hash_t *hash, const char *id, bool blocked,
+                          double spend, double max_budget, long long rpm, long long tpm)
+{
+    memset(k, 0, sizeof *k);
+    k->hash = *hash;
+    k->key_alias = id;
+    k->blocked = blocked;
+    k->spend = spend;
+    k->max_budget = max_budget;
+    k->team_max_budget = k->user_max_budget = -1;
+    k->rpm_limit = rpm;
+    k->tpm_limit = tpm;
+    k->max_parallel_requests = AUTH_NO_LIMIT;
+    k->team_limits = k->user_limits = k->member_limits =
+        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+}
+
+int auth_check_end_user(const auth_key_t *rec, bool zero_cost, auth_error_t *err)
+{
+    const char *id = rec->key_alias ? rec->key_alias : "";
+    if (rec->blocked)
+        return fail(err, 400, "invalid_request_error", NULL,
+                    "User blocked from making LLM API Calls. User=%s", id);
+    if (zero_cost || rec->max_budget < 0)
+        return 0;
+    double spend = rec->key_counter ? auth_counter_spend(rec->key_counter) : rec->spend;
+    if (spend > rec->max_budget) {
+        char cur[64], max[64];
+        auth_format_float(spend, cur, sizeof cur);
+        auth_format_float(rec->max_budget, max, sizeof max);
+        return fail(err, 429, "budget_exceeded", NULL,
+                    "ExceededBudget: End User=%s over budget. Spend=%s, Budget=%s", id, cur, max);
+    }
+    return 0;
 }

@@ -199,6 +199,7 @@ typedef enum {
     AUTH_SCOPE_TEAM,
     AUTH_SCOPE_USER,
     AUTH_SCOPE_KEY_MODEL, /* a key's spend on one model (model_max_budget): id "<hex>:<model>" */
+    AUTH_SCOPE_END_USER,  /* an end user: id is its user_id (the counter of its record's hash) */
 } auth_scope_t;
 
 /* Current spend of a counter: the store's value plus this instance's unsynced increments. */
@@ -246,6 +247,23 @@ typedef struct {
 /* Runs every check in LiteLLM's order (docs/keys.md). 0 when the request may go on, else -1 with
  * *err filled. Pure: reads rec, its counters and req only. */
 int auth_check_key(const auth_key_t *rec, const auth_request_t *req, auth_error_t *err);
+
+/* ---- end users (customers) -----------------------------------------------------------------
+ * An end user lives in the same cache as the keys, under SHA-256("enduser:" + id): a record whose
+ * key_alias is the id, blocked / spend (key_counter) / max_budget / rpm_limit / tpm_limit are the
+ * EndUserTable row's and its budget row's. Its hash never equals a key's (different preimages). */
+
+/* The cache hash of an end user. 0, or -1. */
+int auth_end_user_hash(const char *id, auth_hash_t *out);
+/* Fills *k (strings borrowed) as the record of an end user; max_budget < 0 and AUTH_NO_LIMIT:
+ * none. */
+void auth_end_user_record(auth_key_t *k, const auth_hash_t *hash, const char *id, bool blocked,
+                          double spend, double max_budget, long long rpm, long long tpm);
+/* LiteLLM's end-user checks: blocked (400 "User blocked from making LLM API Calls. User=<id>",
+ * the blocked-user hook /customer/block relies on), then budget (spend > max_budget, as
+ * _check_end_user_budget: 429 budget_exceeded "ExceededBudget: End User=<id> over budget.
+ * Spend=<x>, Budget=<y>"), skipped for a zero-cost model. 0, or -1 with *err. */
+int auth_check_end_user(const auth_key_t *rec, bool zero_cost, auth_error_t *err);
 
 /* The single checks, each 0 or -1 with *err filled, for callers that need one. */
 int auth_check_blocked(const auth_key_t *rec, auth_error_t *err);

@@ -119,6 +119,18 @@ void cache_redis_set(cache_redis_t *r, const char *key, const char *value, size_
                      int64_t ttl_ms);
 void cache_redis_op_free(cache_redis_op_t *op);
 
+/* ---- streams (stream.c) ----------------------------------------------------------------------
+ * The chat.completion a chat-completions SSE stream adds up to (content, refusal and tool calls
+ * joined per choice; id, created, model, system_fingerprint from the first chunk; the last usage
+ * and finish_reason), appended to out as JSON text: what LiteLLM stores after a stream. -1 when
+ * the stream has no [DONE], is not chat.completion.chunk events, carries an error, logprobs or
+ * deltas it cannot rebuild (function_call, audio), or memory runs out. */
+int cache_stream_assemble(const char *sse, size_t n, buf_t *out);
+/* A stored chat.completion as LiteLLM replays it to a stream request: one chunk whose delta is
+ * each whole message (with finish_reason and usage), then [DONE], as SSE. -1: not a
+ * chat.completion, or no memory. */
+int cache_stream_replay(const char *body, size_t n, buf_t *out);
+
 /* Counters for tests and logs. */
 typedef struct {
     size_t entries, bytes;

@@ -595,3 +595,29 @@ size_t jscan_append_member_iov(const char *body, size_t n, str_t member, str_t o
     out[3] = str_make(body + off, n - off);
     return n + out[1].n + member.n;
 }
+
+int jscan_remove_member(buf_t *out, const char *body, size_t n, str_t member, str_t *cut)
+{
+    if (!body || !member.p || member.p < body || member.p + member.n > body + n)
+        return -1;
+    cursor_t start = (cursor_t)body, end = start + n;
+    cursor_t from = (cursor_t)member.p, to = from + member.n;
+    cursor_t q = skip_ws(to, end);
+    if (q < end && *q == ',') {
+        to = q + 1; /* the comma after it */
+    } else {
+        cursor_t b = from;
+        while (b > start && is_ws(b[-1]))
+            b--;
+        if (b > start && b[-1] == ',')
+            from = b - 1; /* the last member: the comma before it */
+    }
+    size_t head = (size_t)(from - start), tail = (size_t)(end - to);
+    if (buf_reserve(out, head + tail) != 0)
+        return -1;
+    buf_append(out, body, head);
+    buf_append(out, (const char *)to, tail);
+    if (cut)
+        *cut = str_make((const char *)from, (size_t)(to - from));
+    return 0;
+}

@@ -73,4 +73,10 @@ int jscan_splice(buf_t *out, const char *body, size_t n, str_t old_value, str_t 
  * not end in '}'. The slices point into body, member and static storage. */
 size_t jscan_append_member_iov(const char *body, size_t n, str_t member, str_t out[4]);
 
+/* Appends body (a JSON object of n bytes) without `member` (a top-level member's text in body,
+ * from its key's opening quote to the end of its value) and one comma next to it (the one
+ * after, else the one before) to out. *cut (may be NULL): the bytes of body left out, to move
+ * other slices of body along. 0, or -1 when member is not inside body or memory runs out. */
+int jscan_remove_member(buf_t *out, const char *body, size_t n, str_t member, str_t *cut);
+
 #endif

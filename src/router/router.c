@@ -509,8 +509,8 @@ bool route_report_failure(const route_deployment_t *d, int status, int64_t now_m
     return now;
 }
 
-long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms, char *msg,
-                                 size_t size)
+long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms,
+                                 bool pre_call_checks, char *msg, size_t size)
 {
     int64_t first = 0;
     char list[512];
@@ -530,8 +530,8 @@ long long route_cooldown_message(const route_group_t *g, str_t model, int64_t no
     long long secs = first > now_ms ? (long long)((first - now_ms + 999) / 1000) : 1;
     snprintf(msg, size,
              "No deployments available for selected model, Try again in %lld seconds. Passed "
-             "model=%.*s. pre-call-checks=False, cooldown_list=[%s]",
-             secs, STR_FMT(model), list);
+             "model=%.*s. pre-call-checks=%s, cooldown_list=[%s]",
+             secs, STR_FMT(model), pre_call_checks ? "True" : "False", list);
     return secs;
 }
 

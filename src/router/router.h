@@ -133,10 +133,11 @@ void route_call_tokens(const route_deployment_t *d, uint64_t tokens, int64_t now
 bool route_is_cooling(const route_deployment_t *d, int64_t now_ms);
 
 /* After ROUTE_ALL_COOLING: LiteLLM's message "No deployments available for selected model, Try
- * again in N seconds. Passed model=... pre-call-checks=False, cooldown_list=[...]" into msg, and
- * N (the wait until the first deployment is usable again, whole seconds, at least 1). */
-long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms, char *msg,
-                                 size_t size);
+ * again in N seconds. Passed model=... pre-call-checks=False, cooldown_list=[...]" (True with
+ * enable_pre_call_checks) into msg, and N (the wait until the first deployment is usable again,
+ * whole seconds, at least 1). */
+long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms,
+                                 bool pre_call_checks, char *msg, size_t size);
 
 /* cost-based-routing: sets every deployment's cost_per_token from `price` (returns < 0 when
  * the model is unknown). Called once, before the table is shared. */

@@ -48,6 +48,10 @@ extern const size_t store_limits_num_fields;
 /* SELECT of the member limits of the key whose token is the one parameter; `param` is "?1" or
  * "$1". 0, or -1 on no memory. */
 int store_member_limits_sql(buf_t *b, const char *param);
+extern const store_field_t store_end_user_fields[]; /* store_end_user_t */
+extern const size_t store_end_user_num_fields;
+/* SELECT of the end user whose user_id is the one parameter, with its budget row's limits. */
+int store_end_user_sql(buf_t *b, const char *param);
 
 /* Frees the strings and lists a record's fields own (not the record itself). */
 void store_fields_free(const store_field_t *f, size_t nf, void *rec);

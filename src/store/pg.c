@@ -26,6 +26,7 @@ typedef enum {
     OP_BATCH,
     OP_KEY_GET,
     OP_AUTH_GET,
+    OP_END_USER_GET,
     OP_RESET,
     OP_LISTEN,
 } op_t;
@@ -50,6 +51,7 @@ enum {
     SQL_TEAM_BY_KEY,
     SQL_USER_BY_KEY,
     SQL_MEMBER_LIMITS_BY_KEY,
+    SQL_END_USER_GET,
     SQL_BUDGETS_DUE,
     SQL_DAILY_UPSERT,                             /* + store_daily_t */
     SQL_DAILY_NULL_ENTITY = SQL_DAILY_UPSERT + 6, /* + store_daily_t */
@@ -84,7 +86,8 @@ struct store_pg {
 
     store_key_t *key_out; /* key_get */
     int key_rc;
-    store_auth_row_t *auth_out; /* auth_get */
+    store_auth_row_t *auth_out;     /* auth_get */
+    store_end_user_t *end_user_out; /* end_user_get */
 
     /* reset: the rows found due, then the count of rows reset */
     store_strlist_t due_ids, due_durations;
@@ -307,6 +310,8 @@ static int build_sql(int which, buf_t *b)
                             "\"LiteLLM_VerificationToken\" WHERE \"token\" = $1)");
     case SQL_MEMBER_LIMITS_BY_KEY:
         return store_member_limits_sql(b, "$1");
+    case SQL_END_USER_GET:
+        return store_end_user_sql(b, "$1");
     case SQL_BUDGETS_DUE:
         return build_budgets_due(b);
     default:
@@ -512,6 +517,7 @@ static void free_op(store_pg_t *pg)
     pg->logs = NULL;
     pg->key_out = NULL;
     pg->auth_out = NULL;
+    pg->end_user_out = NULL;
     pg->inserted_out = NULL;
     store_strlist_free(&pg->due_ids);
     store_strlist_free(&pg->due_durations);
@@ -791,6 +797,17 @@ static void key_result(store_pg_t *pg, const PGresult *r)
         pg->key_rc = read_row(pg, r, store_key_fields, store_key_num_fields, pg->key_out);
 }
 
+static void end_user_result(store_pg_t *pg, const PGresult *r)
+{
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        return;
+    if (PQntuples(r) == 0)
+        pg->key_rc = 1;
+    else
+        pg->key_rc =
+            read_row(pg, r, store_end_user_fields, store_end_user_num_fields, pg->end_user_out);
+}
+
 /* Query 0 is the key, 1 its team, 2 its user, 3 the limits of its user in its team. */
 static void auth_result(store_pg_t *pg, const PGresult *r)
 {
@@ -946,6 +963,7 @@ static void step_done(store_pg_t *pg)
         break;
     case OP_KEY_GET:
     case OP_AUTH_GET:
+    case OP_END_USER_GET:
         finish(pg, pg->key_rc);
         break;
     case OP_RESET:
@@ -980,6 +998,8 @@ static void on_result(store_pg_t *pg, PGresult *r)
             key_result(pg, r);
         else if (pg->op == OP_AUTH_GET)
             auth_result(pg, r);
+        else if (pg->op == OP_END_USER_GET)
+            end_user_result(pg, r);
         else if (pg->op == OP_RESET)
             reset_result(pg, r);
         return;
@@ -1278,6 +1298,20 @@ int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *
         send_query(pg, sql_text(pg, SQL_TEAM_BY_KEY), 1, v) < 0 ||
         send_query(pg, sql_text(pg, SQL_USER_BY_KEY), 1, v) < 0 ||
         send_query(pg, sql_text(pg, SQL_MEMBER_LIMITS_BY_KEY), 1, v) < 0 || send_sync(pg) < 0)
+        return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
+    return 0;
+}
+
+int store_pg_end_user_get(store_pg_t *pg, const char *user_id, store_end_user_t *out,
+                          store_pg_cb cb, void *arg)
+{
+    store_end_user_init(out); /* freeable whatever happens */
+    if (start_op(pg, OP_END_USER_GET, cb, arg) < 0)
+        return -1;
+    pg->end_user_out = out;
+    pg->key_rc = -1;
+    const char *v[] = {user_id};
+    if (send_query(pg, sql_text(pg, SQL_END_USER_GET), 1, v) < 0 || send_sync(pg) < 0)
         return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
     return 0;
 }

@@ -154,6 +154,39 @@ int store_member_limits_sql(buf_t *b, const char *param)
         param);
 }
 
+const store_field_t store_end_user_fields[] = {
+    {"user_id", STORE_F_STR, offsetof(store_end_user_t, user_id), 0},
+    {"spend", STORE_F_F64, offsetof(store_end_user_t, spend), 0},
+    {"blocked", STORE_F_BOOL, offsetof(store_end_user_t, blocked), 0},
+    {"max_budget", STORE_F_F64_OPT, offsetof(store_end_user_t, max_budget), 0},
+    {"rpm_limit", STORE_F_I64_OPT, offsetof(store_end_user_t, rpm_limit), 0},
+    {"tpm_limit", STORE_F_I64_OPT, offsetof(store_end_user_t, tpm_limit), 0},
+};
+const size_t store_end_user_num_fields = COUNTOF(store_end_user_fields);
+
+int store_end_user_sql(buf_t *b, const char *param)
+{
+    return store_sqlf(b,
+                      "SELECT e.\"user_id\", e.\"spend\", e.\"blocked\", b.\"max_budget\", "
+                      "b.\"rpm_limit\", b.\"tpm_limit\" FROM \"LiteLLM_EndUserTable\" e LEFT "
+                      "JOIN \"LiteLLM_BudgetTable\" b ON b.\"budget_id\" = e.\"budget_id\" "
+                      "WHERE e.\"user_id\" = %s",
+                      param);
+}
+
+void store_end_user_init(store_end_user_t *e)
+{
+    memset(e, 0, sizeof *e);
+    e->max_budget = NAN;
+    e->rpm_limit = e->tpm_limit = STORE_INT_NULL;
+}
+
+void store_end_user_free(store_end_user_t *e)
+{
+    store_fields_free(store_end_user_fields, store_end_user_num_fields, e);
+    store_end_user_init(e);
+}
+
 void store_spend_log_init(store_spend_log_t *log)
 {
     memset(log, 0, sizeof *log);

@@ -109,7 +109,15 @@ typedef struct {
 typedef struct {
     mpsc_node_t link;
     auth_hash_t hash;
+    bool end_user; /* an end user's lookup: id holds its user_id */
+    char id[];
 } lookup_node_t;
+
+/* A lookup waiting for the connection: a key (end_user NULL) or an end user (malloc'd id). */
+typedef struct {
+    auth_hash_t hash;
+    char *end_user;
+} want_t;
 
 /* ---- the service ----------------------------------------------------------------------------- */
 
@@ -171,10 +179,11 @@ struct store_svc {
     store_spool_batch_t replay; /* the spool batch being replayed */
 
     /* key lookups waiting for the connection, oldest first, without duplicates */
-    auth_hash_t *want;
+    want_t *want;
     size_t want_head, want_n, want_cap;
-    auth_hash_t lookup_hash; /* the one in flight (PostgreSQL) */
+    want_t lookup; /* the one in flight (PostgreSQL) */
     store_auth_row_t row;
+    store_end_user_t eu_row;
     long reset_count;
 };
 
@@ -238,7 +247,7 @@ static int cmp_settle(const void *pa, const void *pb)
 static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
                    const unsigned long long *offsets)
 {
-    settle_t *v = malloc(4 * n * sizeof *v + 1);
+    settle_t *v = malloc(5 * n * sizeof *v + 1);
     if (!v)
         return; /* the deltas stay: errors on the side of refusing */
     size_t k = 0;
@@ -252,6 +261,8 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
             v[k++] = (settle_t){AUTH_SCOPE_USER, l->user, NULL, l->spend};
         if (l->team_id && *l->team_id)
             v[k++] = (settle_t){AUTH_SCOPE_TEAM, l->team_id, NULL, l->spend};
+        if (l->end_user && *l->end_user)
+            v[k++] = (settle_t){AUTH_SCOPE_END_USER, l->end_user, NULL, l->spend};
         /* what the batch added to model_spend (store_batch_collect), under the same name */
         if (l->api_key && *l->api_key && l->model_group && *l->model_group)
             v[k++] = (settle_t){AUTH_SCOPE_KEY_MODEL, l->api_key, l->model_group, l->spend};
@@ -535,12 +546,32 @@ static void answer_lookup(store_svc_t *s, const auth_hash_t *hash, int rc,
     conv_free(&cv);
 }
 
+/* An end user's answer: its row as a record under its hash (auth_end_user_record), or "no such
+ * end user" (then the data plane checks nothing, as LiteLLM). */
+static void answer_end_user(store_svc_t *s, const auth_hash_t *hash, const char *id, int rc,
+                            const store_end_user_t *row, const char *err)
+{
+    if (rc < 0) {
+        log_warn("store: end user lookup failed: %s", err ? err : "");
+        return;
+    }
+    if (rc == 1) {
+        auth_cache_put_missing(s->cache, hash, cache_now_ms());
+        return;
+    }
+    auth_key_t k;
+    auth_end_user_record(&k, hash, id, row->blocked, row->spend, to_budget(row->max_budget),
+                         to_limit(row->rpm_limit), to_limit(row->tpm_limit));
+    if (auth_cache_put(s->cache, &k, cache_now_ms()) < 0)
+        log_error("store: end user lookup: out of memory");
+}
+
 static bool want_has(const store_svc_t *s, const auth_hash_t *h)
 {
     for (size_t i = s->want_head; i < s->want_n; i++)
-        if (memcmp(s->want[i].b, h->b, AUTH_HASH_LEN) == 0)
+        if (memcmp(s->want[i].hash.b, h->b, AUTH_HASH_LEN) == 0)
             return true;
-    return s->op == OP_LOOKUP && memcmp(s->lookup_hash.b, h->b, AUTH_HASH_LEN) == 0;
+    return s->op == OP_LOOKUP && memcmp(s->lookup.hash.b, h->b, AUTH_HASH_LEN) == 0;
 }
 
 /* Moves the queued lookups to the want list, dropping the ones already asked. */
@@ -554,7 +585,7 @@ static void take_lookups(store_svc_t *s)
                 s->want_head = s->want_n = 0;
             if (s->want_n == s->want_cap) {
                 size_t cap = s->want_cap ? 2 * s->want_cap : 16;
-                auth_hash_t *w = realloc(s->want, cap * sizeof *w);
+                want_t *w = realloc(s->want, cap * sizeof *w);
                 if (!w) {
                     free(l);
                     continue; /* the cache's pending timeout asks again */
@@ -562,7 +593,12 @@ static void take_lookups(store_svc_t *s)
                 s->want = w;
                 s->want_cap = cap;
             }
-            s->want[s->want_n++] = l->hash;
+            char *id = l->end_user ? strdup(l->id) : NULL;
+            if (l->end_user && !id) {
+                free(l);
+                continue;
+            }
+            s->want[s->want_n++] = (want_t){l->hash, id};
         }
         free(l);
     }
@@ -570,6 +606,8 @@ static void take_lookups(store_svc_t *s)
 
 static void drop_lookups(store_svc_t *s)
 {
+    for (size_t i = s->want_head; i < s->want_n; i++)
+        free(s->want[i].end_user);
     s->want_head = s->want_n = 0;
 }
 
@@ -578,8 +616,14 @@ static void on_pg_lookup(store_pg_t *pg, void *arg, int rc, const char *err)
     store_svc_t *s = arg;
     uv_timer_stop(&s->op_timer);
     s->op = OP_IDLE;
-    answer_lookup(s, &s->lookup_hash, rc, &s->row, err);
+    if (s->lookup.end_user)
+        answer_end_user(s, &s->lookup.hash, s->lookup.end_user, rc, &s->eu_row, err);
+    else
+        answer_lookup(s, &s->lookup.hash, rc, &s->row, err);
     store_auth_row_free(&s->row);
+    store_end_user_free(&s->eu_row);
+    free(s->lookup.end_user);
+    s->lookup.end_user = NULL;
     kick(s);
 }
 
@@ -596,7 +640,17 @@ static bool serve_lookups(store_svc_t *s)
     char hex[2 * AUTH_HASH_LEN + 1];
     if (!s->is_pg) {
         for (int i = 0; i < LOOKUPS_PER_STEP && s->want_head < s->want_n; i++) {
-            const auth_hash_t *h = &s->want[s->want_head++];
+            want_t *wt = &s->want[s->want_head++];
+            const auth_hash_t *h = &wt->hash;
+            if (wt->end_user) {
+                store_end_user_t eu;
+                int rc = store_sqlite_end_user_get(s->db, wt->end_user, &eu);
+                answer_end_user(s, h, wt->end_user, rc, &eu, store_sqlite_errmsg(s->db));
+                store_end_user_free(&eu);
+                free(wt->end_user);
+                wt->end_user = NULL;
+                continue;
+            }
             auth_hash_hex(h, hex);
             store_auth_row_t row;
             int rc = store_sqlite_auth_get(s->db, hex, &row);
@@ -605,13 +659,19 @@ static bool serve_lookups(store_svc_t *s)
         }
         return true;
     }
-    s->lookup_hash = s->want[s->want_head++];
-    auth_hash_hex(&s->lookup_hash, hex);
+    s->lookup = s->want[s->want_head++];
+    auth_hash_hex(&s->lookup.hash, hex);
     s->op = OP_LOOKUP;
-    if (store_pg_auth_get(s->pg, hex, &s->row, on_pg_lookup, s) < 0) {
+    int sent = s->lookup.end_user
+                   ? store_pg_end_user_get(s->pg, s->lookup.end_user, &s->eu_row, on_pg_lookup, s)
+                   : store_pg_auth_get(s->pg, hex, &s->row, on_pg_lookup, s);
+    if (sent < 0) {
         s->op = OP_IDLE;
         log_warn("store: key lookup not sent: %s", store_pg_errmsg(s->pg));
         store_auth_row_free(&s->row);
+        store_end_user_free(&s->eu_row);
+        free(s->lookup.end_user);
+        s->lookup.end_user = NULL;
     } else if (s->op == OP_LOOKUP) {
         arm_op_timer(s);
     }
@@ -1087,8 +1147,12 @@ static void abandon_pg(store_svc_t *s)
 {
     if (s->op == OP_REPLAY)
         store_spool_batch_free(&s->replay); /* still in the spool: replayed later */
-    if (s->op == OP_LOOKUP)
+    if (s->op == OP_LOOKUP) {
         store_auth_row_free(&s->row);
+        store_end_user_free(&s->eu_row);
+        free(s->lookup.end_user);
+        s->lookup.end_user = NULL;
+    }
     s->op = OP_IDLE;
     poll_close(s);
     store_pg_free(s->pg);
@@ -1417,6 +1481,7 @@ store_svc_t *store_svc_start(const store_svc_opts_t *opts, char **err)
     s->ours_from = store_spool_end(s->spool);
     note_spool(s);
     store_auth_row_init(&s->row);
+    store_end_user_init(&s->eu_row);
     mpsc_init(&s->records);
     mpsc_init(&s->lookups);
     atomic_init(&s->queued, 0);
@@ -1513,7 +1578,21 @@ void store_svc_lookup_key(store_svc_t *s, const auth_hash_t *hash)
     if (!n)
         return; /* the cache's pending timeout asks again */
     n->hash = *hash;
+    n->end_user = false;
     mpsc_push(&s->lookups, &n->link);
+    uv_async_send(&s->wake);
+}
+
+void store_svc_lookup_end_user(store_svc_t *s, const auth_hash_t *hash, const char *end_user)
+{
+    size_t n = strlen(end_user) + 1;
+    lookup_node_t *l = malloc(sizeof *l + n);
+    if (!l)
+        return; /* the cache's pending timeout asks again */
+    l->hash = *hash;
+    l->end_user = true;
+    memcpy(l->id, end_user, n);
+    mpsc_push(&s->lookups, &l->link);
     uv_async_send(&s->wake);
 }
 

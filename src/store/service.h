@@ -46,6 +46,10 @@ void store_svc_submit(store_svc_t *s, const store_spend_log_t *log);
  * database error nothing is put: the cache's pending timeout lets a later request ask again.
  * Thread-safe, never blocks. */
 void store_svc_lookup_key(store_svc_t *s, const auth_hash_t *hash);
+/* Asks for an end user (LiteLLM_EndUserTable joined with its budget row); hash is
+ * auth_end_user_hash(end_user). The answer goes to the cache as a record (auth_end_user_record),
+ * or auth_cache_put_missing when there is no such end user. Thread-safe, never blocks. */
+void store_svc_lookup_end_user(store_svc_t *s, const auth_hash_t *hash, const char *end_user);
 
 typedef struct {
     bool connected;             /* the database answered the last operation */

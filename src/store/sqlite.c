@@ -38,6 +38,7 @@ enum {
     ST_TEAM_GET,
     ST_USER_GET,
     ST_MEMBER_LIMITS,
+    ST_END_USER_GET,
     ST_DAILY_UPSERT,                            /* + store_daily_t */
     ST_DAILY_UPDATE_NULL = ST_DAILY_UPSERT + 6, /* + store_daily_t */
     ST_COUNT = ST_DAILY_UPDATE_NULL + 6,
@@ -240,6 +241,8 @@ static int build_sql(int which, buf_t *b)
                             "user_id");
     case ST_MEMBER_LIMITS:
         return store_member_limits_sql(b, "?1");
+    case ST_END_USER_GET:
+        return store_end_user_sql(b, "?1");
     case ST_KEY_INSERT:
         return build_insert(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "");
@@ -831,6 +834,16 @@ int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t 
                      "read user");
     if (rc < 0)
         store_user_free(out);
+    return rc;
+}
+
+int store_sqlite_end_user_get(store_sqlite_t *db, const char *user_id, store_end_user_t *out)
+{
+    store_end_user_init(out);
+    int rc = get_row(db, ST_END_USER_GET, user_id, store_end_user_fields, store_end_user_num_fields,
+                     out, "read end user");
+    if (rc != 0)
+        store_end_user_free(out);
     return rc;
 }
 

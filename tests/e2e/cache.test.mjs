@@ -2,7 +2,8 @@
 // official openai client: a repeated call is answered without the provider, with LiteLLM's
 // x-litellm-cache-key (the sha256 of LiteLLM's key text), cost 0 and a SpendLogs row with
 // cache_hit "True" and a request_id suffixed _cache_hit<time>; different parameters miss; the
-// per-request controls no-cache, no-store, ttl and s-maxage; streams are not cached. With
+// per-request controls no-cache, no-store, ttl and s-maxage; a stream is stored as the completion it
+// adds up to and a repeated stream is replayed from it as chunks. With
 // cache_params.type redis (a real redis-server on a free loopback port; skipped without one),
 // two instances share entries, the value is LiteLLM's {timestamp, response}, and a Redis that
 // is gone turns lookups into misses, never errors.
@@ -141,19 +142,72 @@ test('cache controls: ttl and s-maxage', T, async () => {
   assert.equal(await upstreamCalls('age-1'), 2, 'young enough: a hit');
 });
 
-test('streams are not cached: every stream goes to the provider, whole', T, async () => {
+test('a stream is cached: the same stream again is a hit, replayed as chunks (LiteLLM\'s key holds stream)', T, async () => {
+  const streamed = async () => {
+    const { data: stream, response } = await client.chat.completions
+      .create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'stream me' }],
+        stream: true,
+        mock: { id: 'stream-1', tokens: 4 },
+      })
+      .withResponse();
+    let text = '';
+    let finish = null;
+    let chunks = 0;
+    for await (const chunk of stream) {
+      chunks++;
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    return { text, finish, chunks, response };
+  };
+  const a = await streamed();
+  assert.match(a.text, /^mock answer to/);
+  assert.equal(a.response.headers.get('x-litellm-cache-key'), null, 'a miss has no cache-key header');
+  const b = await streamed(); // stored before the first stream's end reached the client
+  assert.equal(await upstreamCalls('stream-1'), 1, 'the second stream came from the cache');
+  assert.equal(b.text, a.text, 'the same content, streamed');
+  assert.equal(b.finish, a.finish);
+  assert.match(b.response.headers.get('content-type'), /^text\/event-stream/);
+  const text = "model: gpt-4o-minimessages: [{'role': 'user', 'content': 'stream me'}]stream: True";
+  const key = createHash('sha256').update(text).digest('hex');
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), key);
+  assert.equal(Number(b.response.headers.get('x-litellm-response-cost')), 0);
+
+  const bId = b.response.headers.get('x-litellm-call-id');
+  const hit = await waitFor(async () => {
+    const r = await s.request('/spend/logs');
+    if (r.status !== 200 || !Array.isArray(r.json)) return null;
+    return r.json.find((l) => l.request_id.startsWith(`${bId}_cache_hit`)) ?? null;
+  }, { timeout: 5000 * SLOW, what: 'the stream hit spend log row' });
+  assert.equal(hit.cache_hit, 'True');
+  assert.equal(hit.cache_key, key);
+  assert.equal(hit.spend, 0);
+
+  // the key holds stream: True, so the same call without stream is its own entry (a miss)
+  const c = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stream me' }], mock: { id: 'stream-1', tokens: 4 } })
+    .withResponse();
+  assert.equal(c.data.object, 'chat.completion');
+  assert.equal(c.response.headers.get('x-litellm-cache-key'), null);
+  assert.equal(await upstreamCalls('stream-1'), 2);
+});
+
+test('no-store on a stream: nothing is kept', T, async () => {
   for (let i = 0; i < 2; i++) {
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
-      messages: [{ role: 'user', content: 'stream me' }],
+      messages: [{ role: 'user', content: 'stream nostore' }],
       stream: true,
-      mock: { id: 'stream-1', tokens: 4 },
+      mock: { id: 'stream-2', tokens: 3 },
+      cache: { 'no-store': true },
     });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     assert.match(text, /^mock answer to/);
   }
-  assert.equal(await upstreamCalls('stream-1'), 2);
+  assert.equal(await upstreamCalls('stream-2'), 2);
 });
 
 test('the translated path (a native provider) is cached the same way', T, async () => {
@@ -166,6 +220,24 @@ test('the translated path (a native provider) is cached the same way', T, async 
   assert.deepEqual(b.data, a.data);
   assert.equal((await s.mockStats()).by_id['claude-cache'].requests, 1);
   const text = "model: claude-cachedmessages: [{'role': 'user', 'content': 'native'}]max_tokens: 20";
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), createHash('sha256').update(text).digest('hex'));
+});
+
+test('the translated path: a stream is stored and replayed the same way', T, async () => {
+  const body = { model: 'claude-cached', messages: [{ role: 'user', content: 'native stream' }], max_tokens: 20, stream: true };
+  const before = (await s.mockStats()).by_id['claude-cache'].requests;
+  const read = async () => {
+    const { data: stream, response } = await client.chat.completions.create(body).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    return { text, response };
+  };
+  const a = await read();
+  const b = await read();
+  assert.ok(a.text.length > 0);
+  assert.equal(b.text, a.text);
+  assert.equal((await s.mockStats()).by_id['claude-cache'].requests, before + 1);
+  const text = "model: claude-cachedmessages: [{'role': 'user', 'content': 'native stream'}]max_tokens: 20stream: True";
   assert.equal(b.response.headers.get('x-litellm-cache-key'), createHash('sha256').update(text).digest('hex'));
 });
 
@@ -282,6 +354,29 @@ describe('type redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
     assert.deepEqual(hit.data, a.data);
     assert.equal(hit.response.headers.get('x-litellm-cache-key'), key);
     assert.equal((await r.mockStats()).by_id['redis-1'].requests, 1);
+  });
+
+  test('a stream stored by one instance (LiteLLM\'s value: the chat.completion) is replayed by the other', T, async () => {
+    const read = async (c) => {
+      const { data: stream, response } = await c.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'shared stream' }], stream: true, mock: { id: 'redis-s' } })
+        .withResponse();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      return { text, response };
+    };
+    const a = await read(clientA);
+    const key = createHash('sha256')
+      .update("model: gpt-4o-minimessages: [{'role': 'user', 'content': 'shared stream'}]stream: True")
+      .digest('hex');
+    const stored = await waitFor(() => redisCommand(redisPort, ['GET', key]), { timeout: 3000 * SLOW, what: 'the stream key in Redis' });
+    const v = JSON.parse(JSON.parse(stored).response);
+    assert.equal(v.object, 'chat.completion');
+    assert.equal(v.choices[0].message.content, a.text);
+    const b = await read(clientB);
+    assert.equal(b.text, a.text);
+    assert.equal(b.response.headers.get('x-litellm-cache-key'), key);
+    assert.equal((await r.mockStats()).by_id['redis-s'].requests, 1);
   });
 
   test('Redis gone: lookups are misses, calls still succeed', T, async () => {

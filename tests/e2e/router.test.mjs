@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { deployment, errorOf, SLOW, sleep, startStack, waitFor, withStack } from './lib/harness.mjs';
+import { deployment, errorOf, SLOW, sleep, startStack, UPSTREAM_KEY, waitFor, withStack } from './lib/harness.mjs';
 
 let s;
 // A provider whose errors say what LiteLLM maps to ContextWindowExceededError and
@@ -32,6 +32,12 @@ const faulty = (ctx, group, id, headers, lp = {}) =>
     litellm_params: { extra_headers: { 'x-mock-id': id, ...headers }, ...lp },
     model_info: { id },
   });
+// An anthropic/ deployment on the mock's Messages API (pass-through on /v1/messages).
+const claude = (ctx, group, id, headers = {}) => ({
+  model_name: group,
+  litellm_params: { model: 'anthropic/claude-mock-3', api_base: ctx.mockUrl, api_key: UPSTREAM_KEY, extra_headers: { 'x-mock-id': id, ...headers } },
+  model_info: { id },
+});
 
 before(async () => {
   await new Promise((r) => provider.listen(0, '127.0.0.1', r));
@@ -62,10 +68,13 @@ before(async () => {
         faulty(ctx, 'tiers-down', 'td1', { 'x-mock-status': '429' }, { order: 1 }),
         faulty(ctx, 'tiers-down', 'td2', {}, { order: 2 }),
         deployment(ctx, 'fb-big', 'big', { litellm_params: { api_base: at('big') }, model_info: { id: 'fb-big' } }),
+        claude(ctx, 'claude-broken', 'cl-broken', { 'x-mock-status': '500' }),
+        claude(ctx, 'claude-ok', 'cl-ok'),
+        faulty(ctx, 'resp-broken', 'resp-broken', { 'x-mock-status': '503' }),
       ],
       router_settings: {
         num_retries: 2, allowed_fails: 1, cooldown_time: 2,
-        fallbacks: [{ 'fb-broken': ['fb-missing', 'fb-ok'] }, { 'fb-bad400': ['fb-ok'] }, { 'fb-ctx': ['fb-ok2'] }],
+        fallbacks: [{ 'fb-broken': ['fb-missing', 'fb-ok'] }, { 'fb-bad400': ['fb-ok'] }, { 'fb-ctx': ['fb-ok2'] }, { 'claude-broken': ['fb-ok', 'claude-ok'] }],
         context_window_fallbacks: [{ 'fb-ctx': ['fb-big'] }],
         content_policy_fallbacks: [{ 'fb-policy': ['fb-ok2'] }],
         model_group_alias: { 'fast-alias': 'instant', 'hidden-alias': { model: 'instant', hidden: true } },
@@ -100,6 +109,9 @@ test('a 429 cools the deployment at once: the next requests go to the other one'
 });
 
 test('every deployment cooling: LiteLLM\'s 429 with the cooldown list and retry-after', T, async () => {
+  // a key that may not use default_fallbacks' fb-ok2: nothing to fall back to
+  const key = (await s.post('/key/generate', { models: ['cool-all'] })).json.key;
+  const chat = (model) => s.post('/v1/chat/completions', { model, messages }, { headers: { authorization: `Bearer ${key}` } });
   // attempt 1 cools one, the retry cools the other, the second retry finds none
   const r = await chat('cool-all');
   assert.equal(r.status, 429, r.text);
@@ -112,6 +124,13 @@ test('every deployment cooling: LiteLLM\'s 429 with the cooldown list and retry-
   assert.equal((await hits('call-a')) + (await hits('call-b')), 2);
   const again = await chat('cool-all');
   assert.equal(again.status, 429);
+  assert.equal((await hits('call-a')) + (await hits('call-b')), 2, 'no provider call while cooling');
+  // a caller who may use it: no deployment can be picked, so the fallbacks serve it (LiteLLM)
+  const fb = await s.post('/v1/chat/completions', { model: 'cool-all', messages });
+  assert.equal(fb.status, 200, fb.text);
+  assert.equal(fb.headers['x-litellm-model-group'], 'fb-ok2');
+  assert.equal(fb.headers['x-litellm-attempted-fallbacks'], '1');
+  assert.equal(fb.headers['retry-after'], undefined, 'the 429\'s header does not stay');
   assert.equal((await hits('call-a')) + (await hits('call-b')), 2, 'no provider call while cooling');
 });
 
@@ -209,6 +228,27 @@ test('context-window errors go to context_window_fallbacks, content-policy error
   assert.equal(p.status, 200, p.text);
   assert.equal(p.headers['x-litellm-model-group'], 'fb-ok2');
   assert.equal(p.headers['x-litellm-attempted-fallbacks'], '1');
+});
+
+test('/v1/messages pass-through falls back to a group the splice serves (others skipped)', T, async () => {
+  const r = await s.post('/v1/messages', { model: 'claude-broken', max_tokens: 16, messages }, { headers: { 'anthropic-version': '2023-06-01' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.type, 'message');
+  assert.equal(r.headers['x-litellm-model-group'], 'claude-ok', 'fb-ok would need translation: skipped');
+  assert.equal(r.headers['x-litellm-model-id'], 'cl-ok');
+  assert.equal(r.headers['x-litellm-attempted-fallbacks'], '1');
+  assert.equal(await hits('cl-broken'), 3, '1 + num_retries 2 before falling back');
+});
+
+test('/v1/responses pass-through takes the request\'s "fallbacks" out of the body and falls back', T, async () => {
+  const r = await s.post('/v1/responses', { model: 'resp-broken', input: 'hi', fallbacks: ['claude-ok', 'fb-ok2'] });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.object, 'response');
+  assert.equal(r.headers['x-litellm-model-group'], 'fb-ok2', 'claude-ok would need translation: skipped');
+  assert.equal(r.headers['x-litellm-attempted-fallbacks'], '1');
+  const bad = await s.post('/v1/messages', { model: 'claude-ok', max_tokens: 16, messages, fallbacks: 'x' }, { headers: { 'anthropic-version': '2023-06-01' } });
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json.type, 'error', 'Anthropic\'s envelope');
 });
 
 test('a streamed request falls back before its first byte', T, async () => {
@@ -311,8 +351,11 @@ test('enable_pre_call_checks: a prompt larger than a deployment\'s max_input_tok
         deployment(ctx, 'ctxw', 'up-small', { model_info: { id: 'w-small', max_input_tokens: 100 } }),
         deployment(ctx, 'ctxw', 'up-large', { model_info: { id: 'w-large', max_input_tokens: 100000 } }),
         deployment(ctx, 'tiny', 'up-tiny', { model_info: { id: 'w-tiny', max_input_tokens: 100 } }),
+        deployment(ctx, 'tiny-fb', 'up-tiny', { model_info: { id: 'w-tiny-fb', max_input_tokens: 100 } }),
+        faulty(ctx, 'hot', 'hot-a', { 'x-mock-status': '429' }),
+        faulty(ctx, 'hot', 'hot-b', { 'x-mock-status': '429' }),
       ],
-      router_settings: { enable_pre_call_checks: true, num_retries: 0 },
+      router_settings: { enable_pre_call_checks: true, num_retries: 0, fallbacks: [{ 'tiny-fb': ['tiny', 'ctxw'] }] },
       general_settings: { master_key: ctx.masterKey },
     }),
   }, async (st) => {
@@ -329,6 +372,16 @@ test('enable_pre_call_checks: a prompt larger than a deployment\'s max_input_tok
     const none = await ask('tiny', long);
     assert.equal(none.status, 429, none.text);
     assert.match(errorOf(none).message, /No deployments available for selected model.*Passed model=tiny\. pre-call-checks=True/);
+    // no deployment fits: the fallbacks are tried (tiny fits neither), ctxw answers
+    const fb = await ask('tiny-fb', long);
+    assert.equal(fb.status, 200, fb.text);
+    assert.equal(fb.headers['x-litellm-model-id'], 'w-large');
+    assert.equal(fb.headers['x-litellm-attempted-fallbacks'], '2', 'tiny was tried too');
+    // every deployment cooling, with pre-call checks on: LiteLLM's message says so
+    for (let i = 0; i < 2; i++) assert.equal((await ask('hot', 'hi')).status, 429);
+    const cool = await ask('hot', 'hi');
+    assert.equal(cool.status, 429, cool.text);
+    assert.match(errorOf(cool).message, /^No deployments available for selected model, Try again in \d+ seconds\. Passed model=hot\. pre-call-checks=True, cooldown_list=\[/);
   });
 });
 

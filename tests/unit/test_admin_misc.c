@@ -86,7 +86,10 @@ TestSuite(admin_misc_pg, .init = setup_pg, .fini = teardown_pg, .timeout = 30);
 static cJSON *call(const char *method, const char *path, const char *in, int status,
                    store_strlist_t *inv)
 {
-    return admin_test_call(method, path, in, status, inv, ADMIN_TEST_STALE_NONE);
+    /* a customer write makes its end user's cache entry stale (docs/keys.md, "End users") */
+    bool customer = strncmp(path, "/customer/", 10) == 0;
+    return admin_test_call(method, path, in, status, inv,
+                           customer ? ADMIN_TEST_STALE_NONE_ON_ERROR : ADMIN_TEST_STALE_NONE);
 }
 
 /* call() for a request that must fail with LiteLLM's error of `type` whose message holds needle. */
@@ -230,7 +233,17 @@ BOTH(customer_lifecycle)
     cJSON_Delete(r);
 
     /* block upserts (cust-3 is created blocked); unblock only touches rows that exist */
-    r = call("POST", "/customer/block", "{\"user_ids\":[\"cust-2\",\"cust-3\"]}", 200, NULL);
+    store_strlist_t inv = {0};
+    r = call("POST", "/customer/block", "{\"user_ids\":[\"cust-2\",\"cust-3\"]}", 200, &inv);
+    cr_assert_eq(inv.n, 2, "both end users' cache entries");
+    for (size_t i = 0; i < 2; i++) {
+        auth_hash_t h;
+        char hex[2 * AUTH_HASH_LEN + 1];
+        auth_end_user_hash(i ? "cust-3" : "cust-2", &h);
+        auth_hash_hex(&h, hex);
+        cr_expect_str_eq(inv.v[i], hex);
+    }
+    store_strlist_free(&inv);
     const cJSON *users = member(r, "blocked_users");
     cr_assert_eq(cJSON_GetArraySize(users), 2);
     cr_expect(cJSON_IsTrue(member(cJSON_GetArrayItem(users, 0), "blocked")));

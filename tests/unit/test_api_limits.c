@@ -130,3 +130,29 @@ Test(api_limits, litellm_429_message)
     api_limit_reset_text(0, reset);
     cr_expect_str_eq(reset, "1970-01-01 00:00:00 UTC");
 }
+
+Test(api_limits, end_user_descriptor_after_the_members_before_models)
+{
+    static const auth_model_limit_t models[] = {{"gpt-4o", 7, AUTH_NO_LIMIT}};
+    auth_key_t k = unlimited_key();
+    k.rpm_limit = 5;
+    k.model_limits = models;
+    k.n_model_limits = 1;
+    api_caller_t c = caller(NULL, NULL);
+    c.end_user = "cust";
+    c.end_user_limited = true;
+    c.end_user_rpm = 3;
+    c.end_user_tpm = AUTH_NO_LIMIT;
+    api_limit_use_t out[API_LIMIT_DESCRIPTORS];
+    cr_assert_eq(api_limit_descriptors(&k, &c, "gpt-4o", &arena, out), 3);
+    cr_expect_str_eq(out[0].key, "api_key");
+    cr_expect_str_eq(out[1].key, "end_user");
+    cr_expect_str_eq(out[1].value, "cust");
+    cr_expect_eq(out[1].rpm, 3);
+    cr_expect_str_eq(out[2].key, "model_per_key");
+    /* the master key (no record): the end user's alone */
+    cr_assert_eq(api_limit_descriptors(NULL, &c, "gpt-4o", &arena, out), 1);
+    cr_expect_str_eq(out[0].key, "end_user");
+    c.end_user_limited = false;
+    cr_expect_eq(api_limit_descriptors(NULL, &c, "gpt-4o", &arena, out), 0);
+}

@@ -151,3 +151,66 @@ Test(cache, lru_eviction_by_entries_and_bytes)
     cr_assert(has(c, "b1999", 1));
     cache_free(c);
 }
+
+/* A streamed chat completion is stored as the chat.completion its chunks add up to (content and
+ * tool-call arguments joined, the last usage and finish_reason) and replayed as one chunk. */
+Test(cache, stream_assemble_and_replay)
+{
+    const char *sse =
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},"
+        "\"finish_reason\":null}]}\n\n"
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hel\"},\"finish_reason\":null}]}"
+        "\r\n\r\n"
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"lo\",\"tool_calls\":[{\"index\":0,"
+        "\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\"}"
+        "}]},"
+        "\"finish_reason\":null}]}\n\n"
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":"
+        "{\"arguments\":\"\\\":1}\"}}]},\"finish_reason\":\"stop\"}]}\n\n"
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}"
+        "\n\n"
+        "data: [DONE]\n\n";
+    buf_t out = {0};
+    cr_assert_eq(cache_stream_assemble(sse, strlen(sse), &out), 0);
+    const char *want =
+        "{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":7,\"model\":\"m\",\"choices\":"
+        "[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello\",\"tool_calls\":"
+        "[{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":"
+        "\"{\\\"a\\\":1}\"}}]},\"finish_reason\":\"stop\",\"logprobs\":null}],\"usage\":"
+        "{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}";
+    cr_assert_eq(out.n, strlen(want), "%.*s", (int)out.n, out.p);
+    cr_assert(memcmp(out.p, want, out.n) == 0, "%.*s", (int)out.n, out.p);
+
+    buf_t rep = {0};
+    cr_assert_eq(cache_stream_replay(out.p, out.n, &rep), 0);
+    const char *want_sse =
+        "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":7,\"model\":\"m\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hello\","
+        "\"tool_calls\":[{\"id\":\"t1\",\"type\":\"function\",\"function\":{\"name\":\"f\","
+        "\"arguments\":\"{\\\"a\\\":1}\"},\"index\":0}]},\"finish_reason\":\"stop\","
+        "\"logprobs\":null}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,"
+        "\"total_tokens\":5}}\n\ndata: [DONE]\n\n";
+    cr_assert_eq(rep.n, strlen(want_sse), "%.*s", (int)rep.n, rep.p);
+    cr_assert(memcmp(rep.p, want_sse, rep.n) == 0, "%.*s", (int)rep.n, rep.p);
+    buf_free(&rep);
+    buf_free(&out);
+
+    /* not rebuilt: no [DONE], an error event, a non-chat stream; a non-completion is not replayed
+     */
+    const char *cut = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+                      "\"delta\":{\"content\":\"x\"}}]}\n\n";
+    cr_assert_eq(cache_stream_assemble(cut, strlen(cut), &out), -1);
+    const char *err = "data: {\"error\":{\"message\":\"x\"}}\n\ndata: [DONE]\n\n";
+    cr_assert_eq(cache_stream_assemble(err, strlen(err), &out), -1);
+    const char *text = "data: {\"object\":\"text_completion\",\"choices\":[{\"text\":\"x\"}]}\n\n"
+                       "data: [DONE]\n\n";
+    cr_assert_eq(cache_stream_assemble(text, strlen(text), &out), -1);
+    cr_assert_eq(cache_stream_replay("{\"object\":\"list\"}", 17, &rep), -1);
+    buf_free(&out);
+    buf_free(&rep);
+}

@@ -547,6 +547,42 @@ Test(jscan, append_member)
     cr_expect_eq(jscan_append_member_iov(NULL, 0, STR_LIT("\"b\":1"), iov), 0);
 }
 
+/* Removes the member whose text starts at `member` in doc (up to the end of its value). */
+static void expect_remove(const char *doc, const char *member, const char *want)
+{
+    const char *at = strstr(doc, member);
+    cr_assert(at, "%s", member);
+    buf_t out = {0};
+    str_t cut = STR_NULL;
+    cr_assert_eq(jscan_remove_member(&out, doc, strlen(doc), str_make(at, strlen(member)), &cut),
+                 0);
+    cr_expect_eq(out.n, strlen(want), "%s", doc);
+    cr_expect(out.n == strlen(want) && memcmp(out.p, want, out.n) == 0, "%.*s", (int)out.n, out.p);
+    cr_expect_eq(cut.n, strlen(doc) - strlen(want));
+    cr_expect(cut.p >= doc && cut.p + cut.n <= doc + strlen(doc));
+    buf_append(&out, "", 1);
+    cr_expect(valid(out.p), "%s", out.p);
+    buf_free(&out);
+}
+
+Test(jscan, remove_member)
+{
+    /* the comma after it goes; for the last member, the one before */
+    expect_remove("{\"model\":\"m\",\"fallbacks\":[\"a\",\"b\"],\"stream\":true}",
+                  "\"fallbacks\":[\"a\",\"b\"]", "{\"model\":\"m\",\"stream\":true}");
+    expect_remove("{\"model\":\"m\" , \"cache\" : {\"no-cache\":true} }",
+                  "\"cache\" : {\"no-cache\":true}", "{\"model\":\"m\"  }");
+    expect_remove("{\"fallbacks\":[] ,\n \"model\":\"m\"}", "\"fallbacks\":[]",
+                  "{\n \"model\":\"m\"}");
+    expect_remove("{ \"only\": 1 }", "\"only\": 1", "{  }");
+    buf_t out = {0};
+    const char *doc = "{\"a\":1}";
+    cr_expect_eq(jscan_remove_member(&out, doc, strlen(doc), STR_LIT("\"a\":1"), NULL), -1,
+                 "a member outside the body");
+    cr_expect_eq(out.n, 0);
+    buf_free(&out);
+}
+
 Test(jscan, chat_request)
 {
     const char *doc =

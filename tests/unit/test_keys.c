@@ -890,3 +890,70 @@ Test(keys, python_float_repr)
         cr_assert_str_eq(out, cases[i].s, "%.17g", cases[i].v);
     }
 }
+
+/* ---- end users ---------------------------------------------------------------------------- */
+
+Test(keys, end_user_hash_is_its_own)
+{
+    auth_hash_t a, b, k;
+    cr_assert_eq(auth_end_user_hash("alice", &a), 0);
+    cr_assert_eq(auth_end_user_hash("alice", &b), 0);
+    cr_assert_eq(auth_key_hash(str_cstr("enduser:alice"), &k), 0);
+    cr_expect_eq(memcmp(a.b, b.b, AUTH_HASH_LEN), 0);
+    cr_expect_eq(memcmp(a.b, k.b, AUTH_HASH_LEN), 0, "SHA-256 of \"enduser:\" + id");
+    cr_assert_eq(auth_key_hash(str_cstr("alice"), &k), 0);
+    cr_expect_neq(memcmp(a.b, k.b, AUTH_HASH_LEN), 0);
+    char longid[600];
+    memset(longid, 'x', sizeof longid - 1);
+    longid[sizeof longid - 1] = 0;
+    cr_expect_eq(auth_end_user_hash(longid, &a), 0);
+}
+
+Test(keys, end_user_checks_blocked_then_budget)
+{
+    auth_hash_t h;
+    auth_end_user_hash("cust-1", &h);
+    auth_key_t k;
+    auth_error_t err;
+    auth_end_user_record(&k, &h, "cust-1", false, 0.5, -1, AUTH_NO_LIMIT, AUTH_NO_LIMIT);
+    cr_expect_eq(auth_check_end_user(&k, false, &err), 0, "no budget");
+    k.max_budget = 0.5;
+    cr_expect_eq(auth_check_end_user(&k, false, &err), 0, "spend == budget passes (LiteLLM: >)");
+    k.spend = 0.75;
+    cr_assert_eq(auth_check_end_user(&k, false, &err), -1);
+    cr_expect_eq(err.status, 429);
+    cr_expect_str_eq(err.type, "budget_exceeded");
+    cr_expect_str_eq(err.message,
+                     "ExceededBudget: End User=cust-1 over budget. Spend=0.75, Budget=0.5");
+    cr_expect_eq(auth_check_end_user(&k, true, &err), 0, "a zero-cost model skips budgets");
+    k.blocked = true;
+    cr_assert_eq(auth_check_end_user(&k, true, &err), -1, "blocked even for a free model");
+    cr_expect_eq(err.status, 400);
+    cr_expect_str_eq(err.type, "invalid_request_error");
+    cr_expect_str_eq(err.message, "User blocked from making LLM API Calls. User=cust-1");
+}
+
+Test(keys, end_user_in_the_cache_spends_and_settles)
+{
+    auth_cache_t *c = auth_cache_new(NULL);
+    auth_reader_t *r = auth_reader_register(c);
+    auth_hash_t h;
+    auth_end_user_hash("cust-2", &h);
+    const auth_key_t *rec;
+    cr_assert_eq(auth_lookup(c, r, &h, 0, &rec), AUTH_LOOKUP_MISS_STARTED);
+    auth_key_t k;
+    auth_end_user_record(&k, &h, "cust-2", false, 1.0, 2.0, 10, AUTH_NO_LIMIT);
+    cr_assert_eq(auth_cache_put(c, &k, 1), 0);
+    cr_assert_eq(auth_lookup(c, r, &h, 2, &rec), AUTH_LOOKUP_HIT);
+    cr_expect_str_eq(rec->key_alias, "cust-2");
+    cr_expect_eq(rec->rpm_limit, 10);
+    cr_expect_null(rec->user_counter, "an end user is not an internal user");
+    auth_counter_t *spend = rec->key_counter;
+    auth_counter_add(spend, 1.5);
+    auth_error_t err;
+    cr_expect_eq(auth_check_end_user(rec, false, &err), -1, "2.5 > 2.0");
+    auth_spend_settle(c, AUTH_SCOPE_END_USER, "cust-2", 1.5);
+    cr_expect_float_eq(auth_counter_spend(spend), 2.5, 1e-12, "settled: the total stays");
+    auth_reader_unregister(r);
+    auth_cache_free(c);
+}

@@ -295,7 +295,7 @@ Test(router, pick_skips_cooling_and_says_so_when_all_cool)
                                    &out, &err),
                  ROUTE_ALL_COOLING);
     char msg[512];
-    long long secs = route_cooldown_message(g, STR_LIT("pair"), now, msg, sizeof msg);
+    long long secs = route_cooldown_message(g, STR_LIT("pair"), now, false, msg, sizeof msg);
     cr_expect_eq(secs, 2, "the first to warm up: dep-b after 2 s");
     cr_expect_str_eq(msg, "No deployments available for selected model, Try again in 2 seconds. "
                           "Passed model=pair. pre-call-checks=False, "

@@ -980,3 +980,33 @@ Test(store, spool_stops_when_the_database_refuses)
     store_spool_close(sp);
     store_sqlite_close(db);
 }
+
+Test(store, end_user_with_its_budget_row)
+{
+    const char *path = tmp_path("eu.db");
+    store_sqlite_t *db = open_db(path);
+    sqlite3 *p = peek_open(path);
+    peek_exec(p, "INSERT INTO \"LiteLLM_BudgetTable\" (\"budget_id\", \"max_budget\", "
+                 "\"rpm_limit\", \"created_by\", \"updated_by\") VALUES ('b1', 2.5, 7, 'x', 'x')");
+    peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"spend\", \"budget_id\", "
+                 "\"blocked\") VALUES ('cust', 0.25, 'b1', 1)");
+    peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\") VALUES ('plain')");
+    sqlite3_close(p);
+    store_end_user_t e;
+    cr_assert_eq(store_sqlite_end_user_get(db, "cust", &e), 0, "%s", store_sqlite_errmsg(db));
+    cr_expect_str_eq(e.user_id, "cust");
+    cr_expect_float_eq(e.spend, 0.25, 1e-12);
+    cr_expect(e.blocked);
+    cr_expect_float_eq(e.max_budget, 2.5, 1e-12);
+    cr_expect_eq(e.rpm_limit, 7);
+    cr_expect_eq(e.tpm_limit, STORE_INT_NULL);
+    store_end_user_free(&e);
+    cr_assert_eq(store_sqlite_end_user_get(db, "plain", &e), 0);
+    cr_expect(!e.blocked);
+    cr_expect(isnan(e.max_budget), "no budget row");
+    cr_expect_eq(e.rpm_limit, STORE_INT_NULL);
+    store_end_user_free(&e);
+    cr_expect_eq(store_sqlite_end_user_get(db, "nobody", &e), 1);
+    store_end_user_free(&e);
+    store_sqlite_close(db);
+}
