@@ -229,44 +229,60 @@ void api_send_error_as(http_req_t *req, bool anthropic, int status, const char *
 
 static const char *arena_cstr(arena_t *a, const char *s)
 {
-    return s ? arena_printf(a, "%s", s) : NULL;
+    return s ? arena_strndup(a, s, strlen(s)) : NULL;
 }
 
-/* The model a request names ("model" in a JSON body), decoded into the arena; NULL when none. */
-static const char *body_model(http_req_t *req)
+/* A JSON string value decoded into the arena; NULL when the value is not a string, or is empty
+ * and `empty_ok` is false. */
+static const char *decode_string(http_req_t *req, str_t raw, bool empty_ok)
 {
-    if (req->body.n == 0)
-        return NULL;
-    jscan_field_t f = {STR_LIT("model"), STR_NULL};
-    if (jscan_find(req->body.p, req->body.n, &f, 1, NULL) != 0 || !f.value.p || f.value.p[0] != '"')
+    if (!raw.p || raw.p[0] != '"')
         return NULL;
     buf_t dec = {0};
     const char *out = NULL;
-    if (jscan_string_decode(f.value, &dec) == 0)
-        out = arena_printf(&req->arena, "%.*s", (int)dec.n, dec.p ? dec.p : "");
+    if (jscan_string_decode(raw, &dec) == 0 && (dec.n || empty_ok))
+        out = arena_strndup(&req->arena, dec.p ? dec.p : "", dec.n);
     buf_free(&dec);
     return out;
 }
 
-/* The end user: the body's `user`, else LiteLLM's end-user headers. */
-static const char *end_user_of(http_req_t *req)
+/* The body's "model" and "user" strings, in one scan of the body (NULL when absent). */
+static void body_names(http_req_t *req, const char **model, const char **user)
+{
+    *model = *user = NULL;
+    jscan_field_t f[2] = {{STR_LIT("model"), STR_NULL}, {STR_LIT("user"), STR_NULL}};
+    if (req->body.n == 0 || jscan_find(req->body.p, req->body.n, f, 2, NULL) != 0)
+        return;
+    *model = decode_string(req, f[0].value, true);
+    *user = decode_string(req, f[1].value, false);
+}
+
+/* True when the body may have a "user" member: some `"user"` is followed by a colon. Chat bodies
+ * hold `"role":"user"` nearly always; a value is never followed by ':', so those are skipped
+ * without scanning the body. */
+static bool body_may_name_user(str_t body)
+{
+    const char *p = body.p, *end = body.p + body.n;
+    while (p < end) {
+        const char *hit = memmem(p, (size_t)(end - p), "\"user\"", 6);
+        if (!hit)
+            return false;
+        p = hit + 6;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            p++;
+        if (p < end && *p == ':')
+            return true;
+    }
+    return false;
+}
+
+/* The end user named by LiteLLM's end-user headers, or NULL. */
+static const char *end_user_header(http_req_t *req)
 {
     str_t h = http_req_header(req, "x-litellm-end-user-id");
     if (!h.p)
         h = http_req_header(req, "x-litellm-customer-id");
-    if (h.p)
-        return arena_printf(&req->arena, "%.*s", STR_FMT(h));
-    if (req->body.n == 0 || !memmem(req->body.p, req->body.n, "\"user\"", 6))
-        return NULL; /* most bodies name no user: no second scan for them */
-    jscan_field_t f = {STR_LIT("user"), STR_NULL};
-    if (jscan_find(req->body.p, req->body.n, &f, 1, NULL) != 0 || !f.value.p || f.value.p[0] != '"')
-        return NULL;
-    buf_t dec = {0};
-    const char *out = NULL;
-    if (jscan_string_decode(f.value, &dec) == 0 && dec.n)
-        out = arena_printf(&req->arena, "%.*s", (int)dec.n, dec.p);
-    buf_free(&dec);
-    return out;
+    return h.p ? arena_strndup(&req->arena, h.p, h.n) : NULL;
 }
 
 /* True when every deployment of the model's group is priced at zero: budgets do not apply. */
@@ -369,11 +385,16 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
     if (!ctx->master_key || (key.p && auth_secret_eq(key, str_cstr(ctx->master_key)))) {
         c->is_admin = true;
         memcpy(c->token, ctx->master_hash, sizeof c->token);
-        c->end_user = end_user_of(req);
+        c->end_user = end_user_header(req);
+        if (!c->end_user && !body_may_name_user(req->body))
+            return 0; /* most bodies name no user: the master key's request is not scanned */
+        /* LiteLLM checks the end user whatever the key, the master key included */
+        const char *model, *body_user;
+        body_names(req, &model, &body_user);
+        if (!c->end_user)
+            c->end_user = body_user;
         if (!c->end_user)
             return 0;
-        /* LiteLLM checks the end user whatever the key, the master key included */
-        const char *model = body_model(req);
         if (end_user_check(req, w, c, model, parked_since, anthropic))
             return 1;
         if ((flags & API_AUTH_LIMITS) && c->end_user_limited)
@@ -418,7 +439,8 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
                           auth_error_message(AUTH_BAD_KEY, key));
         return 1;
     }
-    const char *model = body_model(req);
+    const char *model, *body_user;
+    body_names(req, &model, &body_user); /* one scan: the model to check, the end user */
     auth_request_t areq = {
         .model = model,
         .groups = gen->access_groups,
@@ -438,7 +460,9 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
     c->user_id = arena_cstr(&req->arena, rec->user_id);
     c->team_id = arena_cstr(&req->arena, rec->team_id);
     c->org_id = arena_cstr(&req->arena, rec->org_id);
-    c->end_user = end_user_of(req);
+    c->end_user = end_user_header(req);
+    if (!c->end_user)
+        c->end_user = body_user;
     c->key_counter = rec->key_counter;
     c->team_counter = rec->team_counter;
     c->user_counter = rec->user_counter;
