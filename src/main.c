@@ -520,6 +520,7 @@ int main(int argc, char **argv)
             .batch_seconds = cfg->proxy_batch_write_at_s,
             .write_logs = !cfg->disable_spend_logs,
             .cache = ctx.keys,
+            .max_end_user_budget_id = cfg->max_end_user_budget_id,
         };
         char *serr = NULL;
         ctx.store = store_svc_start(&so, &serr);
@@ -576,8 +577,12 @@ int main(int argc, char **argv)
     }
     /* Vertex AI access tokens are fetched and refreshed off the request path, from now on */
     vauth_start_config(cfg);
-    if (ctx.serve_data)
+    if (ctx.serve_data) {
         ctx.limits = limits_start(cfg);
+        lim_stats_t lst;
+        lim_table_stats(ctx.limits, &lst);
+        ctx.limits_redis = lst.redis;
+    }
     num_workers = opts.num_workers;
     if (num_workers <= 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

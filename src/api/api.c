@@ -23,6 +23,7 @@ typedef enum {
     R_MESSAGES,
     R_COUNT_TOKENS,
     R_RESPONSES,
+    R_CACHE,
 } route_id_t;
 
 typedef struct {
@@ -49,6 +50,9 @@ static const api_route_t routes[] = {
     {"/v1/responses", R_RESPONSES, "POST", false},
     {"/responses", R_RESPONSES, "POST", false},
     {"/openai/v1/responses", R_RESPONSES, "POST", false},
+    {"/cache/ping", R_CACHE, "GET", false},
+    {"/cache/delete", R_CACHE, "POST", false},
+    {"/cache/flushall", R_CACHE, "POST", false},
 };
 
 /* "/v1/responses/{id}..." and its siblings: the part from "/{id}" on, or STR_NULL. */
@@ -138,11 +142,15 @@ static void handle_readiness(http_req_t *req, api_worker_t *w)
     } else if (w->ctx->control_db_ok) {
         db = w->ctx->control_db_ok() ? "connected" : "Not connected";
     }
+    /* LiteLLM names the response cache's type, null when there is none */
+    const char *cache = !w->ctx->cache_on     ? "null"
+                        : w->ctx->cache_redis ? "\"redis\""
+                                              : "\"local\"";
     int n = snprintf(body, sizeof body,
-                     "{\"status\":\"healthy\",\"db\":\"%s\",\"cache\":null,"
+                     "{\"status\":\"healthy\",\"db\":\"%s\",\"cache\":%s,"
                      "\"litellm_version\":\"%s\",\"success_callbacks\":[],"
                      "\"last_updated\":\"%s\"}",
-                     db, SLUICE_VERSION, stamp);
+                     db, cache, SLUICE_VERSION, stamp);
     send_json(req, 200, body, (size_t)n);
 }
 
@@ -220,6 +228,10 @@ void api_handle(http_req_t *req)
         handle_readiness(req, w);
         return;
     }
+    if (r->id == R_CACHE) {
+        api_cache_route(req, path); /* the master key's; touches only the cache */
+        return;
+    }
     /* The one load of the models this request uses (kept in req->caller). A request parked for
      * its key loads again when it runs again: nothing of the first load was used. */
     const api_gen_t *gen = api_gen_current(w->ctx);
@@ -228,6 +240,9 @@ void api_handle(http_req_t *req)
         flags |= API_AUTH_LIMITS; /* LLM calls: LiteLLM's limiter runs in their pre-call hook */
     if (api_authenticate(req, w, gen, flags) != 0)
         return; /* answered, or parked until the store knows the key */
+    if ((flags & API_AUTH_LIMITS) && gen->cfg->global_max_parallel_requests > 0 &&
+        api_limits_global(req, w, flags & API_AUTH_ANTHROPIC))
+        return; /* general_settings.global_max_parallel_requests: LiteLLM's 429 */
     switch (r->id) {
     case R_CHAT:
         api_proxy_openai(req, API_CHAT);

@@ -50,6 +50,7 @@ typedef struct api_ctx {
     auth_cache_t *keys;     /* virtual keys; NULL: only the master key is accepted */
     store_svc_t *store;     /* spend records and key lookups; NULL: none */
     lim_table_t *limits;    /* rate-limit counters (shared through Redis when configured) */
+    bool limits_redis;      /* they are: cooldowns and deployment usage are shared too */
     bool cache_on;          /* the response cache (litellm_settings.cache), one of: */
     cache_t *cache;         /* type local: this process's table; NULL: not local */
     /* type redis: the thread that owns the connection; NULL: not Redis */
@@ -121,10 +122,16 @@ typedef struct {
      * the call ends, and slots given back when the request ends */
     api_limit_use_t *limits;
     unsigned n_limits;
+    /* slots given back when the request ends (limits.c): the deployment's parallel slot of the
+     * attempt under way (its id, arena; NULL: none) and general_settings.
+     * global_max_parallel_requests' one */
+    const char *deployment_slot;
+    bool global_slot;
     /* the response cache (cache.c): the request's key (arena; NULL when not looked up), and
      * whether and for how long its answer may be stored */
     const char *cache_key;
     bool cache_store;
+    unsigned cache_call; /* the call type looked up (CFG_CACHE_CALL_*); 0: none */
     int64_t cache_ttl_ms;
 } api_caller_t;
 
@@ -239,6 +246,10 @@ void api_limit_message(const api_limit_use_t *u, const char *type, const lim_inf
                        char *out, size_t size);
 /* "YYYY-MM-DD HH:MM:SS UTC" of Unix ms (the reset_at header and the message). */
 void api_limit_reset_text(int64_t reset_ms, char out[32]);
+/* The tokens a call adds to its tpm counters under general_settings.token_rate_limit_type
+ * (`type`: "input" prompt, "output" completion, anything else, NULL included, total), cached
+ * prompt tokens left out of input and total, as LiteLLM's v3 limiter. Pure. */
+uint64_t api_limit_tokens(const char *type, const api_usage_t *u);
 /* Counts the request against its descriptors (rpm counted, tpm checked, a parallel slot taken,
  * given back by req->on_end). 0: admitted. 1: answered with LiteLLM's 429 (throttling_error,
  * retry-after, rate_limit_type, reset_at). Right after the key checks, while rec is valid (NULL:
@@ -250,12 +261,22 @@ int api_limits_admit(http_req_t *req, api_worker_t *w, const auth_key_t *rec, co
 void api_limits_call_end(http_req_t *req, const api_call_end_t *end);
 /* x-ratelimit-* (and x-litellm-key-remaining-*-<model>) headers of a limited call. */
 void api_limits_headers(http_req_t *req);
+/* general_settings.global_max_parallel_requests: takes one of this process's slots for an LLM
+ * call (given back when the request ends), or answers LiteLLM's 429 "Max parallel request limit
+ * reached Hit Global Limit: ..." and returns 1. 0 when admitted or when there is no cap. */
+int api_limits_global(http_req_t *req, api_worker_t *w, bool anthropic);
 /* route_pick with LiteLLM's pre-call check: deployments at their litellm_params rpm/tpm are
  * skipped, and the one picked is counted against its rpm. 0, or -1 with the 429 message in msg
  * (every deployment at its limits: "No deployments available for selected model, Try again in N
  * seconds...", retry-after set). */
 int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
                    const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size);
+/* A provider call to d started / ended (exactly once each): the router's health counters and,
+ * with Redis, least-busy's in-flight gauge shared by every instance. */
+void api_call_started(api_worker_t *w, const route_deployment_t *d);
+void api_call_ended(api_worker_t *w, const route_deployment_t *d, uint64_t first_byte_ns);
+/* d started a cooldown of cooldown_ms here: with Redis, other instances skip it too. */
+void api_cooldown_share(api_worker_t *w, const route_deployment_t *d);
 void api_worker_limits_init(api_worker_t *w, uv_loop_t *loop);
 void api_worker_limits_close(api_worker_t *w);
 
@@ -265,6 +286,8 @@ void api_worker_limits_close(api_worker_t *w);
 typedef struct {
     uv_timer_t *timer;      /* the pending back-off (heap; closed by api_retry_cancel) */
     int64_t retry_after_ms; /* the last attempt's retry-after / retry-after-ms; 0: none */
+    int64_t min_ms;         /* router_settings.retry_after of the group being retried */
+    bool by_policy;         /* retry_policy set this group's retries (api_retry_wanted) */
     void (*fire)(void *arg);
     void *arg;
 } api_retry_t;
@@ -273,11 +296,18 @@ typedef struct {
 void api_retry_note_head(api_retry_t *r, const up_header_t *headers, size_t n);
 /* A failed attempt on `t` (result UP_*, the provider's status): told to the router, which may
  * cool the deployment down. */
-void api_attempt_failed(const route_target_t *t, int result, int status);
+void api_attempt_failed(api_worker_t *w, const route_target_t *t, int result, int status);
+/* After attempt number attempt + 1 on group g failed (result, status, the provider's error body):
+ * whether to retry. Connection errors, timeouts, 429 and 5xx are retried while attempt <
+ * *max_retries; on the group's first failure (attempt 0), g's retry_policy count for the
+ * error's class, when it names one, becomes *max_retries and makes every later failure of the
+ * group retryable (LiteLLM skips its should-retry checks then). */
+bool api_retry_wanted(api_retry_t *r, const route_group_t *g, int attempt, int *max_retries,
+                      int result, int status, str_t error_body);
 /* Before retry number `attempt` (1 for the first retry): after a 429, waits LiteLLM's back-off
  * (0.5 s doubled per retry, at most 8 s, less up to 25% jitter; the provider's retry-after when
- * it is shorter than 8 s) on the worker's loop, then calls fire(arg); true when it did so.
- * False: retry at once. */
+ * it is shorter than 8 s), and at least the group's retry_after (api_retry_wanted noted it), on
+ * the worker's loop, then calls fire(arg); true when it did so. False: retry at once. */
 bool api_retry_later(api_worker_t *w, api_retry_t *r, int result, int status, int attempt,
                      void (*fire)(void *arg), void *arg);
 /* Stops a pending back-off (the client went away); fire is not called. */
@@ -317,6 +347,10 @@ const route_group_t *api_fallback_next(http_req_t *req, api_fallback_t *f,
                                        const route_group_t *failed, int result, int status,
                                        str_t error_body, bool (*usable)(const route_group_t *g),
                                        const char **name);
+/* LiteLLM's exception class (cfg_error_class_t) of a failed attempt: a content-policy 4xx is
+ * ContentPolicyViolationError, a timeout Timeout; -1 for a connection error and for 403, 409
+ * and 422, which no policy names. */
+int api_error_class(int result, int status, str_t error_body);
 /* x-litellm-attempted-fallbacks. */
 void api_fallback_header(http_req_t *req, const api_fallback_t *f);
 /* Whether the caller's key (and team) may call `model` (the master key may call any). */
@@ -330,6 +364,7 @@ void api_call_id(api_worker_t *w, char out[37]);
 /* A call about to reach its provider, as the response cache sees it. */
 typedef struct {
     const route_group_t *group;
+    unsigned call_type; /* CFG_CACHE_CALL_*: the route, for supported_call_types and streams */
     bool stream;
     str_t *model_raw;        /* pass-through: the model value in req->body (moved along); or NULL */
     struct cJSON *docs[2];   /* translated: parsed copies of the body; NULL when none */
@@ -338,10 +373,11 @@ typedef struct {
     void *arg;
 } api_cache_call_t;
 
-/* Before the first attempt of a chat/completions/embeddings call (ctx->cache_on): computes the
- * cache key, takes the body's `cache` controls out of req->body and the docs, and answers a hit
- * from the cache. 0: no answer, call the provider now. 1: answered, or (Redis) the lookup is
- * under way and call->go runs on this worker if it misses; the caller stops either way. */
+/* Before the first attempt of a cacheable call (ctx->cache_on): computes the cache key, takes
+ * the body's `cache` controls out of req->body and the docs, and, when the call type is in
+ * supported_call_types and the mode lets this request use the cache, answers a hit from it. 0: no
+ * answer, call the provider now. 1: answered, or (Redis) the lookup is under way and call->go runs
+ * on this worker if it misses; the caller stops either way. */
 int api_cache_lookup(http_req_t *req, const api_cache_call_t *call);
 /* The worker's Redis-cache inbox (with ctx->cache_redis); caller.c's worker init and close. */
 void api_worker_cache_init(api_worker_t *w, uv_loop_t *loop);
@@ -350,9 +386,16 @@ void api_worker_cache_close(api_worker_t *w);
 void api_cache_store(http_req_t *req, str_t content_type, const char *body, size_t n);
 /* Streams: whether the call's stream should be kept for the cache (a key, no no-store, a ttl). */
 bool api_cache_stream_wanted(http_req_t *req);
-/* After a stream ended well: stores the chat.completion its SSE bytes add up to (what LiteLLM
- * stores); nothing when it cannot be rebuilt. */
+/* After a stream ended well: stores what LiteLLM stores for it (the chat.completion or
+ * text_completion its SSE bytes add up to; a /v1/messages stream's events); nothing when it
+ * cannot be rebuilt. */
 void api_cache_store_stream(http_req_t *req, const char *sse, size_t n);
+/* A 403 (LiteLLM's cache-control check) when the request's `cache` object names a control that
+ * is not in the key's allowed_cache_controls (empty: any). 0: allowed; 1: answered. */
+int api_cache_controls_check(http_req_t *req, const char *const *allowed, size_t n_allowed,
+                             bool anthropic);
+/* GET /cache/ping, POST /cache/delete, POST /cache/flushall (the master key only). */
+void api_cache_route(http_req_t *req, str_t path);
 #define API_CACHE_STREAM_MAX (4u << 20) /* a longer stream is not kept */
 
 /* The OpenAI-compatible proxy: chat, completions, embeddings. */

@@ -477,9 +477,13 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
      * worker's next quiescent point, so api_limits_admit may still read it */
     if (end_user_check(req, w, c, model, parked_since, anthropic))
         return 1;
-    if (flags & API_AUTH_LIMITS)
-        return api_limits_admit(req, w, rec, model, anthropic);
-    return 0;
+    if (!(flags & API_AUTH_LIMITS))
+        return 0;
+    if (api_limits_admit(req, w, rec, model, anthropic))
+        return 1;
+    /* LiteLLM's pre-call hooks: the limiter, then the key's allowed_cache_controls */
+    return api_cache_controls_check(req, rec->allowed_cache_controls, rec->n_allowed_cache_controls,
+                                    anthropic);
 }
 
 /* Model names a caller may see in /v1/models: the record's allowlist applied to the config's

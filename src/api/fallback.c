@@ -99,6 +99,17 @@ static int error_kind(int result, int status, str_t body)
     return KIND_GENERIC;
 }
 
+int api_error_class(int result, int status, str_t body)
+{
+    if (result == UP_ERR_TIMEOUT)
+        return CFG_ERR_TIMEOUT;
+    if (result != UP_OK || status == 403 || status == 409 || status == 422)
+        return -1;
+    if (error_kind(result, status, body) == KIND_POLICY)
+        return CFG_ERR_CONTENT_POLICY;
+    return (int)route_error_class(status);
+}
+
 static const cfg_fallback_t *find_entry(const cfg_fallback_t *list, size_t n, const char *group)
 {
     for (size_t i = 0; i < n; i++)

@@ -134,13 +134,65 @@ static void release(lim_table_t *t, api_limit_use_t *uses, size_t n, int64_t now
         }
 }
 
+/* LLM calls in flight in this process, against general_settings.global_max_parallel_requests
+ * (LiteLLM counts per worker process, in memory, never through Redis). */
+static atomic_llong global_in_flight;
+
+/* The deployment slot a request holds goes back (the attempt is over). */
+static void release_deployment(lim_table_t *t, api_caller_t *c, int64_t now)
+{
+    char name[LIM_NAME_MAX + 1];
+    if (!c->deployment_slot)
+        return;
+    if (t)
+        lim_gauge_dec(t, counter_name(name, "deployment", c->deployment_slot, "parallel"), now);
+    c->deployment_slot = NULL;
+}
+
 /* The request ended (answered, failed, dropped or abandoned by its client): its slots go back. */
 static void limits_on_end(http_req_t *req)
 {
     api_caller_t *c = req->caller;
-    lim_table_t *t = limits_enter(req->server_data);
-    if (c && t)
-        release(t, c->limits, c->n_limits, unix_ms());
+    if (!c)
+        return;
+    if (c->global_slot) {
+        atomic_fetch_sub(&global_in_flight, 1);
+        c->global_slot = false;
+    }
+    lim_table_t *t = c->n_limits || c->deployment_slot ? limits_enter(req->server_data) : NULL;
+    if (!t)
+        return;
+    int64_t now = unix_ms();
+    release(t, c->limits, c->n_limits, now);
+    release_deployment(t, c, now);
+}
+
+int api_limits_global(http_req_t *req, api_worker_t *w, bool anthropic)
+{
+    long long limit = api_req_gen(req)->cfg->global_max_parallel_requests;
+    api_caller_t *c = req->caller;
+    if (limit <= 0 || !c || c->global_slot)
+        return 0;
+    long long current = atomic_load(&global_in_flight);
+    do {
+        if (current >= limit) {
+            /* LiteLLM's v1 limiter: HTTPException 429, retry-after until the next minute */
+            time_t now = time(NULL);
+            char num[24], msg[160];
+            snprintf(num, sizeof num, "%d", 60 - (int)(now % 60));
+            http_resp_header_cstr(req, "retry-after", num);
+            snprintf(
+                msg, sizeof msg,
+                "Max parallel request limit reached Hit Global Limit: Limit=%lld, current: %lld",
+                limit, current);
+            api_send_error_as(req, anthropic, 429, "throttling_error", NULL, msg);
+            return 1;
+        }
+    } while (!atomic_compare_exchange_weak(&global_in_flight, &current, current + 1));
+    c->global_slot = true;
+    req->on_end = limits_on_end;
+    (void)w;
+    return 0;
 }
 
 static void refuse(http_req_t *req, bool anthropic, const api_limit_use_t *u, const char *type,
@@ -213,7 +265,22 @@ int api_limits_admit(http_req_t *req, api_worker_t *w, const auth_key_t *rec, co
     return 0;
 }
 
+static api_worker_t *w_of(http_req_t *req)
+{
+    return req->server_data;
+}
+
 /* ---- after the call ------------------------------------------------------------------------- */
+
+uint64_t api_limit_tokens(const char *type, const api_usage_t *u)
+{
+    if (type && strcmp(type, "output") == 0)
+        return u->completion;
+    uint64_t n = type && strcmp(type, "input") == 0 ? u->prompt : u->prompt + u->completion;
+    /* input and total leave cached prompt tokens out, as LiteLLM's v3 limiter (providers do not
+     * count them against their own limits) */
+    return n > u->cached ? n - u->cached : 0;
+}
 
 void api_limits_call_end(http_req_t *req, const api_call_end_t *end)
 {
@@ -221,22 +288,28 @@ void api_limits_call_end(http_req_t *req, const api_call_end_t *end)
     const route_deployment_t *d = end->target ? end->target->dep : NULL;
     if (d && end->usage)
         route_call_tokens(d, end->usage->prompt + end->usage->completion, route_now_ms());
-    bool deployment_tpm = d && d->cfg->tpm > 0, any = deployment_tpm;
+    /* a deployment's tokens are counted for its tpm and, with Redis, for usage-based routing */
+    bool deployment_tpm =
+             d && (d->cfg->tpm > 0 || (d->strategy == ROUTE_USAGE && w_of(req)->ctx->limits_redis)),
+         any = deployment_tpm;
     for (unsigned i = 0; c && i < c->n_limits && !any; i++)
         any = c->limits[i].tpm != AUTH_NO_LIMIT;
     if (!any)
         return;
     uint64_t tokens = end->usage ? end->usage->prompt + end->usage->completion : 0;
+    uint64_t counted =
+        end->usage ? api_limit_tokens(api_req_gen(req)->cfg->token_rate_limit_type, end->usage) : 0;
     lim_table_t *t = tokens ? limits_enter(req->server_data) : NULL;
     if (!t)
         return;
-    /* LiteLLM's token_rate_limit_type "total": prompt + completion on every tpm that applied */
+    /* general_settings.token_rate_limit_type on every tpm that applied; the deployment's tpm is
+     * the router's count, prompt + completion whatever the setting (as LiteLLM's router) */
     int64_t now = unix_ms();
     char name[LIM_NAME_MAX + 1];
-    for (unsigned i = 0; c && i < c->n_limits; i++)
+    for (unsigned i = 0; c && counted && i < c->n_limits; i++)
         if (c->limits[i].tpm != AUTH_NO_LIMIT)
             lim_rate_add(t, counter_name(name, c->limits[i].key, c->limits[i].value, "tpm"),
-                         (int64_t)tokens, now);
+                         (int64_t)counted, now);
     if (deployment_tpm)
         lim_rate_add(t, counter_name(name, "deployment", d->cfg->id, "tpm"), (int64_t)tokens, now);
 }
@@ -370,7 +443,68 @@ typedef struct {
     /* enable_pre_call_checks: the prompt's estimated tokens (0: not checked) */
     int64_t prompt_tokens;
     const spend_prices_t *prices;
+    const cfg_t *cfg; /* the deployments' parallel caps (cfg_deployment_max_parallel) */
 } pick_t;
+
+/* ---- router state shared through Redis -------------------------------------------------------
+ * With Redis, a deployment's cooldown ("deployment:<id>:cooldown", a mark), its calls under way
+ * (":busy", a gauge, for least-busy) and its tokens in the window (":tpm", for usage-based
+ * routing and the deployment's tpm limit) are the limits table's, so every instance sees them.
+ * Without Redis the router's own per-process health counters are all there is. */
+
+static int64_t shared_cooling_ms(void *arg, const route_deployment_t *d)
+{
+    pick_t *pk = arg;
+    char name[LIM_NAME_MAX + 1];
+    int64_t until =
+        lim_mark_get(pk->t, counter_name(name, "deployment", d->cfg->id, "cooldown"), pk->now);
+    return until > pk->now ? until - pk->now : 0;
+}
+
+static int64_t shared_load(void *arg, const route_deployment_t *d)
+{
+    pick_t *pk = arg;
+    char name[LIM_NAME_MAX + 1];
+    if (d->strategy == ROUTE_LEAST_BUSY)
+        return lim_gauge_peek(pk->t, counter_name(name, "deployment", d->cfg->id, "busy"));
+    lim_info_t info;
+    lim_rate_watch(pk->t, counter_name(name, "deployment", d->cfg->id, "tpm"), pk->now, &info);
+    return info.used;
+}
+
+void api_call_started(api_worker_t *w, const route_deployment_t *d)
+{
+    route_call_started(d);
+    if (d->strategy != ROUTE_LEAST_BUSY || !w->ctx->limits_redis)
+        return;
+    lim_table_t *t = limits_enter(w);
+    char name[LIM_NAME_MAX + 1];
+    if (t)
+        lim_gauge_inc(t, counter_name(name, "deployment", d->cfg->id, "busy"), -1, unix_ms(), NULL);
+}
+
+void api_call_ended(api_worker_t *w, const route_deployment_t *d, uint64_t first_byte_ns)
+{
+    route_call_ended(d, first_byte_ns);
+    if (d->strategy != ROUTE_LEAST_BUSY || !w->ctx->limits_redis)
+        return;
+    lim_table_t *t = limits_enter(w);
+    char name[LIM_NAME_MAX + 1];
+    if (t)
+        lim_gauge_dec(t, counter_name(name, "deployment", d->cfg->id, "busy"), unix_ms());
+}
+
+void api_cooldown_share(api_worker_t *w, const route_deployment_t *d)
+{
+    if (!w->ctx->limits_redis || d->cooldown_ms <= 0)
+        return;
+    lim_table_t *t = limits_enter(w);
+    char name[LIM_NAME_MAX + 1];
+    int64_t now = unix_ms();
+    if (t)
+        lim_mark_set(t, counter_name(name, "deployment", d->cfg->id, "cooldown"),
+                     now + d->cooldown_ms, now);
+}
 
 /* The deployment's context window: model_info.max_input_tokens, else the price table's; 0 when
  * unknown (then it is not refused). */
@@ -394,13 +528,19 @@ static bool deployment_usable(void *arg, const route_deployment_t *d)
         if (max > 0 && pk->prompt_tokens > max)
             return false;
     }
-    if (!pk->t || (cfg->rpm <= 0 && cfg->tpm <= 0))
+    long long parallel = pk->t ? cfg_deployment_max_parallel(pk->cfg, cfg) : 0;
+    if (!pk->t || (cfg->rpm <= 0 && cfg->tpm <= 0 && parallel <= 0))
         return true;
     for (int i = 0; i < pk->n_lost; i++)
         if (pk->lost[i] == d)
             return false;
     char name[LIM_NAME_MAX + 1];
     lim_info_t info;
+    /* LiteLLM waits on the deployment's semaphore; sluice never parks a call: a deployment
+     * with every slot taken is not usable now (docs/limits.md) */
+    if (parallel > 0 &&
+        lim_gauge_peek(pk->t, counter_name(name, "deployment", cfg->id, "parallel")) >= parallel)
+        return false;
     for (int k = 0; k < 2; k++) {
         long long limit = k == 0 ? cfg->rpm : cfg->tpm;
         if (limit <= 0)
@@ -417,10 +557,10 @@ static bool deployment_usable(void *arg, const route_deployment_t *d)
 }
 
 /* Every deployment of g is cooling down: LiteLLM's 429 text and a retry-after header. */
-static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, bool checks, char *msg,
-                       size_t size)
+static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, bool checks,
+                       const route_view_t *view, char *msg, size_t size)
 {
-    long long secs = route_cooldown_message(g, model, route_now_ms(), checks, msg, size);
+    long long secs = route_cooldown_message(g, model, route_now_ms(), checks, view, msg, size);
     char num[24];
     snprintf(num, sizeof num, "%lld", secs);
     http_resp_header_cstr(req, "retry-after", num);
@@ -432,7 +572,12 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
 {
     api_worker_t *w = req->server_data;
     const char *err = NULL;
-    lim_table_t *t = g->limited ? limits_enter(w) : NULL;
+    api_caller_t *c = req->caller;
+    if (c && c->deployment_slot) /* the previous attempt is over: its slot goes back */
+        release_deployment(limits_enter(w), c, unix_ms());
+    /* with Redis, a group of several deployments is picked from what every instance knows */
+    bool shared = w->ctx->limits_redis && g->num_deployments > 1;
+    lim_table_t *t = g->limited || shared ? limits_enter(w) : NULL;
     const api_gen_t *gen = api_req_gen(req);
     bool checks = gen->cfg->enable_pre_call_checks;
     if (!t && !checks) {
@@ -440,7 +585,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
         if (rc == 0)
             return 0;
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, checks, msg, size);
+            return all_cooling(req, g, model, checks, NULL, msg, size);
         snprintf(msg, size, "No deployments available for selected model=%.*s: %s", STR_FMT(model),
                  err);
         return -1;
@@ -450,25 +595,49 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
     pick_t pk = {.t = t,
                  .now = unix_ms(),
                  .prompt_tokens = checks ? (int64_t)(req->body.n / 4) : 0,
-                 .prices = gen->prices};
+                 .prices = gen->prices,
+                 .cfg = gen->cfg};
+    route_view_t view = {.arg = &pk};
+    if (g->limited || checks)
+        view.usable = deployment_usable;
+    if (shared && t) {
+        view.cooling_ms = shared_cooling_ms;
+        if (g->strategy == ROUTE_LEAST_BUSY || g->strategy == ROUTE_USAGE)
+            view.load = shared_load;
+    }
     for (;;) {
-        int rc = route_pick_usable(g, model, &w->rng, avoid, deployment_usable, &pk, &req->arena,
-                                   out, &err);
+        int rc = route_pick_usable(g, model, &w->rng, avoid, &view, &req->arena, out, &err);
         if (rc < 0) {
             snprintf(msg, size, "No deployments available for selected model=%.*s: %s",
                      STR_FMT(model), err);
             return -1;
         }
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, checks, msg, size);
+            return all_cooling(req, g, model, checks, &view, msg, size);
         if (rc == ROUTE_NONE_USABLE || pk.n_lost == DEPLOYMENT_RACES)
             break;
         const cfg_deployment_t *cfg = out->dep->cfg;
         char name[LIM_NAME_MAX + 1];
+        long long parallel = t && c ? cfg_deployment_max_parallel(gen->cfg, cfg) : 0;
+        if (parallel > 0 && !lim_gauge_inc(t, counter_name(name, "deployment", cfg->id, "parallel"),
+                                           parallel, pk.now, NULL)) {
+            pk.lost[pk.n_lost++] = out->dep; /* another request took its last slot meanwhile */
+            continue;
+        }
         if (!t || cfg->rpm <= 0 ||
             lim_rate_check_add(t, counter_name(name, "deployment", cfg->id, "rpm"), cfg->rpm, 1,
-                               pk.now, NULL))
+                               pk.now, NULL)) {
+            if (parallel > 0) { /* held until the next attempt's pick or the request's end */
+                c->deployment_slot = arena_strndup(&req->arena, cfg->id, strlen(cfg->id));
+                if (!c->deployment_slot)
+                    lim_gauge_dec(t, counter_name(name, "deployment", cfg->id, "parallel"), pk.now);
+                else
+                    req->on_end = limits_on_end;
+            }
             return 0;
+        }
+        if (parallel > 0)
+            lim_gauge_dec(t, counter_name(name, "deployment", cfg->id, "parallel"), pk.now);
         pk.lost[pk.n_lost++] = out->dep; /* another request took its last one meanwhile */
     }
     /* every deployment is at its limits: RouterRateLimitError's text, with the time until the

@@ -98,7 +98,7 @@ static void proxy_release(proxy_t *p)
     if (p->up) {
         up_cancel(p->up);
         p->up = NULL;
-        route_call_ended(p->target.dep, 0);
+        api_call_ended(p->w, p->target.dep, 0);
     }
     buf_free(&p->body);
     buf_free(&p->sse);
@@ -273,13 +273,6 @@ static void proxy_send_upstream_error(proxy_t *p, int result, const char *messag
     cJSON_Delete(doc);
 }
 
-static bool retryable(int result, int status)
-{
-    if (result == UP_ERR_CONNECT || result == UP_ERR_TIMEOUT || result == UP_ERR_IO)
-        return true;
-    return result == UP_OK && (status == 429 || status >= 500);
-}
-
 static void on_up_head(void *arg, int status, const up_header_t *headers, size_t n)
 {
     proxy_t *p = arg;
@@ -361,43 +354,73 @@ static void proxy_retry_fire(void *arg)
     proxy_start_attempt(arg);
 }
 
-/* A fallback group is spliced like the client's: not one that needs translation. */
-static bool splice_usable(const route_group_t *g)
+/* Whether this call's splice can serve fallback group g (called as `name`): chat, completions
+ * and embeddings need OpenAI-wire deployments, /v1/messages Anthropic ones, /v1/responses
+ * OpenAI (or Azure) ones. */
+static bool proxy_can_splice(const proxy_t *p, const route_group_t *g, const char *name)
 {
-    return !api_group_is_native(g, str_cstr(g->name));
+    str_t model = str_cstr(name);
+    if (!p->suffix)
+        return !api_group_is_native(g, model);
+    if (p->anthropic_auth)
+        return api_group_all_provider(g, model, "anthropic");
+    return api_group_all_provider(g, model, "openai") || api_group_all_provider(g, model, "azure");
 }
 
-/* /v1/messages pass-through: a fallback group of Anthropic deployments only. */
+/* /v1/messages/count_tokens falls back only to Anthropic groups: elsewhere nothing is called. */
 static bool anthropic_usable(const route_group_t *g)
 {
     return api_group_all_provider(g, str_cstr(g->name), "anthropic");
 }
 
-/* /v1/responses pass-through: a fallback group of OpenAI (or of Azure) deployments only. */
-static bool responses_usable(const route_group_t *g)
+/* A fallback group that needs translation: the call goes on in translate.c with the client's
+ * body (the request's "fallbacks" already out of it), this call's fallback state and call id.
+ * False when the body does not convert (the group's failure then stands). */
+static bool proxy_hand_over(proxy_t *p, const route_group_t *g, const char *name)
 {
-    return api_group_all_provider(g, str_cstr(g->name), "openai") ||
-           api_group_all_provider(g, str_cstr(g->name), "azure");
+    http_req_t *req = p->req;
+    const api_format_t *fmt = !p->suffix          ? &api_format_openai
+                              : p->anthropic_auth ? &api_format_anthropic
+                                                  : &api_format_responses;
+    cJSON *client_req = cJSON_ParseWithLength(req->body.p, req->body.n);
+    cJSON *chat_req = NULL;
+    prov_error_t err = {0};
+    if (client_req && fmt == &api_format_openai)
+        chat_req = cJSON_Duplicate(client_req, 1);
+    else if (client_req && fmt->to_chat(client_req, &chat_req, &err) != 0)
+        chat_req = NULL;
+    if (!chat_req) {
+        cJSON_Delete(client_req);
+        return false;
+    }
+    api_fallback_t fb = p->fb;
+    char call_id[sizeof p->call_id];
+    memcpy(call_id, p->call_id, sizeof call_id);
+    api_kind_t kind = p->kind;
+    bool stream = p->stream;
+    proxy_release(p);
+    api_translated_fallback(req, fmt, kind, client_req, chat_req, g, str_cstr(name), stream, &fb,
+                            call_id);
+    return true;
 }
 
-/* The group gave up: the call moves to the next fallback group, if any. Pass-through calls of
- * /v1/messages and /v1/responses fall back only to groups the same splice can serve (not to
- * ones that need translation); calls by response id do not fall back. */
+/* The group gave up: the call moves to the next fallback group, if any. A group this splice
+ * cannot serve is handed over to the translated path; calls by response id do not fall back. */
 static bool proxy_fall_back(proxy_t *p, int result)
 {
     const char *name = NULL;
-    bool (*usable)(const route_group_t *) = !p->suffix          ? splice_usable
-                                            : p->anthropic_auth ? anthropic_usable
-                                                                : responses_usable;
+    bool count_tokens = p->suffix && strcmp(p->suffix, "/v1/messages/count_tokens") == 0;
     const route_group_t *g =
-        p->method
-            ? NULL
-            : api_fallback_next(p->req, &p->fb, p->group, result, p->status,
-                                str_make(p->body.p ? p->body.p : "", p->body.n), usable, &name);
+        p->method ? NULL
+                  : api_fallback_next(p->req, &p->fb, p->group, result, p->status,
+                                      str_make(p->body.p ? p->body.p : "", p->body.n),
+                                      count_tokens ? anthropic_usable : NULL, &name);
     if (!g)
         return false;
     log_info("%s: %s gave up (status %d); falling back to %s", p->call_id, p->group->name,
              p->status, name);
+    if (!proxy_can_splice(p, g, name))
+        return proxy_hand_over(p, g, name);
     p->group = g;
     p->model = str_cstr(name);
     p->attempt = 0;
@@ -414,7 +437,7 @@ static void on_up_done(void *arg, int result, const char *message)
     p->up = NULL;
     uint64_t now = uv_hrtime();
     bool answered = result == UP_OK && p->status < 400 && p->up_head_ns > p->up_start_ns;
-    route_call_ended(p->target.dep, answered ? p->up_head_ns - p->up_start_ns : 0);
+    api_call_ended(p->w, p->target.dep, answered ? p->up_head_ns - p->up_start_ns : 0);
     p->up_total_ns += now - p->up_start_ns;
     p->up_start_ns = 0;
     if (p->started) {
@@ -452,8 +475,9 @@ static void on_up_done(void *arg, int result, const char *message)
         return;
     }
     if (result != UP_OK || p->status >= 400)
-        api_attempt_failed(&p->target, result, p->status);
-    if (retryable(result, p->status) && p->attempt < p->max_retries) {
+        api_attempt_failed(p->w, &p->target, result, p->status);
+    if (api_retry_wanted(&p->retry, p->group, p->attempt, &p->max_retries, result, p->status,
+                         str_make(p->body.p ? p->body.p : "", p->body.n))) {
         log_debug("%s: attempt %d on %s failed (%s%s%d); retrying", p->call_id, p->attempt + 1,
                   p->target.dep->cfg->id, result != UP_OK ? message : "",
                   result != UP_OK ? " " : "status ", p->status);
@@ -591,10 +615,10 @@ static void proxy_start_attempt(proxy_t *p)
     static const up_callbacks_t cb = {on_up_head, on_up_data, on_up_done};
     p->status = 0;
     p->up_start_ns = uv_hrtime();
-    route_call_started(d);
+    api_call_started(p->w, d);
     p->up = up_start(p->w->up, &spec, &cb, p);
     if (!p->up)
-        route_call_ended(d, 0);
+        api_call_ended(p->w, d, 0);
     if (!p->up)
         proxy_error(p, 500, "internal_server_error", NULL,
                     "litellm.APIConnectionError: could not start the provider call");
@@ -606,7 +630,7 @@ static void proxy_go(void *arg)
     proxy_t *p = arg;
     p->req->user = p;
     p->req->on_abort = proxy_on_abort;
-    if (p->stream && p->w->ctx->cache_on && p->kind == API_CHAT) /* chat streams are stored */
+    if (p->stream && p->w->ctx->cache_on) /* chat, text and /v1/messages streams are stored */
         p->cache_sse = api_cache_stream_wanted(p->req);
     proxy_start_attempt(p);
 }
@@ -689,7 +713,11 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
                        "fallbacks must be a list of model names (or of {\"model\": name})");
         return;
     }
+    static const unsigned call_types[] = {[API_CHAT] = CFG_CACHE_CALL_CHAT,
+                                          [API_COMPLETIONS] = CFG_CACHE_CALL_TEXT,
+                                          [API_EMBEDDINGS] = CFG_CACHE_CALL_EMBEDDING};
     if (w->ctx->cache_on && api_cache_lookup(req, &(api_cache_call_t){.group = p->group,
+                                                                      .call_type = call_types[kind],
                                                                       .stream = p->stream,
                                                                       .model_raw = &p->model_raw,
                                                                       .go = proxy_go,
@@ -726,7 +754,18 @@ void api_proxy_splice(http_req_t *req, const api_splice_t *sp)
                     "fallbacks must be a list of model names (or of {\"model\": name})");
         return;
     }
-    req->user = p;
-    req->on_abort = proxy_on_abort;
-    proxy_start_attempt(p);
+    if (w->ctx->cache_on && !p->method && p->suffix) {
+        /* /v1/messages and /v1/responses calls (not count_tokens, not the by-id routes) */
+        unsigned call_type = strcmp(p->suffix, "/v1/messages") == 0 ? CFG_CACHE_CALL_MESSAGES
+                             : strcmp(p->suffix, "/responses") == 0 ? CFG_CACHE_CALL_RESPONSES
+                                                                    : 0;
+        if (call_type && api_cache_lookup(req, &(api_cache_call_t){.group = p->group,
+                                                                   .call_type = call_type,
+                                                                   .stream = p->stream,
+                                                                   .model_raw = &p->model_raw,
+                                                                   .go = proxy_go,
+                                                                   .arg = p}))
+            return; /* answered from the response cache, or proxy_go runs when Redis misses */
+    }
+    proxy_go(p);
 }

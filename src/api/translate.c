@@ -81,7 +81,7 @@ static void xcall_release(xcall_t *x)
     if (x->up) {
         up_cancel(x->up);
         x->up = NULL;
-        route_call_ended(x->target.dep, 0);
+        api_call_ended(x->w, x->target.dep, 0);
     }
     if (x->pstream) {
         x->adapter->stream_free(x->pstream);
@@ -397,13 +397,6 @@ static int embeddings_to_base64(buf_t *canon)
     return 0;
 }
 
-static bool retryable(int result, int status)
-{
-    if (result == UP_ERR_CONNECT || result == UP_ERR_TIMEOUT || result == UP_ERR_IO)
-        return true;
-    return result == UP_OK && (status == 429 || status >= 500);
-}
-
 /* A 429's back-off ended: the next attempt. */
 static void xcall_retry_fire(void *arg)
 {
@@ -438,7 +431,7 @@ static void on_done(void *arg, int result, const char *message)
     http_req_t *req = x->req;
     x->up = NULL;
     bool answered = result == UP_OK && x->status < 400 && x->up_head_ns > x->up_start_ns;
-    route_call_ended(x->target.dep, answered ? x->up_head_ns - x->up_start_ns : 0);
+    api_call_ended(x->w, x->target.dep, answered ? x->up_head_ns - x->up_start_ns : 0);
     x->up_total_ns += uv_hrtime() - x->up_start_ns;
     x->up_start_ns = 0;
     if (x->started) {
@@ -463,8 +456,9 @@ static void on_done(void *arg, int result, const char *message)
         return;
     }
     if (result != UP_OK || x->status >= 400)
-        api_attempt_failed(&x->target, result, x->status);
-    if (retryable(result, x->status) && x->attempt < x->max_retries) {
+        api_attempt_failed(x->w, &x->target, result, x->status);
+    if (api_retry_wanted(&x->retry, x->group, x->attempt, &x->max_retries, result, x->status,
+                         str_make(x->body.p ? x->body.p : "", x->body.n))) {
         x->attempt++;
         x->body.n = 0;
         buf_free(&x->http.body);
@@ -594,10 +588,10 @@ static void xcall_attempt(xcall_t *x)
     static const up_callbacks_t cb = {on_head, on_data, on_done};
     x->status = 0;
     x->up_start_ns = uv_hrtime();
-    route_call_started(d);
+    api_call_started(x->w, d);
     x->up = up_start(x->w->up, &spec, &cb, x);
     if (!x->up)
-        route_call_ended(d, 0);
+        api_call_ended(x->w, d, 0);
     if (!x->up)
         xcall_fail(x, 500, "internal_server_error",
                    "litellm.APIConnectionError: could not start the provider call (bad URL?)");
@@ -620,21 +614,22 @@ static void xcall_drop(void *arg)
     xcall_release(arg);
 }
 
-void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
-                         cJSON *client_req, cJSON *chat_req, const route_group_t *group,
-                         str_t model, bool stream)
+/* A call of the translated path, not started yet; NULL (the error answered) when out of memory.
+ * Takes ownership of both documents. */
+static xcall_t *xcall_new(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
+                          cJSON *client_req, cJSON *chat_req, const route_group_t *group,
+                          str_t model, bool stream)
 {
-    api_worker_t *w = req->server_data;
     xcall_t *x = arena_alloc(&req->arena, sizeof *x);
     if (!x) {
         cJSON_Delete(client_req);
         cJSON_Delete(chat_req);
         api_send_error(req, 500, "internal_server_error", NULL, "out of memory");
-        return;
+        return NULL;
     }
     memset(x, 0, sizeof *x);
     x->req = req;
-    x->w = w;
+    x->w = req->server_data;
     x->fmt = fmt;
     x->kind = kind;
     x->client_req = client_req;
@@ -643,6 +638,44 @@ void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t ki
     x->model = model;
     x->stream = stream && kind != API_EMBEDDINGS;
     x->max_retries = group->deployments[0]->num_retries;
+    const cJSON *so = cJSON_GetObjectItemCaseSensitive(chat_req, "stream_options");
+    x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+    return x;
+}
+
+void api_translated_fallback(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
+                             cJSON *client_req, cJSON *chat_req, const route_group_t *group,
+                             str_t model, bool stream, const api_fallback_t *fb,
+                             const char *call_id)
+{
+    xcall_t *x = xcall_new(req, fmt, kind, client_req, chat_req, group, model, stream);
+    if (!x)
+        return;
+    x->fb = *fb;
+    snprintf(x->call_id, sizeof x->call_id, "%s", call_id);
+    xcall_go(x);
+}
+
+/* The response cache's call type (supported_call_types) of a translated call. */
+static unsigned api_cache_call_type(const api_format_t *fmt, api_kind_t kind)
+{
+    if (fmt == &api_format_anthropic)
+        return CFG_CACHE_CALL_MESSAGES;
+    if (fmt == &api_format_responses)
+        return CFG_CACHE_CALL_RESPONSES;
+    return kind == API_COMPLETIONS  ? CFG_CACHE_CALL_TEXT
+           : kind == API_EMBEDDINGS ? CFG_CACHE_CALL_EMBEDDING
+                                    : CFG_CACHE_CALL_CHAT;
+}
+
+void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t kind,
+                         cJSON *client_req, cJSON *chat_req, const route_group_t *group,
+                         str_t model, bool stream)
+{
+    api_worker_t *w = req->server_data;
+    xcall_t *x = xcall_new(req, fmt, kind, client_req, chat_req, group, model, stream);
+    if (!x)
+        return;
     /* "fallbacks" is LiteLLM's own parameter: the provider never sees it */
     cJSON_DeleteItemFromObjectCaseSensitive(client_req, "fallbacks");
     if (api_fallback_take_json(req, &x->fb, chat_req) != 0) {
@@ -651,11 +684,10 @@ void api_translated_call(http_req_t *req, const api_format_t *fmt, api_kind_t ki
                        "fallbacks must be a list of model names (or of {\"model\": name})");
         return;
     }
-    const cJSON *so = cJSON_GetObjectItemCaseSensitive(chat_req, "stream_options");
-    x->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
     api_call_id(w, x->call_id);
-    if (w->ctx->cache_on && fmt == &api_format_openai &&
+    if (w->ctx->cache_on &&
         api_cache_lookup(req, &(api_cache_call_t){.group = group,
+                                                  .call_type = api_cache_call_type(fmt, kind),
                                                   .stream = x->stream,
                                                   .docs = {client_req, chat_req},
                                                   .go = xcall_go,

@@ -711,6 +711,8 @@ static void record_copy(block_t *b, const auth_key_t *src, auth_key_t *dst)
     dst->models = block_strs(b, src->models, src->n_models);
     dst->tags = block_strs(b, src->tags, src->n_tags);
     dst->team_models = block_strs(b, src->team_models, src->n_team_models);
+    dst->allowed_cache_controls =
+        block_strs(b, src->allowed_cache_controls, src->n_allowed_cache_controls);
     auth_alias_t *al =
         src->n_aliases ? block_take(b, src->n_aliases * sizeof *al, alignof(auth_alias_t)) : NULL;
     for (size_t i = 0; i < src->n_aliases; i++) {

@@ -115,6 +115,9 @@ typedef struct {
     auth_limits_t team_limits, user_limits, member_limits;
     const auth_model_limit_t *model_limits; /* metadata model_rpm_limit / model_tpm_limit */
     size_t n_model_limits;
+    /* the `cache` controls a request may send (allowed_cache_controls); empty: any */
+    const char *const *allowed_cache_controls;
+    size_t n_allowed_cache_controls;
     /* Filled by the cache (NULL in a record you build): live spend, stable for the cache's life,
      * so a request may keep these pointers after its record pointer expires. */
     auth_counter_t *key_counter, *team_counter, *user_counter;

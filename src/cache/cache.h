@@ -21,6 +21,7 @@
 typedef struct {
     bool no_cache;     /* "no-cache": do not read */
     bool no_store;     /* "no-store": do not write */
+    bool use_cache;    /* "use-cache": true (JSON true only): opts in under mode default_off */
     double ttl_s;      /* "ttl": this entry's lifetime */
     double s_maxage_s; /* "s-maxage": accept an entry only if younger */
     str_t namespace_;  /* "namespace" (raw JSON string literal, or STR_NULL) */
@@ -40,6 +41,16 @@ int cache_key_text(const char *body, size_t n, str_t model_group, buf_t *out);
  * (decoded text, may be STR_NULL). 0, or -1. */
 int cache_key(const char *body, size_t n, str_t model_group, str_t namespace_,
               char out[CACHE_KEY_MAX]);
+
+/* cache_key, with the top-level members named in `extra` (NULL-terminated; may be NULL) added
+ * after the others as "<name>: <str(value)>" when the body has them: the prompt members of
+ * /v1/messages (system) and /v1/responses (instructions), which LiteLLM's parameter list lacks. */
+int cache_key_extra(const char *body, size_t n, str_t model_group, str_t namespace_,
+                    const char *const *extra, char out[CACHE_KEY_MAX]);
+
+/* Calls fn for each member name of the request's `cache` object (raw JSON value; the name as
+ * decoded text); stops at fn's non-zero return and returns it. 0 when raw is not an object. */
+int cache_controls_each(str_t raw, int (*fn)(void *arg, str_t name), void *arg);
 
 /* Python's repr() of a JSON value (raw text), as LiteLLM's str(value) prints nested values;
  * strings print bare at the top level when `top` is true (str(), not repr()). 0, or -1. */
@@ -84,9 +95,13 @@ typedef struct {
     unsigned lookup_timeout_ms;      /* 0: 5 */
 } cache_redis_opts_t;
 
-/* A GET's answer, in the submitting worker's inbox. */
+/* Admin commands (the /cache routes): op->admin. */
+enum { CACHE_REDIS_PING = 1, CACHE_REDIS_DEL, CACHE_REDIS_FLUSHALL };
+
+/* A GET's (or admin command's) answer, in the submitting worker's inbox. */
 struct cache_redis_op {
     cache_redis_op_t *next;
+    int admin; /* CACHE_REDIS_*; 0: a GET or a SET */
     bool set;
     bool hit;    /* GET: Redis had the key (value holds it) */
     char *value; /* SET: the payload; GET: the answer (malloc'd, owned by the op) */
@@ -118,6 +133,16 @@ int cache_redis_get(cache_redis_t *r, cache_redis_inbox_t *in, const char *key, 
 void cache_redis_set(cache_redis_t *r, const char *key, const char *value, size_t n,
                      int64_t ttl_ms);
 void cache_redis_op_free(cache_redis_op_t *op);
+/* An admin command, answered to `in` with `user`: hit is true when Redis carried it out, value
+ * holds Redis's reply (or why it failed) as text. PING: then SET value under key for ttl_ms (the
+ * test entry LiteLLM's /cache/ping writes). DEL: the keys are value's n bytes, NUL-separated.
+ * FLUSHALL. Never waits on the worker; while Redis is down the answer is a failure at once.
+ * -1 (nothing will come): no memory. */
+int cache_redis_admin(cache_redis_t *r, cache_redis_inbox_t *in, int admin, const char *key,
+                      const char *value, size_t n, int64_t ttl_ms, void *user);
+/* Where the thread connects (for /cache/ping). */
+const char *cache_redis_host(const cache_redis_t *r);
+int cache_redis_port(const cache_redis_t *r);
 
 /* ---- streams (stream.c) ----------------------------------------------------------------------
  * The chat.completion a chat-completions SSE stream adds up to (content, refusal and tool calls
@@ -130,6 +155,21 @@ int cache_stream_assemble(const char *sse, size_t n, buf_t *out);
  * each whole message (with finish_reason and usage), then [DONE], as SSE. -1: not a
  * chat.completion, or no memory. */
 int cache_stream_replay(const char *body, size_t n, buf_t *out);
+
+/* The text_completion a /completions SSE stream adds up to (text joined per choice; id, created,
+ * model, system_fingerprint from the chunks; the last finish_reason and usage), as JSON text.
+ * -1 when the stream has no [DONE], is not text_completion events, carries an error or logprobs,
+ * or memory runs out. */
+int cache_text_stream_assemble(const char *sse, size_t n, buf_t *out);
+/* A stored text_completion replayed to a stream request: one text_completion chunk holding each
+ * choice's whole text (with its finish_reason) and the usage, then [DONE]. -1: not one. */
+int cache_text_stream_replay(const char *body, size_t n, buf_t *out);
+/* An Anthropic /v1/messages SSE stream as LiteLLM stores it: an object whose one member,
+ * "litellm_cached_anthropic_sse_events", lists each event's text (its blank line included). -1 when
+ * it has no message_stop event, has an error event, or memory runs out. */
+int cache_events_wrap(const char *sse, size_t n, buf_t *out);
+/* The stored events of cache_events_wrap, joined as they were sent. -1: not such an entry. */
+int cache_events_replay(const char *body, size_t n, buf_t *out);
 
 /* Counters for tests and logs. */
 typedef struct {

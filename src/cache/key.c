@@ -360,13 +360,38 @@ int cache_key_text(const char *body, size_t n, str_t model_group, buf_t *out)
     return 0;
 }
 
+typedef struct {
+    buf_t *out;
+    const char *const *extra;
+    int rc;
+} extra_walk_t;
+
+static int extra_member(void *arg, const jscan_member_t *m)
+{
+    extra_walk_t *x = arg;
+    for (size_t i = 0; x->extra[i]; i++)
+        if (jscan_key_eq(m->key, str_cstr(x->extra[i]))) {
+            x->rc = key_append(x->out, m->key, m->value);
+            return x->rc < 0 ? 1 : 0;
+        }
+    return 0;
+}
+
 int cache_key(const char *body, size_t n, str_t model_group, str_t namespace_,
               char out[CACHE_KEY_MAX])
+{
+    return cache_key_extra(body, n, model_group, namespace_, NULL, out);
+}
+
+int cache_key_extra(const char *body, size_t n, str_t model_group, str_t namespace_,
+                    const char *const *extra, char out[CACHE_KEY_MAX])
 {
     buf_t text = {0};
     unsigned char md[32];
     unsigned int md_len = 0;
+    extra_walk_t x = {&text, extra, 0};
     if (cache_key_text(body, n, model_group, &text) < 0 ||
+        (extra && (jscan_object(body, n, extra_member, &x, NULL) != 0 || x.rc < 0)) ||
         EVP_Digest(text.p ? text.p : "", text.n, md, &md_len, EVP_sha256(), NULL) != 1) {
         buf_free(&text);
         return -1;
@@ -411,11 +436,38 @@ int cache_controls_parse(str_t raw, cache_controls_t *c)
         return -1;
     c->no_cache = jscan_member_find(raw, "no-cache", &v) == 0 && jscan_is_true(v);
     c->no_store = jscan_member_find(raw, "no-store", &v) == 0 && jscan_is_true(v);
+    c->use_cache = jscan_member_find(raw, "use-cache", &v) == 0 && jscan_is_true(v);
     if (jscan_member_find(raw, "ttl", &v) == 0)
         c->ttl_s = number_of(v);
-    if (jscan_member_find(raw, "s-maxage", &v) == 0)
+    /* LiteLLM reads "s-maxage", else "s-max-age" */
+    if (jscan_member_find(raw, "s-maxage", &v) == 0 || jscan_member_find(raw, "s-max-age", &v) == 0)
         c->s_maxage_s = number_of(v);
     if (jscan_member_find(raw, "namespace", &v) == 0 && v.n >= 2 && v.p[0] == '"')
         c->namespace_ = v;
     return 0;
+}
+
+typedef struct {
+    int (*fn)(void *arg, str_t name);
+    void *arg;
+    int rc;
+} each_walk_t;
+
+static int each_member(void *arg, const jscan_member_t *m)
+{
+    each_walk_t *e = arg;
+    buf_t name = {0};
+    if (jscan_string_decode(str_make(m->key.p - 1, m->key.n + 2), &name) == 0)
+        e->rc = e->fn(e->arg, str_make(name.p ? name.p : "", name.n));
+    buf_free(&name);
+    return e->rc;
+}
+
+int cache_controls_each(str_t raw, int (*fn)(void *arg, str_t name), void *arg)
+{
+    if (!raw.p || raw.n < 2 || raw.p[0] != '{')
+        return 0;
+    each_walk_t e = {fn, arg, 0};
+    jscan_object(raw.p, raw.n, each_member, &e, NULL);
+    return e.rc;
 }

@@ -231,8 +231,102 @@ static void on_timer(uv_timer_t *t)
         uv_timer_stop(t);
 }
 
+/* ---- admin commands: answered when Redis replies (or the connection goes) ---- */
+
+static void admin_fail(cache_redis_op_t *op, const char *why)
+{
+    free(op->value);
+    op->value = strdup(why);
+    op->value_n = op->value ? strlen(op->value) : 0;
+    op->hit = false;
+    answer(op);
+}
+
+static void on_admin(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    cache_redis_t *r = ac->data;
+    cache_redis_op_t *op = privdata;
+    redisReply *rep = reply;
+    if (atomic_load(&r->stopping)) {
+        cache_redis_op_free(op);
+        return;
+    }
+    if (!rep) {
+        admin_fail(op, "the connection to Redis was lost");
+        return;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        admin_fail(op, rep->str ? rep->str : "Redis answered an error");
+        return;
+    }
+    if (op->admin == CACHE_REDIS_PING && op->value && op->ttl_ms > 0) {
+        /* PONG: now the test entry */
+        if (redisAsyncCommand(ac, on_admin, op, "SET %s %b PX %lld", op->key, op->value,
+                              op->value_n, (long long)op->ttl_ms) != REDIS_OK)
+            admin_fail(op, "could not send SET to Redis");
+        op->ttl_ms = 0;
+        return;
+    }
+    free(op->value);
+    op->value = NULL;
+    op->value_n = 0;
+    const char *text =
+        rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_STATUS ? rep->str : NULL;
+    char num[32];
+    if (rep->type == REDIS_REPLY_INTEGER) {
+        snprintf(num, sizeof num, "%lld", rep->integer);
+        text = num;
+    }
+    if (text) {
+        op->value = strdup(text);
+        op->value_n = op->value ? strlen(op->value) : 0;
+    }
+    op->hit = true;
+    answer(op);
+}
+
+static void run_admin(cache_redis_t *r, cache_redis_op_t *op)
+{
+    if (!r->up || !r->ac) {
+        admin_fail(op, "Redis is not connected");
+        return;
+    }
+    int rc = REDIS_ERR;
+    if (op->admin == CACHE_REDIS_PING) {
+        rc = redisAsyncCommand(r->ac, on_admin, op, "PING");
+    } else if (op->admin == CACHE_REDIS_FLUSHALL) {
+        rc = redisAsyncCommand(r->ac, on_admin, op, "FLUSHALL");
+    } else if (op->admin == CACHE_REDIS_DEL) {
+        size_t argc = 1;
+        for (size_t i = 0; i < op->value_n; i++)
+            argc += op->value[i] == 0;
+        const char **argv = calloc(argc, sizeof *argv);
+        size_t *lens = calloc(argc, sizeof *lens);
+        if (argv && lens) {
+            argv[0] = "DEL";
+            lens[0] = 3;
+            size_t k = 1, start = 0;
+            for (size_t i = 0; i < op->value_n && k < argc; i++)
+                if (op->value[i] == 0) {
+                    argv[k] = op->value + start;
+                    lens[k++] = i - start;
+                    start = i + 1;
+                }
+            rc = redisAsyncCommandArgv(r->ac, on_admin, op, (int)k, argv, lens);
+        }
+        free(argv);
+        free(lens);
+    }
+    if (rc != REDIS_OK)
+        admin_fail(op, "could not send the command to Redis");
+}
+
 static void run_op(cache_redis_t *r, cache_redis_op_t *op)
 {
+    if (op->admin) {
+        run_admin(r, op);
+        return;
+    }
     if (!op->set) {
         pending_t *p = r->up && r->ac ? calloc(1, sizeof *p) : NULL;
         if (!p) {
@@ -437,4 +531,38 @@ void cache_redis_set(cache_redis_t *r, const char *key, const char *value, size_
     return;
 fail:
     cache_redis_op_free(op);
+}
+
+int cache_redis_admin(cache_redis_t *r, cache_redis_inbox_t *in, int admin, const char *key,
+                      const char *value, size_t n, int64_t ttl_ms, void *user)
+{
+    cache_redis_op_t *op = calloc(1, sizeof *op);
+    if (!op)
+        return -1;
+    if (value) {
+        op->value = malloc(n ? n : 1);
+        if (!op->value) {
+            free(op);
+            return -1;
+        }
+        memcpy(op->value, value, n);
+        op->value_n = n;
+    }
+    op->admin = admin;
+    op->ttl_ms = ttl_ms;
+    snprintf(op->key, sizeof op->key, "%s", key ? key : "");
+    op->inbox = in;
+    op->user = user;
+    submit(r, op);
+    return 0;
+}
+
+const char *cache_redis_host(const cache_redis_t *r)
+{
+    return r->host;
+}
+
+int cache_redis_port(const cache_redis_t *r)
+{
+    return r->port;
 }

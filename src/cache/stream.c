@@ -333,3 +333,200 @@ int cache_stream_replay(const char *body, size_t n, buf_t *out)
     cJSON_Delete(r);
     return rc;
 }
+
+/* ---- /completions streams: text_completion chunks ---- */
+
+typedef struct {
+    cJSON *id, *created, *model, *fingerprint, *usage;
+    int nchoices;
+    bool seen[ASM_MAX_CHOICES];
+    buf_t text[ASM_MAX_CHOICES];
+    cJSON *finish[ASM_MAX_CHOICES];
+    bool done, bad;
+} text_asm_t;
+
+static int text_event(void *arg, const sse_event_t *ev)
+{
+    text_asm_t *a = arg;
+    if (a->done || !ev->data.n)
+        return 0;
+    if (ev->data.n == 6 && memcmp(ev->data.p, "[DONE]", 6) == 0) {
+        a->done = true;
+        return 0;
+    }
+    cJSON *c = cJSON_ParseWithLength(ev->data.p, ev->data.n);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(c, "object");
+    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "text_completion") != 0 ||
+        cJSON_GetObjectItemCaseSensitive(c, "error")) {
+        cJSON_Delete(c);
+        a->bad = true;
+        return 1;
+    }
+    keep(&a->id, cJSON_GetObjectItemCaseSensitive(c, "id"), false);
+    keep(&a->created, cJSON_GetObjectItemCaseSensitive(c, "created"), false);
+    keep(&a->model, cJSON_GetObjectItemCaseSensitive(c, "model"), false);
+    keep(&a->fingerprint, cJSON_GetObjectItemCaseSensitive(c, "system_fingerprint"), false);
+    keep(&a->usage, cJSON_GetObjectItemCaseSensitive(c, "usage"), true);
+    const cJSON *cj;
+    cJSON_ArrayForEach(cj, cJSON_GetObjectItemCaseSensitive(c, "choices"))
+    {
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(cj, "index");
+        int i = cJSON_IsNumber(ix) ? ix->valueint : 0;
+        const cJSON *lp = cJSON_GetObjectItemCaseSensitive(cj, "logprobs");
+        if (i < 0 || i >= ASM_MAX_CHOICES || (lp && !cJSON_IsNull(lp)) ||
+            add_str(&a->text[i], cJSON_GetObjectItemCaseSensitive(cj, "text")) < 0) {
+            a->bad = true;
+            break;
+        }
+        a->seen[i] = true;
+        if (i >= a->nchoices)
+            a->nchoices = i + 1;
+        keep(&a->finish[i], cJSON_GetObjectItemCaseSensitive(cj, "finish_reason"), true);
+    }
+    cJSON_Delete(c);
+    return a->bad ? 1 : 0;
+}
+
+static cJSON *text_build(const text_asm_t *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_copy(o, "id", a->id);
+    cJSON_AddStringToObject(o, "object", "text_completion");
+    add_copy(o, "created", a->created);
+    add_copy(o, "model", a->model);
+    add_copy(o, "system_fingerprint", a->fingerprint);
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
+    for (int i = 0; i < a->nchoices; i++) {
+        if (!a->seen[i])
+            continue;
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddItemToArray(choices, c);
+        cJSON_AddItemToObject(c, "text", text_or_null(&a->text[i], true));
+        cJSON_AddNumberToObject(c, "index", i);
+        cJSON_AddNullToObject(c, "logprobs");
+        cJSON_AddItemToObject(c, "finish_reason",
+                              a->finish[i] ? cJSON_Duplicate(a->finish[i], 1) : cJSON_CreateNull());
+    }
+    add_copy(o, "usage", a->usage);
+    return o;
+}
+
+static int print_into(cJSON *o, buf_t *out)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    int rc = text ? buf_append_cstr(out, text) : -1;
+    free(text);
+    return rc;
+}
+
+int cache_text_stream_assemble(const char *sse, size_t n, buf_t *out)
+{
+    text_asm_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    sse_parser_t sp;
+    sse_parser_init(&sp, 0);
+    int rc = sse_feed(&sp, sse, n, text_event, a);
+    sse_parser_free(&sp);
+    if (rc == 0 && !a->bad && a->done && a->nchoices > 0) {
+        cJSON *o = text_build(a);
+        rc = print_into(o, out);
+        cJSON_Delete(o);
+    } else {
+        rc = -1;
+    }
+    cJSON_Delete(a->id);
+    cJSON_Delete(a->created);
+    cJSON_Delete(a->model);
+    cJSON_Delete(a->fingerprint);
+    cJSON_Delete(a->usage);
+    for (int i = 0; i < ASM_MAX_CHOICES; i++) {
+        buf_free(&a->text[i]);
+        cJSON_Delete(a->finish[i]);
+    }
+    free(a);
+    return rc;
+}
+
+int cache_text_stream_replay(const char *body, size_t n, buf_t *out)
+{
+    cJSON *r = cJSON_ParseWithLength(body, n);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(r, "object");
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(r, "choices");
+    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "text_completion") != 0 ||
+        !cJSON_IsArray(choices)) {
+        cJSON_Delete(r);
+        return -1;
+    }
+    /* the stored completion is already a text_completion object, the shape of a chunk */
+    int rc = buf_append_cstr(out, "data: ") == 0 && print_into(r, out) == 0 &&
+                     buf_append_cstr(out, "\n\ndata: [DONE]\n\n") == 0
+                 ? 0
+                 : -1;
+    cJSON_Delete(r);
+    return rc;
+}
+
+/* ---- /v1/messages streams: the events as they were sent ---- */
+
+#define EVENTS_MEMBER "litellm_cached_anthropic_sse_events"
+
+typedef struct {
+    bool stop, error;
+} events_scan_t;
+
+static int events_event(void *arg, const sse_event_t *ev)
+{
+    events_scan_t *s = arg;
+    if (str_eq_cstr(ev->event, "message_stop"))
+        s->stop = true;
+    else if (str_eq_cstr(ev->event, "error"))
+        s->error = true;
+    return 0;
+}
+
+int cache_events_wrap(const char *sse, size_t n, buf_t *out)
+{
+    events_scan_t s = {false, false};
+    sse_parser_t sp;
+    sse_parser_init(&sp, 0);
+    int rc = sse_feed(&sp, sse, n, events_event, &s);
+    sse_parser_free(&sp);
+    if (rc != 0 || !s.stop || s.error)
+        return -1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(o, EVENTS_MEMBER);
+    /* split after each blank line ("\n\n"), as LiteLLM's (?<=\n\n) split does */
+    size_t start = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (sse[i] == '\n' && sse[i + 1] == '\n') {
+            char *ev = strndup(sse + start, i + 2 - start);
+            cJSON_AddItemToArray(list, cJSON_CreateString(ev ? ev : ""));
+            free(ev);
+            start = i + 2;
+            i++;
+        }
+    }
+    if (start < n) {
+        char *ev = strndup(sse + start, n - start);
+        cJSON_AddItemToArray(list, cJSON_CreateString(ev ? ev : ""));
+        free(ev);
+    }
+    rc = print_into(o, out);
+    cJSON_Delete(o);
+    return rc;
+}
+
+int cache_events_replay(const char *body, size_t n, buf_t *out)
+{
+    cJSON *r = cJSON_ParseWithLength(body, n);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(r, EVENTS_MEMBER), *e;
+    int rc = cJSON_IsArray(list) ? 0 : -1;
+    cJSON_ArrayForEach(e, list)
+    {
+        if (cJSON_IsString(e) && buf_append_cstr(out, e->valuestring) < 0)
+            rc = -1;
+    }
+    cJSON_Delete(r);
+    return rc;
+}

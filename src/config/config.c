@@ -238,6 +238,8 @@ void cfg_free(cfg_t *cfg)
     free(cfg->master_key);
     free(cfg->database_url);
     free(cfg->routing_strategy);
+    free(cfg->token_rate_limit_type);
+    free(cfg->max_end_user_budget_id);
     cfg_free_fallbacks(cfg->fallbacks, cfg->num_fallbacks);
     cfg_free_fallbacks(cfg->context_window_fallbacks, cfg->num_context_window_fallbacks);
     cfg_free_fallbacks(cfg->content_policy_fallbacks, cfg->num_content_policy_fallbacks);
@@ -249,6 +251,9 @@ void cfg_free(cfg_t *cfg)
         free(cfg->group_aliases[i].group);
     }
     free(cfg->group_aliases);
+    for (size_t i = 0; i < cfg->num_group_retry_policies; i++)
+        free(cfg->group_retry_policies[i].group);
+    free(cfg->group_retry_policies);
     free(cfg->router_redis_host);
     free(cfg->router_redis_password);
     free(cfg->router_redis_url);
@@ -259,6 +264,21 @@ void cfg_free(cfg_t *cfg)
     free(cfg->cache_url);
     free(cfg->cache_namespace);
     free(cfg);
+}
+
+long long cfg_deployment_max_parallel(const cfg_t *cfg, const cfg_deployment_t *d)
+{
+    if (d->max_parallel_requests > 0)
+        return d->max_parallel_requests;
+    if (d->rpm > 0)
+        return d->rpm;
+    if (d->tpm > 0) {
+        long long n = (long long)((double)d->tpm / 1000 * 6);
+        return n > 0 ? n : 1;
+    }
+    if (cfg->default_max_parallel_requests > 0)
+        return cfg->default_max_parallel_requests;
+    return cfg->max_parallel_requests > 0 ? cfg->max_parallel_requests : 0;
 }
 
 void cfg_diag_free(cfg_diag_t *diag)

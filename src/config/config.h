@@ -33,6 +33,8 @@ typedef struct cfg_deployment {
     double stream_timeout_s; /* litellm_params.stream_timeout; 0 when unset */
     int max_retries;         /* -1 when unset */
     long long rpm, tpm;      /* 0 when unset */
+    /* litellm_params.max_parallel_requests, 0 when unset: see cfg_deployment_max_parallel */
+    long long max_parallel_requests;
     double weight;           /* 0 when unset */
     double cooldown_time_s;  /* litellm_params.cooldown_time; -1 when unset */
     int order;               /* litellm_params.order (1 is tried first); 0 when unset */
@@ -59,6 +61,43 @@ typedef struct {
     size_t num_to;
 } cfg_fallback_t;
 
+/* cache_params.supported_call_types: the proxy routes whose answers the response cache keeps,
+ * by LiteLLM's call-type names (docs/cache.md). */
+enum {
+    CFG_CACHE_CALL_CHAT = 1u << 0,      /* acompletion: /chat/completions */
+    CFG_CACHE_CALL_TEXT = 1u << 1,      /* atext_completion: /completions */
+    CFG_CACHE_CALL_EMBEDDING = 1u << 2, /* aembedding: /embeddings */
+    CFG_CACHE_CALL_RESPONSES = 1u << 3, /* aresponses, responses: /v1/responses */
+    CFG_CACHE_CALL_MESSAGES = 1u << 4,  /* anthropic_messages, aanthropic_messages: /v1/messages */
+    CFG_CACHE_CALL_ALL = (1u << 5) - 1,
+};
+
+/* LiteLLM's exception classes that router_settings.retry_policy ("<Class>Retries") and
+ * allowed_fails_policy ("<Class>AllowedFails") name; api/retry.c maps statuses to them. */
+typedef enum {
+    CFG_ERR_BAD_REQUEST,         /* BadRequestError: 400 and the 4xx not named below */
+    CFG_ERR_AUTHENTICATION,      /* AuthenticationError: 401 */
+    CFG_ERR_TIMEOUT,             /* Timeout ("TimeoutError..."): 408, a call that timed out */
+    CFG_ERR_RATE_LIMIT,          /* RateLimitError: 429 */
+    CFG_ERR_CONTENT_POLICY,      /* ContentPolicyViolationError: a 400 about content policy */
+    CFG_ERR_INTERNAL_SERVER,     /* InternalServerError: 5xx but 503 */
+    CFG_ERR_SERVICE_UNAVAILABLE, /* ServiceUnavailableError: 503 */
+    CFG_ERR_BAD_GATEWAY,         /* BadGatewayError: 502 (allowed_fails_policy only) */
+    CFG_ERR_NOT_FOUND,           /* NotFoundError: 404 (allowed_fails_policy only) */
+    CFG_ERR_COUNT
+} cfg_error_class_t;
+
+/* A count per exception class; -1 where the policy does not name the class. */
+typedef struct {
+    int n[CFG_ERR_COUNT];
+} cfg_error_policy_t;
+
+/* router_settings.model_group_retry_policy: one group's retry_policy. */
+typedef struct {
+    char *group;
+    cfg_error_policy_t policy;
+} cfg_group_policy_t;
+
 /* router_settings.model_group_alias: `alias` is served by `group`; hidden ones are not listed. */
 typedef struct {
     char *alias;
@@ -82,6 +121,11 @@ typedef struct {
     double user_api_key_cache_ttl_s; /* key cache TTL; default 60 */
     double proxy_batch_write_at_s;   /* spend batch interval; default 10 */
     bool disable_spend_logs;         /* no SpendLogs rows (spend increments still written) */
+    /* limits (docs/limits.md): which tokens a tpm counter adds, "total" (NULL), "input",
+     * "output"; max_parallel_requests, the deployments' last default; global_max_parallel_
+     * requests, this process's cap on LLM calls in flight (0: none) */
+    char *token_rate_limit_type;
+    long long max_parallel_requests, global_max_parallel_requests;
 
     /* litellm_settings */
     int num_retries;          /* -1 when unset */
@@ -89,6 +133,7 @@ typedef struct {
     bool drop_params;
     bool json_logs;
     bool set_verbose;
+    char *max_end_user_budget_id; /* the budget row of end users without one; NULL: none */
 
     /* router_settings (override litellm_settings where both exist) */
     int router_num_retries;         /* -1 when unset */
@@ -96,11 +141,22 @@ typedef struct {
     double router_stream_timeout_s; /* 0 when unset */
     char *routing_strategy;         /* default "simple-shuffle" */
     double lowest_latency_buffer;   /* routing_strategy_args.lowest_latency_buffer; 0 unset */
+    double latency_ttl_s;           /* routing_strategy_args.ttl: samples kept; default 3600 */
+    /* retries: router_settings.retry_after (least wait before a retry, s; 0), retry_policy and
+     * model_group_retry_policy (retries per exception class) */
+    double retry_after_s;
+    bool has_retry_policy;
+    cfg_error_policy_t retry_policy;
+    cfg_group_policy_t *group_retry_policies;
+    size_t num_group_retry_policies;
     /* cooldowns (router_settings, else litellm_settings): -1 when unset */
     int router_allowed_fails, allowed_fails;
     double router_cooldown_time_s, cooldown_time_s;
     bool disable_cooldowns;
+    bool has_allowed_fails_policy; /* router_settings.allowed_fails_policy */
+    cfg_error_policy_t allowed_fails_policy;
     bool enable_pre_call_checks; /* skip deployments whose context window the prompt exceeds */
+    long long default_max_parallel_requests; /* deployments without rpm/tpm; 0: none */
     /* fallbacks (router_settings or litellm_settings, the later in the file wins) */
     cfg_fallback_t *fallbacks, *context_window_fallbacks, *content_policy_fallbacks;
     size_t num_fallbacks, num_context_window_fallbacks, num_content_policy_fallbacks;
@@ -124,6 +180,11 @@ typedef struct {
     int cache_max_entries;                   /* max_size_in_memory; default 200 */
     double cache_socket_timeout_s;           /* Redis lookups: a miss after this; -1: 5 ms */
     char *cache_namespace;
+    /* cache_params.mode: default_off (opt-in per request with cache: {"use-cache": true}) */
+    bool cache_default_off;
+    /* cache_params.supported_call_types as CFG_CACHE_CALL_* bits; unset: all */
+    bool cache_call_types_set;
+    unsigned cache_call_types;
 } cfg_t;
 
 /* Problems found while loading, each formatted "file:line:col: key: message". */
@@ -133,6 +194,12 @@ typedef struct {
     char **warnings;
     size_t num_warnings;
 } cfg_diag_t;
+
+/* A deployment's parallel-call cap, as LiteLLM's calculate_max_parallel_requests derives it:
+ * litellm_params.max_parallel_requests, else rpm, else int(tpm / 1000 * 6) (at least 1), else
+ * router_settings.default_max_parallel_requests, else general_settings.max_parallel_requests;
+ * 0: none. */
+long long cfg_deployment_max_parallel(const cfg_t *cfg, const cfg_deployment_t *d);
 
 /* The value of litellm_params.`name` as a string ("us-east-1", "0.7"), or NULL when unset. */
 const char *cfg_deployment_param(const cfg_deployment_t *d, const char *name);

@@ -95,6 +95,11 @@ static void cfg_store_cw_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *pat
 static void cfg_store_cp_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_store_default_fallbacks(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static void cfg_store_group_alias(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_retry_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_group_retry_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path,
+                                         void *base);
+static void cfg_store_allowed_fails_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path,
+                                           void *base);
 
 /* ---- the tables -------------------------------------------------------------------------- */
 
@@ -157,7 +162,7 @@ static const cfg_field_t cfg_litellm_params_fields[] = {
     /* routing and limits */
     ACCEPT("itpm"),
     ACCEPT("otpm"),
-    ACCEPT("max_parallel_requests"),
+    ROW("max_parallel_requests", CFG_F_COUNT, DEP(d.max_parallel_requests)),
     ACCEPT("tags"),
     ACCEPT("tag_regex"),
     ACCEPT("max_budget"),
@@ -230,6 +235,8 @@ static const cfg_section_t cfg_deployment_section = CFG_SECTION_OF(cfg_deploymen
 /* litellm.md §8: Cache(**cache_params). Only what locates Redis is read (limits across instances,
  * docs/limits.md); LiteLLM hands the other keys to its cache or to redis-py, so any key is fine
  * here, and the deployments sluice cannot reach (Cluster, Sentinel) are warned about. */
+static void cfg_store_cache_mode(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
+static void cfg_store_cache_call_types(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base);
 static const cfg_field_t cfg_cache_params_fields[] = {
     ROW("type", CFG_F_STR, CFG(cache_type)),
     ROW("host", CFG_F_STR, CFG(cache_host)),
@@ -245,6 +252,8 @@ static const cfg_field_t cfg_cache_params_fields[] = {
     ROW("max_size_in_memory", CFG_F_INT, CFG(cache_max_entries), .def = "200"),
     ROW("max_memory_mb", CFG_F_NUM, CFG(cache_max_memory_mb), .def = "64"),
     ROW("socket_timeout", CFG_F_NUM, CFG(cache_socket_timeout_s), .def = "-1"),
+    ROW("mode", CFG_F_CUSTOM, 0, .custom = cfg_store_cache_mode),
+    ROW("supported_call_types", CFG_F_CUSTOM, 0, .custom = cfg_store_cache_call_types),
     LATER("redis_startup_nodes"),
     LATER("service_name"),
     LATER("sentinel_nodes"),
@@ -278,6 +287,7 @@ static const cfg_field_t cfg_litellm_settings_fields[] = {
     LATER("redact_user_api_key_info"),
     LATER("max_budget"),
     LATER("budget_duration"),
+    ROW("max_end_user_budget_id", CFG_F_STR, CFG(max_end_user_budget_id)),
     LATER("cost_discount_config"),
     LATER("cost_margin_config"),
     LATER("default_team_params"),
@@ -309,7 +319,7 @@ static const char *const cfg_routing_strategies[] = {
 
 static const cfg_field_t cfg_strategy_args_fields[] = {
     ROW("lowest_latency_buffer", CFG_F_NUM, CFG(lowest_latency_buffer)),
-    LATER("ttl"),
+    ROW("ttl", CFG_F_NUM, CFG(latency_ttl_s), .def = "3600"),
 };
 static const cfg_section_t cfg_strategy_args_section =
     CFG_SECTION_OF(cfg_strategy_args_fields, false);
@@ -329,11 +339,11 @@ static const cfg_field_t cfg_router_settings_fields[] = {
     LATER("cache_kwargs"),
     LATER("cache_responses"),
     LATER("caching_groups"),
-    LATER("retry_after"),
-    LATER("retry_policy"),
-    LATER("model_group_retry_policy"),
+    ROW("retry_after", CFG_F_NUM, CFG(retry_after_s)),
+    ROW("retry_policy", CFG_F_CUSTOM, 0, .custom = cfg_store_retry_policy),
+    ROW("model_group_retry_policy", CFG_F_CUSTOM, 0, .custom = cfg_store_group_retry_policy),
     ROW("allowed_fails", CFG_F_INT, CFG(router_allowed_fails), .def = "-1"),
-    LATER("allowed_fails_policy"),
+    ROW("allowed_fails_policy", CFG_F_CUSTOM, 0, .custom = cfg_store_allowed_fails_policy),
     ROW("cooldown_time", CFG_F_NUM, CFG(router_cooldown_time_s), .def = "-1"),
     ROW("disable_cooldowns", CFG_F_BOOL, CFG(disable_cooldowns)),
     ROW("fallbacks", CFG_F_CUSTOM, 0, .custom = cfg_store_fallbacks),
@@ -346,7 +356,7 @@ static const cfg_field_t cfg_router_settings_fields[] = {
     LATER("deployment_affinity_ttl_seconds"),
     LATER("model_group_affinity_config"),
     ROW("model_group_alias", CFG_F_CUSTOM, 0, .custom = cfg_store_group_alias),
-    LATER("default_max_parallel_requests"),
+    ROW("default_max_parallel_requests", CFG_F_COUNT, CFG(default_max_parallel_requests)),
     LATER("default_litellm_params"),
     LATER("enable_tag_filtering"),
     LATER("tag_filtering_match_any"),
@@ -410,9 +420,9 @@ static const cfg_field_t cfg_general_settings_fields[] = {
     LATER("proxy_budget_rescheduler_max_time"),
     LATER("proxy_batch_polling_interval"),
     LATER("disable_adding_master_key_hash_to_db"),
-    LATER("token_rate_limit_type"),
-    LATER("max_parallel_requests"),
-    LATER("global_max_parallel_requests"),
+    ROW("token_rate_limit_type", CFG_F_STR, CFG(token_rate_limit_type)),
+    ROW("max_parallel_requests", CFG_F_COUNT, CFG(max_parallel_requests)),
+    ROW("global_max_parallel_requests", CFG_F_COUNT, CFG(global_max_parallel_requests)),
     LATER("background_health_checks"),
     LATER("health_check_interval"),
     LATER("health_check_details"),
@@ -798,6 +808,81 @@ static void cfg_free_organizations(cfg_load_deployment_t *ld)
     free(ld->organizations);
     ld->organizations = NULL;
     ld->num_organizations = 0;
+}
+
+/* cache_params.mode: LiteLLM's Cache.should_use_cache reads anything but default_on as opt-in. */
+static void cfg_store_cache_mode(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    cfg_text_t t;
+    if (cfg_resolve_scalar(c, v, path, "default_on or default_off", &t) <= 0)
+        return;
+    cfg->cache_default_off = !(t.n == 10 && memcmp(t.p, "default_on", 10) == 0);
+    if (cfg->cache_default_off && !(t.n == 11 && memcmp(t.p, "default_off", 11) == 0)) {
+        char d[64];
+        cfg_report(c, false, &v->start_mark, path,
+                   "%s is not default_on or default_off; caching is opt-in (as LiteLLM reads it)",
+                   cfg_text_describe(&t, d, sizeof d));
+    }
+}
+
+/* cache_params.supported_call_types: LiteLLM's call-type names. The proxy's calls are the async
+ * ones (acompletion, ...); the SDK's sync names (completion, ...) and the call types sluice has
+ * no route for (transcription, rerank) are accepted and cache nothing here, as on LiteLLM's
+ * proxy. [] caches nothing. */
+static void cfg_store_cache_call_types(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {
+        {"acompletion", CFG_CACHE_CALL_CHAT},
+        {"atext_completion", CFG_CACHE_CALL_TEXT},
+        {"aembedding", CFG_CACHE_CALL_EMBEDDING},
+        {"aresponses", CFG_CACHE_CALL_RESPONSES},
+        {"responses", CFG_CACHE_CALL_RESPONSES},
+        {"anthropic_messages", CFG_CACHE_CALL_MESSAGES},
+        {"aanthropic_messages", CFG_CACHE_CALL_MESSAGES},
+        {"completion", 0},
+        {"text_completion", 0},
+        {"embedding", 0},
+        {"atranscription", 0},
+        {"transcription", 0},
+        {"arerank", 0},
+        {"rerank", 0},
+    };
+    cfg_t *cfg = base;
+    cfg->cache_call_types_set = true;
+    cfg->cache_call_types = 0;
+    if (cfg_node_is_null(v)) {
+        cfg->cache_call_types_set = false; /* None: LiteLLM's default list */
+        return;
+    }
+    if (v->type != YAML_SEQUENCE_NODE) {
+        char d[64];
+        cfg_report(c, true, &v->start_mark, path, "expected a list of call types, got %s",
+                   cfg_node_describe(v, d, sizeof d));
+        return;
+    }
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    for (size_t i = 0; i < n; i++) {
+        char ipath[CFG_PATH_MAX];
+        cfg_path_index(ipath, path, i);
+        cfg_text_t t;
+        yaml_node_t *item = cfg_node(c, v->data.sequence.items.start[i]);
+        if (!item || cfg_resolve_scalar(c, item, ipath, "a call type", &t) <= 0)
+            continue;
+        size_t k = 0;
+        while (k < COUNTOF(names) &&
+               !(strlen(names[k].name) == t.n && memcmp(names[k].name, t.p, t.n) == 0))
+            k++;
+        char d[64];
+        if (k == COUNTOF(names))
+            cfg_report(c, false, &item->start_mark, ipath, "%s is not one of LiteLLM's call types",
+                       cfg_text_describe(&t, d, sizeof d));
+        else
+            cfg->cache_call_types |= names[k].bit;
+    }
 }
 
 /* A string, or (LiteLLM) a list of organizations: one deployment per organization. */
@@ -1414,6 +1499,126 @@ static void cfg_store_group_alias(cfg_ctx_t *c, yaml_node_t *v, const char *path
         a->alias = alias_copy;
         a->group = xstrndup(group.p, group.n);
         a->hidden = hidden;
+    }
+    cfg_pairs_free(&pairs);
+}
+
+/* LiteLLM's RetryPolicy / AllowedFailsPolicy field names, less their suffix, by class. */
+static const char *const cfg_error_class_names[CFG_ERR_COUNT] = {
+    [CFG_ERR_BAD_REQUEST] = "BadRequestError",
+    [CFG_ERR_AUTHENTICATION] = "AuthenticationError",
+    [CFG_ERR_TIMEOUT] = "TimeoutError",
+    [CFG_ERR_RATE_LIMIT] = "RateLimitError",
+    [CFG_ERR_CONTENT_POLICY] = "ContentPolicyViolationError",
+    [CFG_ERR_INTERNAL_SERVER] = "InternalServerError",
+    [CFG_ERR_SERVICE_UNAVAILABLE] = "ServiceUnavailableError",
+    [CFG_ERR_BAD_GATEWAY] = "BadGatewayError",
+    [CFG_ERR_NOT_FOUND] = "NotFoundError",
+};
+
+/* {"RateLimitErrorRetries": 3, ...}: `suffix` is "Retries" or "AllowedFails"; classes from
+ * `limit` on have no such field in LiteLLM (RetryPolicy lacks BadGateway and NotFound). Unknown
+ * fields are warned about and ignored; null leaves a class unset. False when v is not a
+ * mapping (reported). */
+static bool cfg_store_error_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path,
+                                   cfg_error_policy_t *out, const char *suffix, int limit)
+{
+    for (int k = 0; k < CFG_ERR_COUNT; k++)
+        out->n[k] = -1;
+    if (v->type != YAML_MAPPING_NODE) {
+        char got[64];
+        cfg_report(c, true, &v->start_mark, path,
+                   "expected a mapping like {RateLimitError%s: 3}, got %s", suffix,
+                   cfg_node_describe(v, got, sizeof got));
+        return false;
+    }
+    cfg_pairs_t pairs = {0};
+    if (cfg_map_pairs(c, v, path, &pairs) != 0)
+        return false;
+    for (size_t i = 0; i < pairs.n; i++) {
+        char kpath[CFG_PATH_MAX];
+        cfg_path_key(kpath, path, pairs.items[i].key);
+        yaml_node_t *key = pairs.items[i].key;
+        const char *name =
+            key->type == YAML_SCALAR_NODE ? (const char *)key->data.scalar.value : "";
+        int cls = -1;
+        for (int k = 0; k < limit && cls < 0; k++) {
+            size_t n = strlen(cfg_error_class_names[k]);
+            if (strncmp(name, cfg_error_class_names[k], n) == 0 && strcmp(name + n, suffix) == 0)
+                cls = k;
+        }
+        if (cls < 0) {
+            cfg_warn_once(c, &key->start_mark, kpath,
+                          "not a field LiteLLM knows here (e.g. RateLimitError%s); ignored",
+                          suffix);
+            continue;
+        }
+        cfg_text_t t;
+        double num;
+        if (cfg_resolve_scalar(c, pairs.items[i].value, kpath, "a whole number", &t) <= 0)
+            continue;
+        if (cfg_parse_number(&t, &num) != 0 || num < 0 || num > INT_MAX || num != (int)num) {
+            char got[64];
+            cfg_report(c, true, &pairs.items[i].value->start_mark, kpath,
+                       "expected a whole number >= 0, got %s",
+                       cfg_text_describe(&t, got, sizeof got));
+            continue;
+        }
+        out->n[cls] = (int)num;
+    }
+    cfg_pairs_free(&pairs);
+    return true;
+}
+
+static void cfg_store_retry_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    cfg->has_retry_policy =
+        !cfg_node_is_null(v) &&
+        cfg_store_error_policy(c, v, path, &cfg->retry_policy, "Retries", CFG_ERR_BAD_GATEWAY);
+}
+
+static void cfg_store_allowed_fails_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path,
+                                           void *base)
+{
+    cfg_t *cfg = base;
+    cfg->has_allowed_fails_policy =
+        !cfg_node_is_null(v) && cfg_store_error_policy(c, v, path, &cfg->allowed_fails_policy,
+                                                       "AllowedFails", CFG_ERR_COUNT);
+}
+
+/* {"group": {"RateLimitErrorRetries": 3, ...}, ...} */
+static void cfg_store_group_retry_policy(cfg_ctx_t *c, yaml_node_t *v, const char *path, void *base)
+{
+    cfg_t *cfg = base;
+    if (cfg_node_is_null(v))
+        return;
+    if (v->type != YAML_MAPPING_NODE) {
+        char got[64];
+        cfg_report(c, true, &v->start_mark, path,
+                   "expected a mapping {model group: {RateLimitErrorRetries: 3}}, got %s",
+                   cfg_node_describe(v, got, sizeof got));
+        return;
+    }
+    cfg_pairs_t pairs = {0};
+    if (cfg_map_pairs(c, v, path, &pairs) != 0)
+        return;
+    for (size_t k = 0; k < pairs.n; k++) {
+        char kpath[CFG_PATH_MAX];
+        cfg_path_key(kpath, path, pairs.items[k].key);
+        cfg_text_t group;
+        cfg_error_policy_t policy;
+        if (cfg_resolve_scalar(c, pairs.items[k].key, kpath, "a model group name", &group) <= 0 ||
+            cfg_node_is_null(pairs.items[k].value) ||
+            !cfg_store_error_policy(c, pairs.items[k].value, kpath, &policy, "Retries",
+                                    CFG_ERR_BAD_GATEWAY))
+            continue;
+        cfg->group_retry_policies =
+            xrealloc(cfg->group_retry_policies,
+                     (cfg->num_group_retry_policies + 1) * sizeof *cfg->group_retry_policies);
+        cfg_group_policy_t *g = &cfg->group_retry_policies[cfg->num_group_retry_policies++];
+        g->group = xstrndup(group.p, group.n);
+        g->policy = policy;
     }
     cfg_pairs_free(&pairs);
 }

@@ -61,7 +61,7 @@ static inline int64_t lim__cold_share(int64_t limit, unsigned instances)
     return share > 0 ? share : 1;
 }
 
-enum { LIM_RATE = 1, LIM_GAUGE = 2 };
+enum { LIM_RATE = 1, LIM_GAUGE = 2, LIM_MARK = 3 };
 
 typedef struct lim_counter lim_counter_t;
 typedef struct lim_sync lim_sync_t;
@@ -75,14 +75,16 @@ typedef struct {
     uint64_t last_used;   /* rate: `used` at the previous look (demand) */
     uint64_t rate;        /* rate: demand per tick, decaying */
     uint64_t returning;   /* rate: lease taken back, still to be given back to Redis */
-    int64_t gauge_pushed; /* gauge: the value Redis holds for this instance; -1 none */
+    int64_t gauge_pushed; /* gauge: the value Redis holds for this instance; -1 none;
+                             mark: the time last pushed */
     int64_t synced_ms;    /* when Redis last answered for it */
 } lim_sync_state_t;
 
 struct lim_counter {
     /* Written by workers: one cache line. */
     alignas(LIM_CACHE_LINE) _Atomic uint64_t window; /* rate: gen | window start (Unix ms) */
-    _Atomic uint64_t used;  /* rate: gen | counted here this window; gauge: slots held here */
+    _Atomic uint64_t used;  /* rate: gen | counted here this window; gauge: slots held here;
+                               mark: the time set here (Unix ms), LIM_GAUGE_DEAD once reclaimed */
     _Atomic uint64_t extra; /* rate: gen | counted outside a lease: Redis gets it as increments */
     _Atomic uint64_t allow; /* rate: gen | lease left (Redis counted it already) */
     _Atomic int64_t touched_ms; /* last call, to the second */
@@ -94,7 +96,7 @@ struct lim_counter {
     /* Written by the sync thread, read by workers. */
     alignas(LIM_CACHE_LINE) _Atomic uint64_t pushed; /* rate: gen | part of `extra` in Redis */
     _Atomic int64_t g_count; /* rate: global count (leases included) at the last answer;
-                                gauge: slots held by other instances */
+                                gauge: slots held by other instances; mark: Redis's time */
     _Atomic int64_t g_end;   /* rate: Unix ms when that global window ends; 0 unknown */
     _Atomic int64_t g_base;  /* gauge: slots held here when last pushed */
     _Atomic int64_t g_peers; /* gauge: other instances holding slots */
@@ -135,6 +137,9 @@ void lim__dirty_drain(lim_table_t *t, void (*fn)(void *arg, lim_counter_t *c), v
 /* Unlinks counters idle for two windows (skipping those the sync thread holds) and frees what
  * readers no longer see. */
 void lim__reclaim(lim_table_t *t, int64_t now_ms);
+
+/* Another instance's mark (read from Redis): created here if need be, so that lookups find it. */
+void lim__mark_learn(lim_table_t *t, str_t name, int64_t until_ms, int64_t now_ms);
 
 /* redis_uv.c, for sync.c: drives a hiredis async context from a libuv loop (REDIS_OK/ERR). */
 struct redisAsyncContext;

@@ -106,11 +106,28 @@ void lim_rate_add(lim_table_t *t, str_t name, int64_t amount, int64_t now_ms);
 /* The window's usage without counting (router usage, response headers). Creates nothing. */
 void lim_rate_peek(lim_table_t *t, str_t name, int64_t limit, int64_t now_ms, lim_info_t *info);
 
+/* lim_rate_peek that also creates the counter and keeps the sync thread reading it back while it
+ * is watched: usage-based routing weighs deployments by every instance's tokens, including
+ * deployments this instance has not called yet. */
+void lim_rate_watch(lim_table_t *t, str_t name, int64_t now_ms, lim_info_t *info);
+
 /* Takes one slot of the in-flight gauge `name` if fewer than `limit` are taken across instances;
  * false otherwise. Every true must be matched by one lim_gauge_dec (the gauge is never reclaimed
  * while a slot is held, so the call may come from a later loop turn). */
 bool lim_gauge_inc(lim_table_t *t, str_t name, int64_t limit, int64_t now_ms, lim_info_t *info);
 void lim_gauge_dec(lim_table_t *t, str_t name, int64_t now_ms);
+
+/* The slots of gauge `name` held across instances (this one's plus, while shared, the others'
+ * at the last sync): least-busy's in-flight count. Creates nothing; 0 for an unknown gauge. */
+int64_t lim_gauge_peek(lim_table_t *t, str_t name);
+
+/* Marks: a time shared by every instance, the router's cooldowns ("deployment:<id>:cooldown").
+ * lim_mark_set raises mark `name` to `until_ms` (Unix ms; a lower value changes nothing) and,
+ * with Redis, publishes it with the next batch; the sync thread reads every instance's marks
+ * back every 50 ms. lim_mark_get returns the latest time known here, 0 when none: a lookup and
+ * two loads, nothing created or written. */
+void lim_mark_set(lim_table_t *t, str_t name, int64_t until_ms, int64_t now_ms);
+int64_t lim_mark_get(lim_table_t *t, str_t name, int64_t now_ms);
 
 /* ---- upkeep and state ----------------------------------------------------------------------- */
 

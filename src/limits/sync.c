@@ -42,6 +42,7 @@
 #define COLD_MS 1000           /* a window's first second: cold shares are reserved (below) */
 #define KEY_PREFIX "sluice:"
 #define INSTANCES_KEY KEY_PREFIX "instances"
+#define MARKS_KEY KEY_PREFIX "marks"
 
 /* KEYS[1]: the counter, a hash {s: window start (Unix ms), c: uses + leases, np: instances that
  * reported in this window, p:<instance>: 1 once it did}. ARGV: now, window, this instance's
@@ -116,17 +117,44 @@ static const char GAUGE_SCRIPT[] =
     "redis.call('PEXPIRE', k, 60000)\n"
     "return {others, peers}\n";
 
+/* KEYS[1]: the marks, a hash {<name>: time (Unix ms)}. ARGV: a mark, the time this instance set,
+ * now. Keeps the later of the two, drops marks whose time has passed, and lets the hash expire a
+ * second after its latest mark. Returns the mark's time. */
+static const char MARK_SCRIPT[] = "local k, f = KEYS[1], ARGV[1]\n"
+                                  "local v, now = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+                                  "local all = redis.call('HGETALL', k)\n"
+                                  "local cur, last = 0, 0\n"
+                                  "for i = 1, #all, 2 do\n"
+                                  "  local t = tonumber(all[i + 1]) or 0\n"
+                                  "  if t <= now then\n"
+                                  "    redis.call('HDEL', k, all[i])\n"
+                                  "  else\n"
+                                  "    if all[i] == f then cur = t end\n"
+                                  "    if t > last then last = t end\n"
+                                  "  end\n"
+                                  "end\n"
+                                  "if v > cur and v > now then\n"
+                                  "  redis.call('HSET', k, f, v)\n"
+                                  "  cur = v\n"
+                                  "end\n"
+                                  "if cur > last then last = cur end\n"
+                                  "if last > 0 then redis.call('PEXPIREAT', k, last + 1000) end\n"
+                                  "return cur\n";
+
 typedef enum {
     E_AUTH,
     E_SELECT,
     E_LOAD_RATE,
     E_LOAD_GAUGE,
+    E_LOAD_MARK,
     E_PING,
     E_ZADD,
     E_ZTRIM,
     E_ZCARD,
     E_RATE,
     E_GAUGE,
+    E_MARK,
+    E_MARKS, /* HGETALL of every live mark */
 } entry_kind_t;
 
 /* One command of the batch in flight, and what to do with its answer. */
@@ -139,7 +167,7 @@ typedef struct {
     int64_t start;     /* rate: its start (Unix ms) */
     uint64_t extra;    /* rate: `extra` when the push was built */
     uint64_t returned; /* rate: lease given back by this command */
-    int64_t value;     /* gauge: slots pushed */
+    int64_t value;     /* gauge: slots pushed; mark: the time pushed (0: a read) */
 } entry_t;
 
 typedef enum { ST_DOWN, ST_PROBING, ST_UP } state_t;
@@ -164,13 +192,13 @@ struct lim_sync {
     bool logged_error;
     bool resync;       /* the next data batch is the first since (re)connecting */
     bool scripts_lost; /* NOSCRIPT: load them again at the head of the next batch */
-    char rate_sha[41], gauge_sha[41];
+    char rate_sha[41], gauge_sha[41], mark_sha[41];
 
     entry_t *batch; /* the round in flight (a probe or a data batch) */
     size_t n_batch, cap_batch, n_answered;
     bool inflight;
     uint64_t sent_mono; /* uv_now when it was sent */
-    uint64_t next_probe, next_heartbeat, next_maintain;
+    uint64_t next_probe, next_heartbeat, next_maintain, next_marks;
 
     lim_counter_t **act; /* the active set: counters changed recently */
     size_t n_act, cap_act, cursor;
@@ -390,6 +418,28 @@ static bool plan_gauge(lim_sync_t *s, lim_counter_t *c, int64_t now)
     return true;
 }
 
+/* A mark set here later than what Redis holds from this instance: pushed. Every instance reads
+ * all marks back every REFRESH_MS (send_batch), whether it ever looked at them or not, so a
+ * cooldown is known everywhere before anyone asks. false: nothing to push, drop it from the set. */
+static bool plan_mark(lim_sync_t *s, lim_counter_t *c, int64_t now)
+{
+    uint64_t v = atomic_load_explicit(&c->used, memory_order_relaxed);
+    if (v == LIM_GAUGE_DEAD || (int64_t)v <= c->s.gauge_pushed || (int64_t)v <= now)
+        return false;
+    char a_v[24], a_now[24];
+    snprintf(a_v, sizeof a_v, "%" PRId64, (int64_t)v);
+    snprintf(a_now, sizeof a_now, "%" PRId64, now);
+    const char *argv[] = {"EVALSHA", s->mark_sha, "1", MARKS_KEY, c->name, a_v, a_now};
+    size_t lens[COUNTOF(argv)];
+    for (size_t i = 0; i < COUNTOF(argv); i++)
+        lens[i] = i == 4 ? c->name_len : strlen(argv[i]);
+    entry_t *e = entry_add(s, E_MARK);
+    e->c = c;
+    e->value = (int64_t)v;
+    entry_send(s, (int)COUNTOF(argv), argv, lens);
+    return true;
+}
+
 static void add_heartbeat(lim_sync_t *s, int64_t now)
 {
     char a_now[24], a_old[24];
@@ -409,6 +459,8 @@ static void add_script_loads(lim_sync_t *s)
     send_strs(s, 3, (const char *[]){"SCRIPT", "LOAD", RATE_SCRIPT});
     entry_add(s, E_LOAD_GAUGE);
     send_strs(s, 3, (const char *[]){"SCRIPT", "LOAD", GAUGE_SCRIPT});
+    entry_add(s, E_LOAD_MARK);
+    send_strs(s, 3, (const char *[]){"SCRIPT", "LOAD", MARK_SCRIPT});
 }
 
 static void send_batch(lim_sync_t *s, int64_t now, uint64_t mono)
@@ -422,12 +474,19 @@ static void send_batch(lim_sync_t *s, int64_t now, uint64_t mono)
         add_heartbeat(s, now);
         s->next_heartbeat = mono + HEARTBEAT_MS;
     }
+    if (s->resync || mono >= s->next_marks) {
+        entry_add(s, E_MARKS);
+        send_strs(s, 2, (const char *[]){"HGETALL", MARKS_KEY});
+        s->next_marks = mono + REFRESH_MS;
+    }
     size_t visited = 0, i = s->cursor;
     while (visited < s->n_act && s->n_batch < BATCH_MAX) {
         if (i >= s->n_act)
             i = 0;
         lim_counter_t *c = s->act[i];
-        bool keep = c->kind == LIM_RATE ? plan_rate(s, c, now) : plan_gauge(s, c, now);
+        bool keep = c->kind == LIM_RATE    ? plan_rate(s, c, now)
+                    : c->kind == LIM_GAUGE ? plan_gauge(s, c, now)
+                                           : plan_mark(s, c, now);
         visited++;
         if (!keep) {
             c->s.active = false;
@@ -453,6 +512,10 @@ static void prune_active(lim_sync_t *s, int64_t now)
         if (c->kind == LIM_GAUGE) {
             uint64_t v = atomic_load(&c->used);
             keep = v != LIM_GAUGE_DEAD && (v > 0 || idle < ACTIVE_KEEP_MS);
+        } else if (c->kind == LIM_MARK) {
+            /* a time set here during the outage is pushed once Redis answers */
+            uint64_t v = atomic_load(&c->used);
+            keep = v != LIM_GAUGE_DEAD && (int64_t)v > now;
         } else {
             uint64_t w = atomic_load(&c->window);
             keep = lim__gen(w) != LIM_GEN_DEAD && lim__gen(w) != LIM_GEN_NONE &&
@@ -499,8 +562,9 @@ static void trip(lim_sync_t *s, const char *why)
             if (lim__gen(a) == c->s.gen && lim__gen(a) != LIM_GEN_NONE)
                 c->s.returning += lim__val(a);
             atomic_store(&c->g_end, 0);
+        } else if (c->kind == LIM_MARK) {
+            c->s.gauge_pushed = -1; /* what Redis holds is unknown now: push again */
         } else {
-            atomic_store(&c->g_count, 0);
             atomic_store(&c->g_peers, 0);
             c->s.gauge_pushed = -1;
         }
@@ -700,6 +764,7 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
         break;
     case E_LOAD_RATE:
     case E_LOAD_GAUGE:
+    case E_LOAD_MARK:
         if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
             char why[200];
             snprintf(why, sizeof why, "SCRIPT LOAD: %s", err ? reply->str : "unexpected answer");
@@ -709,7 +774,10 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
                 trip(s, why);
             return;
         }
-        memcpy(e->kind == E_LOAD_RATE ? s->rate_sha : s->gauge_sha, reply->str, 40);
+        memcpy(e->kind == E_LOAD_RATE    ? s->rate_sha
+               : e->kind == E_LOAD_GAUGE ? s->gauge_sha
+                                         : s->mark_sha,
+               reply->str, 40);
         break;
     case E_PING:
         if (!reply_is(reply, REDIS_REPLY_STATUS, "PONG")) {
@@ -724,8 +792,20 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
     case E_ZADD:
     case E_ZTRIM:
         break;
+    case E_MARKS:
+        if (reply->type == REDIS_REPLY_ARRAY)
+            for (size_t k = 0; k + 1 < reply->elements; k += 2) {
+                redisReply *f = reply->element[k], *v = reply->element[k + 1];
+                if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                    continue;
+                long long until = strtoll(v->str, NULL, 10);
+                if (until > now)
+                    lim__mark_learn(s->t, str_make(f->str, f->len), until, now);
+            }
+        break;
     case E_RATE:
     case E_GAUGE:
+    case E_MARK:
         if (err) {
             if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
                 s->scripts_lost = true;
@@ -740,6 +820,13 @@ static void on_reply(redisAsyncContext *ac, void *r, void *priv)
         }
         if (e->kind == E_RATE) {
             apply_rate(s, e, reply, now);
+        } else if (e->kind == E_MARK) {
+            if (reply->type == REDIS_REPLY_INTEGER) {
+                if (reply->integer > atomic_load_explicit(&e->c->g_count, memory_order_relaxed))
+                    atomic_store_explicit(&e->c->g_count, reply->integer, memory_order_relaxed);
+                if (e->value > e->c->s.gauge_pushed)
+                    e->c->s.gauge_pushed = e->value;
+            }
         } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                    reply->element[0]->type == REDIS_REPLY_INTEGER &&
                    reply->element[1]->type == REDIS_REPLY_INTEGER) {

@@ -489,6 +489,19 @@ void lim_rate_peek(lim_table_t *t, str_t name, int64_t limit, int64_t now_ms, li
         rate_peek(t, counter_get(t, name, LIM_RATE, false), limit, now_ms, info);
 }
 
+void lim_rate_watch(lim_table_t *t, str_t name, int64_t now_ms, lim_info_t *info)
+{
+    lim_counter_t *c = counter_get(t, name, LIM_RATE, t->sync != NULL);
+    if (c && t->sync) {
+        int64_t d = now_ms - atomic_load_explicit(&c->touched_ms, memory_order_relaxed);
+        if (d >= 1000 || d < 0)
+            atomic_store_explicit(&c->touched_ms, now_ms, memory_order_relaxed);
+        mark_dirty(t, c);
+    }
+    lim_info_t tmp;
+    rate_peek(t, c, -1, now_ms, info ? info : &tmp);
+}
+
 bool lim_rate_check_add(lim_table_t *t, str_t name, int64_t limit, int64_t amount, int64_t now_ms,
                         lim_info_t *info)
 {
@@ -610,6 +623,67 @@ void lim_gauge_dec(lim_table_t *t, str_t name, int64_t now_ms)
         }
 }
 
+int64_t lim_gauge_peek(lim_table_t *t, str_t name)
+{
+    lim_counter_t *c = counter_get(t, name, LIM_GAUGE, false);
+    if (!c)
+        return 0;
+    uint64_t v = atomic_load_explicit(&c->used, memory_order_relaxed);
+    if (v == LIM_GAUGE_DEAD)
+        return 0;
+    int64_t others = atomic_load_explicit(&t->shared, memory_order_acquire)
+                         ? atomic_load_explicit(&c->g_count, memory_order_relaxed)
+                         : 0;
+    return (int64_t)v + others;
+}
+
+/* ---- marks ---------------------------------------------------------------------------------- */
+
+void lim_mark_set(lim_table_t *t, str_t name, int64_t until_ms, int64_t now_ms)
+{
+    if (until_ms <= 0)
+        return;
+    for (;;) {
+        lim_counter_t *c = counter_get(t, name, LIM_MARK, true);
+        if (!c)
+            return;
+        touch(c, now_ms, -1);
+        uint64_t cur = atomic_load_explicit(&c->used, memory_order_relaxed);
+        while (cur != LIM_GAUGE_DEAD && cur < (uint64_t)until_ms)
+            if (atomic_compare_exchange_weak_explicit(&c->used, &cur, (uint64_t)until_ms,
+                                                      memory_order_acq_rel, memory_order_relaxed))
+                break;
+        if (cur == LIM_GAUGE_DEAD) {
+            wait_reclaimer(t);
+            continue;
+        }
+        mark_dirty(t, c);
+        return;
+    }
+}
+
+int64_t lim_mark_get(lim_table_t *t, str_t name, int64_t now_ms)
+{
+    (void)now_ms;
+    lim_counter_t *c = counter_get(t, name, LIM_MARK, false);
+    if (!c)
+        return 0;
+    uint64_t mine = atomic_load_explicit(&c->used, memory_order_relaxed);
+    int64_t theirs = atomic_load_explicit(&c->g_count, memory_order_relaxed);
+    int64_t v = mine == LIM_GAUGE_DEAD ? 0 : (int64_t)mine;
+    return theirs > v ? theirs : v;
+}
+
+void lim__mark_learn(lim_table_t *t, str_t name, int64_t until_ms, int64_t now_ms)
+{
+    lim_counter_t *c = counter_get(t, name, LIM_MARK, true);
+    if (!c || atomic_load_explicit(&c->used, memory_order_relaxed) == LIM_GAUGE_DEAD)
+        return; /* reclaimed meanwhile: the next read creates it again */
+    touch(c, now_ms, -1);
+    if (atomic_load_explicit(&c->g_count, memory_order_relaxed) != until_ms)
+        atomic_store_explicit(&c->g_count, until_ms, memory_order_relaxed);
+}
+
 /* ---- reclamation ---------------------------------------------------------------------------- */
 
 /* Marks c dead if it has been idle for two windows: one CAS that fails if a worker moved it
@@ -625,6 +699,11 @@ static bool try_kill(lim_table_t *t, lim_counter_t *c, int64_t now)
     if (c->kind == LIM_GAUGE) {
         uint64_t zero = 0;
         return atomic_compare_exchange_strong(&c->used, &zero, LIM_GAUGE_DEAD);
+    }
+    if (c->kind == LIM_MARK) { /* idle, and its times long past (a set moves `used`) */
+        uint64_t v = atomic_load(&c->used);
+        return v != LIM_GAUGE_DEAD && (int64_t)v < now && atomic_load(&c->g_count) < now &&
+               atomic_compare_exchange_strong(&c->used, &v, LIM_GAUGE_DEAD);
     }
     uint64_t w = atomic_load(&c->window);
     if (lim__gen(w) != LIM_GEN_NONE && lim__elapsed(w, now) < 2 * t->window_ms)
@@ -653,8 +732,8 @@ static void reclaim_shard(lim_table_t *t, unsigned si, int64_t now)
         lim_counter_t *c = atomic_load_explicit(&s->slot[i], memory_order_relaxed);
         if (!c)
             continue;
-        bool is_dead = c->kind == LIM_GAUGE ? atomic_load(&c->used) == LIM_GAUGE_DEAD
-                                            : lim__gen(atomic_load(&c->window)) == LIM_GEN_DEAD;
+        bool is_dead = c->kind != LIM_RATE ? atomic_load(&c->used) == LIM_GAUGE_DEAD
+                                           : lim__gen(atomic_load(&c->window)) == LIM_GEN_DEAD;
         if (is_dead)
             qsbr_retire(t->qsbr, c, free);
         else

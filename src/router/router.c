@@ -186,6 +186,13 @@ static int deployment_init(route_deployment_t *rd, const cfg_t *cfg, const cfg_d
     rd->allowed_fails = cfg->router_allowed_fails >= 0 ? cfg->router_allowed_fails
                         : cfg->allowed_fails >= 0      ? cfg->allowed_fails
                                                        : 3;
+    /* LiteLLM counts failures only with an allowed_fails_policy or a router allowed_fails other
+     * than litellm.allowed_fails (litellm_settings.allowed_fails, else 3); else failure rates */
+    int module_fails = cfg->allowed_fails >= 0 ? cfg->allowed_fails : 3;
+    rd->count_fails = cfg->has_allowed_fails_policy ||
+                      (cfg->router_allowed_fails >= 0 && cfg->router_allowed_fails != module_fails);
+    rd->allowed_fails_policy = cfg->has_allowed_fails_policy ? &cfg->allowed_fails_policy : NULL;
+    rd->latency_ttl_ms = (int64_t)(cfg->latency_ttl_s * 1000);
     double cool = d->cooldown_time_s >= 0            ? d->cooldown_time_s
                   : cfg->router_cooldown_time_s >= 0 ? cfg->router_cooldown_time_s
                   : cfg->cooldown_time_s >= 0        ? cfg->cooldown_time_s
@@ -321,10 +328,16 @@ route_table_t *route_table_new(const cfg_t *cfg, char *err, size_t err_size)
                 t->names[t->num_names++] = g->name;
         }
         g->deployments[g->num_deployments++] = rd;
-        g->limited |= rd->cfg->rpm > 0 || rd->cfg->tpm > 0;
+        g->limited |=
+            rd->cfg->rpm > 0 || rd->cfg->tpm > 0 || cfg_deployment_max_parallel(cfg, rd->cfg) > 0;
         g->ordered |= rd->cfg->order > 0;
         g->strategy = rd->strategy;
         g->latency_buffer = cfg->lowest_latency_buffer;
+        g->retry_after_ms = (int64_t)(cfg->retry_after_s * 1000);
+        g->retry_policy = cfg->has_retry_policy ? &cfg->retry_policy : NULL;
+        for (size_t k = 0; k < cfg->num_group_retry_policies; k++)
+            if (strcmp(cfg->group_retry_policies[k].group, g->name) == 0)
+                g->retry_policy = &cfg->group_retry_policies[k].policy;
     }
     for (size_t k = 0; k < t->num_groups; k++) {
         route_group_t *g = &t->groups[k];
@@ -486,31 +499,100 @@ bool route_is_cooling(const route_deployment_t *d, int64_t now_ms)
            atomic_load_explicit(&d->health->cooldown_until_ms, memory_order_relaxed) > now_ms;
 }
 
+cfg_error_class_t route_error_class(int status)
+{
+    switch (status) {
+    case 401:
+        return CFG_ERR_AUTHENTICATION;
+    case 404:
+        return CFG_ERR_NOT_FOUND;
+    case 408:
+        return CFG_ERR_TIMEOUT;
+    case 429:
+        return CFG_ERR_RATE_LIMIT;
+    case 502:
+        return CFG_ERR_BAD_GATEWAY;
+    case 503:
+        return CFG_ERR_SERVICE_UNAVAILABLE;
+    default:
+        return status >= 500 ? CFG_ERR_INTERNAL_SERVER : CFG_ERR_BAD_REQUEST;
+    }
+}
+
+/* Adds one to a counter that is forgotten `ttl_ms` after its last increment; the new count. The
+ * time of the last increment is kept to a 60th of the ttl, so that busy deployments do not
+ * write it on every call. */
+static int count_within(_Atomic int *count, _Atomic int64_t *last, int64_t now_ms, int64_t ttl_ms)
+{
+    int64_t seen = atomic_load_explicit(last, memory_order_relaxed);
+    if (now_ms - seen >= ttl_ms) {
+        atomic_store_explicit(last, now_ms, memory_order_relaxed);
+        atomic_store_explicit(count, 1, memory_order_relaxed);
+        return 1;
+    }
+    if (now_ms - seen >= ttl_ms / 60)
+        atomic_store_explicit(last, now_ms, memory_order_relaxed);
+    return atomic_fetch_add_explicit(count, 1, memory_order_relaxed) + 1;
+}
+
+/* A counter of count_within as it stands at now_ms. */
+static int count_now(_Atomic int *count, _Atomic int64_t *last, int64_t now_ms, int64_t ttl_ms)
+{
+    return now_ms - atomic_load_explicit(last, memory_order_relaxed) < ttl_ms
+               ? atomic_load_explicit(count, memory_order_relaxed)
+               : 0;
+}
+
+/* allowed_fails(_policy): more failures than allowed, each within cooldown_ms of the last. As in
+ * LiteLLM, the failure that cools is not added, so the count lapses cooldown_ms after the last
+ * failure that did not cool. */
+static bool over_allowed_fails(const route_deployment_t *d, int status, int64_t now_ms)
+{
+    route_health_t *h = d->health;
+    int allowed = d->allowed_fails;
+    if (d->allowed_fails_policy) {
+        const int *n = d->allowed_fails_policy->n;
+        cfg_error_class_t cls = route_error_class(status);
+        if (n[cls] >= 0)
+            allowed = n[cls];
+        else if (cls == CFG_ERR_BAD_GATEWAY && n[CFG_ERR_INTERNAL_SERVER] >= 0)
+            allowed = n[CFG_ERR_INTERNAL_SERVER];
+    }
+    int fails = count_now(&h->policy_fails, &h->policy_fail_last_ms, now_ms, d->cooldown_ms);
+    if (fails + 1 > allowed)
+        return true;
+    count_within(&h->policy_fails, &h->policy_fail_last_ms, now_ms, d->cooldown_ms);
+    return false;
+}
+
 bool route_report_failure(const route_deployment_t *d, int status, int64_t now_ms)
 {
     if (!d->health || d->cooldown_ms <= 0)
         return false;
     route_health_t *h = d->health;
-    bool now = status == 429 || status == 401 || status == 404 || status == 408;
-    if (!now) {
-        if (status >= 400 && status < 500)
-            return false; /* the request's fault, not the deployment's */
-        int64_t minute = now_ms / 60000;
-        int64_t seen = atomic_load_explicit(&h->fail_minute, memory_order_relaxed);
-        if (seen != minute &&
-            atomic_compare_exchange_strong_explicit(&h->fail_minute, &seen, minute,
-                                                    memory_order_relaxed, memory_order_relaxed))
-            atomic_store_explicit(&h->fails, 0, memory_order_relaxed);
-        int fails = atomic_fetch_add_explicit(&h->fails, 1, memory_order_relaxed) + 1;
-        now = fails > d->allowed_fails;
+    /* LiteLLM counts every failure, then asks whether this one may cool (_is_cooldown_required) */
+    int fails = count_within(&h->fails, &h->fail_last_ms, now_ms, 60000);
+    if (status == ROUTE_CONNECTION_ERROR || (status >= 400 && status < 500 && status != 401 &&
+                                             status != 404 && status != 408 && status != 429))
+        return false; /* a connection error, or the request's fault rather than the deployment's */
+    bool cool;
+    if (d->count_fails) {
+        cool = over_allowed_fails(d, status, now_ms);
+    } else {
+        /* LiteLLM's default: a 429 at once; more than half of the minute's calls failed (with
+         * enough calls to tell); or an error it would not retry (401, 404) */
+        int total = fails + count_now(&h->successes, &h->success_last_ms, now_ms, 60000);
+        cool = status == 429 || (fails * 2 > total && total >= ROUTE_FAILURE_MIN_REQUESTS) ||
+               status == 401 || status == 404;
     }
-    if (now)
+    if (cool)
         atomic_store_explicit(&h->cooldown_until_ms, now_ms + d->cooldown_ms, memory_order_relaxed);
-    return now;
+    return cool;
 }
 
 long long route_cooldown_message(const route_group_t *g, str_t model, int64_t now_ms,
-                                 bool pre_call_checks, char *msg, size_t size)
+                                 bool pre_call_checks, const route_view_t *view, char *msg,
+                                 size_t size)
 {
     int64_t first = 0;
     char list[512];
@@ -519,6 +601,9 @@ long long route_cooldown_message(const route_group_t *g, str_t model, int64_t no
     for (size_t i = 0; i < g->num_deployments; i++) {
         const route_deployment_t *d = g->deployments[i];
         int64_t until = d->health ? atomic_load(&d->health->cooldown_until_ms) : 0;
+        int64_t shared = view && view->cooling_ms ? view->cooling_ms(view->arg, d) : 0;
+        if (shared > 0 && now_ms + shared > until)
+            until = now_ms + shared;
         if (until <= now_ms)
             continue;
         if (!first || until < first)
@@ -545,15 +630,41 @@ void route_call_ended(const route_deployment_t *d, uint64_t first_byte_ns)
 {
     if (!d->health)
         return;
+    route_health_t *h = d->health;
     if (d->strategy == ROUTE_LEAST_BUSY)
-        atomic_fetch_sub_explicit(&d->health->inflight, 1, memory_order_relaxed);
-    if (d->strategy == ROUTE_LATENCY && first_byte_ns) {
-        /* a rolling average (1/8 new), racy by design: a lost update only delays it */
-        int64_t us = (int64_t)(first_byte_ns / 1000) + 1;
-        int64_t old = atomic_load_explicit(&d->health->latency_us, memory_order_relaxed);
-        atomic_store_explicit(&d->health->latency_us, old ? old + (us - old) / 8 : us,
+        atomic_fetch_sub_explicit(&h->inflight, 1, memory_order_relaxed);
+    if (!first_byte_ns || (d->strategy != ROUTE_LATENCY && (d->cooldown_ms <= 0 || d->count_fails)))
+        return;
+    int64_t now = route_now_ms();
+    if (d->cooldown_ms > 0 && !d->count_fails)
+        count_within(&h->successes, &h->success_last_ms, now, 60000);
+    if (d->strategy == ROUTE_LATENCY) {
+        /* one slot of the ring, overwritten in turn; a sample and its time in one word, so a
+         * reader never pairs a time with another sample */
+        uint64_t us = first_byte_ns / 1000;
+        uint64_t sample = ((uint64_t)(now / 1000 + 1) << 32) | (us < UINT32_MAX ? us : UINT32_MAX);
+        unsigned slot = atomic_fetch_add_explicit(&h->latency_next, 1, memory_order_relaxed);
+        atomic_store_explicit(&h->latency[slot % ROUTE_LATENCY_SAMPLES], sample,
                               memory_order_relaxed);
     }
+}
+
+int64_t route_latency_us(const route_deployment_t *d, int64_t now_ms)
+{
+    if (!d->health)
+        return 0;
+    /* whole seconds: a sample is counted while its second is less than the ttl ago */
+    int64_t now_s = now_ms / 1000 + 1;
+    int64_t ttl_s = (d->latency_ttl_ms + 999) / 1000;
+    int64_t sum = 0, n = 0;
+    for (int i = 0; i < ROUTE_LATENCY_SAMPLES; i++) {
+        uint64_t sample = atomic_load_explicit(&d->health->latency[i], memory_order_relaxed);
+        if (!sample || now_s - (int64_t)(sample >> 32) >= ttl_s)
+            continue;
+        sum += (int64_t)(sample & UINT32_MAX);
+        n++;
+    }
+    return n ? sum / n + 1 : 0; /* + 1: a measured deployment is never "unknown" */
 }
 
 /* least-busy: fewest calls under way; latency-based-routing: lowest average time to first byte
@@ -561,7 +672,7 @@ void route_call_ended(const route_deployment_t *d, uint64_t first_byte_ns)
  * it. A retry's avoided deployment only when nothing else is usable. */
 static const route_deployment_t *by_strategy(const route_group_t *g, uint64_t *rng,
                                              const route_deployment_t *avoid, const bool *ok,
-                                             size_t n_ok)
+                                             size_t n_ok, const route_view_t *view)
 {
     bool skip_avoid = avoid && n_ok > 1;
     int64_t best = INT64_MAX;
@@ -574,7 +685,13 @@ static const route_deployment_t *by_strategy(const route_group_t *g, uint64_t *r
             score[i] = INT64_MAX;
             continue;
         }
-        if (g->strategy == ROUTE_LEAST_BUSY)
+        int64_t shared =
+            (g->strategy == ROUTE_LEAST_BUSY || g->strategy == ROUTE_USAGE) && view && view->load
+                ? view->load(view->arg, d)
+                : -1;
+        if (shared >= 0)
+            score[i] = shared; /* every instance's count */
+        else if (g->strategy == ROUTE_LEAST_BUSY)
             score[i] = atomic_load(&d->health->inflight);
         else if (g->strategy == ROUTE_COST)
             score[i] = (int64_t)(d->cost_per_token * 1e12);
@@ -583,7 +700,7 @@ static const route_deployment_t *by_strategy(const route_group_t *g, uint64_t *r
                            ? atomic_load(&d->health->usage_tokens)
                            : 0;
         else
-            score[i] = atomic_load(&d->health->latency_us);
+            score[i] = route_latency_us(d, route_now_ms());
         if (score[i] < best)
             best = score[i];
     }
@@ -624,21 +741,29 @@ static int tier(const route_deployment_t *d)
 int route_pick(const route_group_t *g, str_t model, uint64_t *rng, const route_deployment_t *avoid,
                arena_t *arena, route_target_t *out, const char **err)
 {
-    return route_pick_usable(g, model, rng, avoid, NULL, NULL, arena, out, err);
+    return route_pick_usable(g, model, rng, avoid, NULL, arena, out, err);
+}
+
+/* Whether d is cooling here or, as far as the view knows, on another instance. */
+static bool cooling_anywhere(const route_deployment_t *d, int64_t now, const route_view_t *view)
+{
+    return route_is_cooling(d, now) ||
+           (view && view->cooling_ms && d->cooldown_ms > 0 && view->cooling_ms(view->arg, d) > 0);
 }
 
 int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
-                      const route_deployment_t *avoid, route_usable_fn usable, void *usable_arg,
-                      arena_t *arena, route_target_t *out, const char **err)
+                      const route_deployment_t *avoid, const route_view_t *view, arena_t *arena,
+                      route_target_t *out, const char **err)
 {
     int64_t now = 0;
     bool any_cooling = false;
     if (g->num_deployments > 1) {
         now = route_now_ms();
         for (size_t i = 0; i < g->num_deployments && !any_cooling; i++)
-            any_cooling = route_is_cooling(g->deployments[i], now);
+            any_cooling = cooling_anywhere(g->deployments[i], now, view);
     }
-    if (!usable && !any_cooling && !g->ordered && g->strategy == ROUTE_SIMPLE_SHUFFLE) {
+    bool usable_fn = view && view->usable;
+    if (!usable_fn && !any_cooling && !g->ordered && g->strategy == ROUTE_SIMPLE_SHUFFLE) {
         const route_deployment_t *d =
             shuffle(g, rng, avoid, NULL, g->num_deployments, g->total_weight);
         return resolve(g, d, model, arena, out, err);
@@ -652,10 +777,10 @@ int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
     size_t n_ok = 0, n_warm = 0;
     double total = 0;
     for (size_t i = 0; i < g->num_deployments; i++) {
-        ok[i] = !any_cooling || !route_is_cooling(g->deployments[i], now);
+        ok[i] = !any_cooling || !cooling_anywhere(g->deployments[i], now, view);
         n_warm += ok[i];
-        if (ok[i] && usable)
-            ok[i] = usable(usable_arg, g->deployments[i]);
+        if (ok[i] && usable_fn)
+            ok[i] = view->usable(view->arg, g->deployments[i]);
         if (ok[i]) {
             n_ok++;
             total += g->deployments[i]->weight;
@@ -682,7 +807,7 @@ int route_pick_usable(const route_group_t *g, str_t model, uint64_t *rng,
         }
     }
     if (g->strategy != ROUTE_SIMPLE_SHUFFLE)
-        return resolve(g, by_strategy(g, rng, avoid, ok, n_ok), model, arena, out, err);
+        return resolve(g, by_strategy(g, rng, avoid, ok, n_ok, view), model, arena, out, err);
     if (total <= 0) {
         /* only deployments without weight (no rpm where others have one) are left: uniform */
         uint64_t k = route_rng_next(rng) % n_ok;

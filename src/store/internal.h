@@ -51,7 +51,7 @@ int store_member_limits_sql(buf_t *b, const char *param);
 extern const store_field_t store_end_user_fields[]; /* store_end_user_t */
 extern const size_t store_end_user_num_fields;
 /* SELECT of the end user whose user_id is the one parameter, with its budget row's limits. */
-int store_end_user_sql(buf_t *b, const char *param);
+int store_end_user_sql(buf_t *b, const char *param, const char *default_param);
 
 /* Frees the strings and lists a record's fields own (not the record itself). */
 void store_fields_free(const store_field_t *f, size_t nf, void *rec);

@@ -311,7 +311,7 @@ static int build_sql(int which, buf_t *b)
     case SQL_MEMBER_LIMITS_BY_KEY:
         return store_member_limits_sql(b, "$1");
     case SQL_END_USER_GET:
-        return store_end_user_sql(b, "$1");
+        return store_end_user_sql(b, "$1", "$2");
     case SQL_BUDGETS_DUE:
         return build_budgets_due(b);
     default:
@@ -1302,16 +1302,16 @@ int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *
     return 0;
 }
 
-int store_pg_end_user_get(store_pg_t *pg, const char *user_id, store_end_user_t *out,
-                          store_pg_cb cb, void *arg)
+int store_pg_end_user_get(store_pg_t *pg, const char *user_id, const char *default_budget_id,
+                          store_end_user_t *out, store_pg_cb cb, void *arg)
 {
     store_end_user_init(out); /* freeable whatever happens */
     if (start_op(pg, OP_END_USER_GET, cb, arg) < 0)
         return -1;
     pg->end_user_out = out;
     pg->key_rc = -1;
-    const char *v[] = {user_id};
-    if (send_query(pg, sql_text(pg, SQL_END_USER_GET), 1, v) < 0 || send_sync(pg) < 0)
+    const char *v[] = {user_id, default_budget_id};
+    if (send_query(pg, sql_text(pg, SQL_END_USER_GET), 2, v) < 0 || send_sync(pg) < 0)
         return pg->state == STORE_PG_BROKEN ? 0 : abort_start(pg);
     return 0;
 }

@@ -164,14 +164,20 @@ const store_field_t store_end_user_fields[] = {
 };
 const size_t store_end_user_num_fields = COUNTOF(store_end_user_fields);
 
-int store_end_user_sql(buf_t *b, const char *param)
+/* An end user without a budget row of its own (budget_id NULL, or naming no row) gets the row of
+ * `default_param` (litellm_settings.max_end_user_budget_id; NULL: none), as LiteLLM's
+ * _apply_default_budget_to_end_user. */
+int store_end_user_sql(buf_t *b, const char *param, const char *default_param)
 {
-    return store_sqlf(b,
-                      "SELECT e.\"user_id\", e.\"spend\", e.\"blocked\", b.\"max_budget\", "
-                      "b.\"rpm_limit\", b.\"tpm_limit\" FROM \"LiteLLM_EndUserTable\" e LEFT "
-                      "JOIN \"LiteLLM_BudgetTable\" b ON b.\"budget_id\" = e.\"budget_id\" "
-                      "WHERE e.\"user_id\" = %s",
-                      param);
+    return store_sqlf(
+        b,
+        "SELECT e.\"user_id\", e.\"spend\", e.\"blocked\", CASE WHEN b.\"budget_id\" IS NULL "
+        "THEN d.\"max_budget\" ELSE b.\"max_budget\" END, CASE WHEN b.\"budget_id\" IS NULL THEN "
+        "d.\"rpm_limit\" ELSE b.\"rpm_limit\" END, CASE WHEN b.\"budget_id\" IS NULL THEN "
+        "d.\"tpm_limit\" ELSE b.\"tpm_limit\" END FROM \"LiteLLM_EndUserTable\" e LEFT JOIN "
+        "\"LiteLLM_BudgetTable\" b ON b.\"budget_id\" = e.\"budget_id\" LEFT JOIN "
+        "\"LiteLLM_BudgetTable\" d ON d.\"budget_id\" = %s WHERE e.\"user_id\" = %s",
+        default_param, param);
 }
 
 void store_end_user_init(store_end_user_t *e)

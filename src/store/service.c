@@ -140,6 +140,7 @@ struct store_svc {
 
     /* configuration (owned copies) */
     char *sqlite_path, *pg_conninfo, *spool_path;
+    char *end_user_budget_id; /* litellm_settings.max_end_user_budget_id; NULL: none */
     bool is_pg, write_logs;
     uint64_t batch_ms;
     size_t batch_max, chunk;
@@ -289,7 +290,7 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
 
 /* The arrays an auth_key_t points to while it is built; freed after auth_cache_put copied it. */
 typedef struct {
-    const char **models, **team_models, **tags;
+    const char **models, **team_models, **tags, **cache_controls;
     auth_alias_t *aliases;
     auth_model_budget_t *budgets;
     auth_model_limit_t *model_limits;
@@ -301,6 +302,7 @@ static void conv_free(conv_t *cv)
     free(cv->models);
     free(cv->team_models);
     free(cv->tags);
+    free(cv->cache_controls);
     free(cv->aliases);
     free(cv->budgets);
     free(cv->model_limits);
@@ -355,7 +357,8 @@ static bool json_number(const cJSON *j, double *out)
 }
 
 /* model_max_budget {"gpt-4o": {"budget_limit": 5, "time_period": "30d"}} (or {"gpt-4o": 5});
- * the window's spend comes from model_spend {"gpt-4o": 1.2}. */
+ * LiteLLM's BudgetConfig also takes max_budget and budget_duration for the same two fields.
+ * The spend comes from model_spend {"gpt-4o": 1.2}. */
 static int convert_model_budgets(conv_t *cv, const store_key_t *key, auth_key_t *k)
 {
     if (!key->model_max_budget || !(cv->budgets_doc = cJSON_Parse(key->model_max_budget)) ||
@@ -374,9 +377,12 @@ static int convert_model_budgets(conv_t *cv, const store_key_t *key, auth_key_t 
         double limit;
         const cJSON *period = NULL;
         if (cJSON_IsObject(m)) {
-            if (!json_number(cJSON_GetObjectItemCaseSensitive(m, "budget_limit"), &limit))
+            if (!json_number(cJSON_GetObjectItemCaseSensitive(m, "budget_limit"), &limit) &&
+                !json_number(cJSON_GetObjectItemCaseSensitive(m, "max_budget"), &limit))
                 continue;
             period = cJSON_GetObjectItemCaseSensitive(m, "time_period");
+            if (!cJSON_IsString(period))
+                period = cJSON_GetObjectItemCaseSensitive(m, "budget_duration");
         } else if (!json_number(m, &limit)) {
             continue;
         }
@@ -393,42 +399,69 @@ static int convert_model_budgets(conv_t *cv, const store_key_t *key, auth_key_t 
     return 0;
 }
 
-/* A limit in a JSON object of model -> limit, AUTH_NO_LIMIT when absent or not a number. */
-static long long model_limit_of(const cJSON *map, const char *model)
+/* Where a key's per-model rpm (or tpm) limits come from: a map model -> limit, or, with
+ * `field`, model_max_budget's map model -> {field: limit}. */
+typedef struct {
+    const cJSON *map;
+    const char *field; /* NULL: the map's values are the limits */
+} limit_src_t;
+
+/* A limit of `model` in src, AUTH_NO_LIMIT when absent or not a number. */
+static long long model_limit_of(limit_src_t src, const char *model)
 {
     double v;
-    if (!cJSON_IsObject(map) || !json_number(cJSON_GetObjectItemCaseSensitive(map, model), &v) ||
-        v < 0 || v > 1e15)
+    const cJSON *e =
+        cJSON_IsObject(src.map) ? cJSON_GetObjectItemCaseSensitive(src.map, model) : NULL;
+    if (src.field)
+        e = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, src.field) : NULL;
+    if (!json_number(e, &v) || v < 0 || v > 1e15)
         return AUTH_NO_LIMIT;
     return (long long)v;
 }
 
-/* metadata {"model_rpm_limit": {"gpt-4o": 10}, "model_tpm_limit": {"gpt-4o": 1000}}: one entry
- * per model named in either (LiteLLM's get_key_model_rpm_limit reads the key's metadata). */
+/* LiteLLM's get_key_model_rpm_limit (and _tpm_): the key's metadata "model_rpm_limit" map when
+ * it has entries, else the "rpm_limit" of its model_max_budget entries. */
+static limit_src_t model_limit_source(const conv_t *cv, const char *meta_key, const char *field)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(cv->metadata_doc, meta_key);
+    if (cJSON_IsObject(meta) && meta->child)
+        return (limit_src_t){meta, NULL};
+    const cJSON *m, *budgets = cJSON_IsObject(cv->budgets_doc) ? cv->budgets_doc : NULL;
+    cJSON_ArrayForEach(m, budgets)
+    {
+        limit_src_t src = {cv->budgets_doc, field};
+        if (model_limit_of(src, m->string) != AUTH_NO_LIMIT)
+            return src;
+    }
+    return (limit_src_t){NULL, NULL};
+}
+
+/* One entry per model with an rpm or tpm limit (the model_per_key descriptor): metadata
+ * {"model_rpm_limit": {"gpt-4o": 10}, "model_tpm_limit": {...}}, or model_max_budget
+ * {"gpt-4o": {"budget_limit": 5, "rpm_limit": 10, "tpm_limit": 1000}}. */
 static int convert_model_limits(conv_t *cv, auth_key_t *k)
 {
-    const cJSON *rpm = cJSON_GetObjectItemCaseSensitive(cv->metadata_doc, "model_rpm_limit");
-    const cJSON *tpm = cJSON_GetObjectItemCaseSensitive(cv->metadata_doc, "model_tpm_limit");
-    int n = (cJSON_IsObject(rpm) ? cJSON_GetArraySize(rpm) : 0) +
-            (cJSON_IsObject(tpm) ? cJSON_GetArraySize(tpm) : 0);
+    limit_src_t srcs[2] = {model_limit_source(cv, "model_rpm_limit", "rpm_limit"),
+                           model_limit_source(cv, "model_tpm_limit", "tpm_limit")};
+    int n = 0;
+    for (int s = 0; s < 2; s++)
+        n += cJSON_IsObject(srcs[s].map) ? cJSON_GetArraySize(srcs[s].map) : 0;
     if (n <= 0)
         return 0;
     if (!(cv->model_limits = calloc((size_t)n, sizeof *cv->model_limits)))
         return -1;
-    const cJSON *maps[2] = {rpm, tpm};
-    for (int m = 0; m < 2; m++) {
-        if (!cJSON_IsObject(maps[m]))
-            continue;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, maps[m])
+    for (int s = 0; s < 2; s++) {
+        const cJSON *e, *map = cJSON_IsObject(srcs[s].map) ? srcs[s].map : NULL;
+        cJSON_ArrayForEach(e, map)
         {
             bool seen = false;
             for (size_t i = 0; i < k->n_model_limits && !seen; i++)
                 seen = strcmp(cv->model_limits[i].model, e->string) == 0;
-            if (seen)
+            long long rpm = model_limit_of(srcs[0], e->string),
+                      tpm = model_limit_of(srcs[1], e->string);
+            if (seen || (rpm == AUTH_NO_LIMIT && tpm == AUTH_NO_LIMIT))
                 continue;
-            cv->model_limits[k->n_model_limits++] = (auth_model_limit_t){
-                e->string, model_limit_of(rpm, e->string), model_limit_of(tpm, e->string)};
+            cv->model_limits[k->n_model_limits++] = (auth_model_limit_t){e->string, rpm, tpm};
         }
     }
     k->model_limits = cv->model_limits;
@@ -452,6 +485,11 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
         return -1;
     k->models = cv->models;
     k->n_models = key->models.n;
+    if (key->allowed_cache_controls.n &&
+        !(cv->cache_controls = list_view(&key->allowed_cache_controls)))
+        return -1;
+    k->allowed_cache_controls = cv->cache_controls;
+    k->n_allowed_cache_controls = key->allowed_cache_controls.n;
 
     if (key->aliases && (cv->aliases_doc = cJSON_Parse(key->aliases)) &&
         cJSON_IsObject(cv->aliases_doc)) {
@@ -482,8 +520,6 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
             }
         }
         k->tags = cv->tags;
-        if (cJSON_IsObject(cv->metadata_doc) && convert_model_limits(cv, k) < 0)
-            return -1;
     }
 
     k->blocked = key->blocked == 1;
@@ -519,7 +555,7 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
     if (row->has_member)
         k->member_limits =
             (auth_limits_t){to_limit(row->member.rpm_limit), to_limit(row->member.tpm_limit)};
-    if (convert_model_budgets(cv, key, k) < 0)
+    if (convert_model_budgets(cv, key, k) < 0 || convert_model_limits(cv, k) < 0)
         return -1;
     k->rpm_limit = to_limit(key->rpm_limit);
     k->tpm_limit = to_limit(key->tpm_limit);
@@ -644,7 +680,7 @@ static bool serve_lookups(store_svc_t *s)
             const auth_hash_t *h = &wt->hash;
             if (wt->end_user) {
                 store_end_user_t eu;
-                int rc = store_sqlite_end_user_get(s->db, wt->end_user, &eu);
+                int rc = store_sqlite_end_user_get(s->db, wt->end_user, s->end_user_budget_id, &eu);
                 answer_end_user(s, h, wt->end_user, rc, &eu, store_sqlite_errmsg(s->db));
                 store_end_user_free(&eu);
                 free(wt->end_user);
@@ -663,7 +699,8 @@ static bool serve_lookups(store_svc_t *s)
     auth_hash_hex(&s->lookup.hash, hex);
     s->op = OP_LOOKUP;
     int sent = s->lookup.end_user
-                   ? store_pg_end_user_get(s->pg, s->lookup.end_user, &s->eu_row, on_pg_lookup, s)
+                   ? store_pg_end_user_get(s->pg, s->lookup.end_user, s->end_user_budget_id,
+                                           &s->eu_row, on_pg_lookup, s)
                    : store_pg_auth_get(s->pg, hex, &s->row, on_pg_lookup, s);
     if (sent < 0) {
         s->op = OP_IDLE;
@@ -1400,6 +1437,7 @@ static void svc_free(store_svc_t *s)
     free(s->sqlite_path);
     free(s->pg_conninfo);
     free(s->spool_path);
+    free(s->end_user_budget_id);
     free(s->cur_logs);
     free(s->cur_nodes);
     free(s->inserted);
@@ -1454,6 +1492,7 @@ store_svc_t *store_svc_start(const store_svc_opts_t *opts, char **err)
     s->sqlite_path = dup_or_null(opts->sqlite_path, &ok);
     s->pg_conninfo = dup_or_null(opts->pg_conninfo, &ok);
     s->spool_path = dup_or_null(opts->spool_path, &ok);
+    s->end_user_budget_id = dup_or_null(opts->max_end_user_budget_id, &ok);
     s->is_pg = opts->pg_conninfo != NULL;
     s->write_logs = opts->write_logs;
     s->cache = opts->cache;

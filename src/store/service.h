@@ -28,6 +28,8 @@ typedef struct {
     size_t batch_max;        /* flush once this many records wait; 0: 100 */
     bool write_logs;         /* false: disable_spend_logs (increments only) */
     auth_cache_t *cache;     /* key lookups are answered into it; spend written is settled */
+    /* litellm_settings.max_end_user_budget_id: the budget row of end users without one; NULL */
+    const char *max_end_user_budget_id;
 } store_svc_opts_t;
 
 /* Starts the thread. It connects in the background: a database that is down at start-up is

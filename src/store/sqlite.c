@@ -242,7 +242,7 @@ static int build_sql(int which, buf_t *b)
     case ST_MEMBER_LIMITS:
         return store_member_limits_sql(b, "?1");
     case ST_END_USER_GET:
-        return store_end_user_sql(b, "?1");
+        return store_end_user_sql(b, "?1", "?2");
     case ST_KEY_INSERT:
         return build_insert(b, "LiteLLM_VerificationToken", store_key_fields, store_key_num_fields,
                             "");
@@ -780,13 +780,10 @@ fail:
 
 /* Runs a one-row select by primary key into rec (initialised by the caller). 0 found, 1 none,
  * -1 error (what the record got so far is the caller's to free). */
-static int get_row(store_sqlite_t *db, int which, const char *id, const store_field_t *f, size_t nf,
-                   void *rec, const char *what)
+/* Steps a bound statement into rec: 0 a row, 1 none, -1 error. */
+static int read_row(store_sqlite_t *db, sqlite3_stmt *s, const store_field_t *f, size_t nf,
+                    void *rec, const char *what)
 {
-    sqlite3_stmt *s = stmt(db, which);
-    if (!s)
-        return -1;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
         sqlite3_reset(s);
@@ -805,6 +802,16 @@ static int get_row(store_sqlite_t *db, int which, const char *id, const store_fi
         }
     sqlite3_reset(s);
     return 0;
+}
+
+static int get_row(store_sqlite_t *db, int which, const char *id, const store_field_t *f, size_t nf,
+                   void *rec, const char *what)
+{
+    sqlite3_stmt *s = stmt(db, which);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    return read_row(db, s, f, nf, rec, what);
 }
 
 int store_sqlite_key_get(store_sqlite_t *db, const char *token_hash, store_key_t *out)
@@ -837,11 +844,18 @@ int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t 
     return rc;
 }
 
-int store_sqlite_end_user_get(store_sqlite_t *db, const char *user_id, store_end_user_t *out)
+int store_sqlite_end_user_get(store_sqlite_t *db, const char *user_id,
+                              const char *default_budget_id, store_end_user_t *out)
 {
     store_end_user_init(out);
-    int rc = get_row(db, ST_END_USER_GET, user_id, store_end_user_fields, store_end_user_num_fields,
-                     out, "read end user");
+    sqlite3_stmt *s = stmt(db, ST_END_USER_GET);
+    if (!s)
+        return -1;
+    sqlite3_bind_text(s, 1, user_id, -1, SQLITE_TRANSIENT);
+    if (default_budget_id) /* unbound, ?2 is NULL: no default */
+        sqlite3_bind_text(s, 2, default_budget_id, -1, SQLITE_TRANSIENT);
+    int rc =
+        read_row(db, s, store_end_user_fields, store_end_user_num_fields, out, "read end user");
     if (rc != 0)
         store_end_user_free(out);
     return rc;

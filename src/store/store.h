@@ -308,8 +308,11 @@ int store_sqlite_user_get(store_sqlite_t *db, const char *user_id, store_user_t 
 /* Reads the key row and, when it names them, its team and user rows and its user's limits in its
  * team. 0 found (free *out with store_auth_row_free), 1 no such key, -1 error. */
 int store_sqlite_auth_get(store_sqlite_t *db, const char *token_hash, store_auth_row_t *out);
-/* Reads an end user and its budget row's limits: 0 found (free *out), 1 no such end user, -1. */
-int store_sqlite_end_user_get(store_sqlite_t *db, const char *user_id, store_end_user_t *out);
+/* Reads an end user and its budget row's limits (the row of default_budget_id, which may be
+ * NULL, when it has none: litellm_settings.max_end_user_budget_id): 0 found (free *out), 1 no
+ * such end user, -1. */
+int store_sqlite_end_user_get(store_sqlite_t *db, const char *user_id,
+                              const char *default_budget_id, store_end_user_t *out);
 
 /* LiteLLM's reset_budget job, in one transaction: every key, user and team whose budget_reset_at
  * is at or before now_ms and that has a budget_duration gets spend = 0 and budget_reset_at =
@@ -436,8 +439,8 @@ int store_pg_auth_get(store_pg_t *pg, const char *token_hash, store_auth_row_t *
                       void *arg);
 /* store_sqlite_end_user_get on PostgreSQL: rc 0 found, 1 none, -1 error; free *out with
  * store_end_user_free whatever rc is. */
-int store_pg_end_user_get(store_pg_t *pg, const char *user_id, store_end_user_t *out,
-                          store_pg_cb cb, void *arg);
+int store_pg_end_user_get(store_pg_t *pg, const char *user_id, const char *default_budget_id,
+                          store_end_user_t *out, store_pg_cb cb, void *arg);
 /* store_sqlite_reset_budgets on PostgreSQL: one query finds the rows due, one transaction resets
  * them (each UPDATE again requires budget_reset_at <= now, so two instances never reset one
  * window twice) and, when any was reset, NOTIFYs STORE_KEY_CHANNEL with "*". *count (valid until

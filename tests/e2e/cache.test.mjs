@@ -14,11 +14,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { deployment, freePort, makeTempDir, sleep, SLOW, startSluice, startStack, waitFor } from './lib/harness.mjs';
 
 let s;
 let client;
+let anthropic;
 before(async () => {
   s = await startStack({
     config: (ctx) => ({
@@ -29,6 +31,12 @@ before(async () => {
         deployment(ctx, 'text-embedding-3-small', 'mock-embedding-small', {
           model_info: { id: 'dep-embed', mode: 'embedding' },
         }),
+        {
+          // /v1/messages passes through to the mock's Messages API
+          model_name: 'claude-msgs',
+          litellm_params: { model: 'anthropic/claude-mock-3', api_base: ctx.mockUrl, api_key: 'sk-ant-e2e' },
+          model_info: { id: 'dep-claude-msgs' },
+        },
         {
           model_name: 'claude-cached',
           litellm_params: {
@@ -45,6 +53,7 @@ before(async () => {
     }),
   });
   client = s.openai();
+  anthropic = new Anthropic({ apiKey: s.masterKey, baseURL: s.url, maxRetries: 0, timeout: 20000 * SLOW });
 }, { timeout: 30000 * SLOW });
 after(() => s?.stop(), { timeout: 30000 * SLOW });
 
@@ -249,6 +258,223 @@ test('embeddings are cached too', T, async () => {
   assert.equal(await upstreamCalls('emb-1'), 1);
 });
 
+const sha = (text) => createHash('sha256').update(text).digest('hex');
+
+test('a /completions stream is stored as the text_completion it adds up to and replayed', T, async () => {
+  const read = async () => {
+    const { data: stream, response } = await client.completions
+      .create({ model: 'gpt-4o-mini', prompt: 'text stream', stream: true, mock: { id: 'text-s', tokens: 5 } })
+      .withResponse();
+    let text = '';
+    let finish = null;
+    for await (const chunk of stream) {
+      assert.equal(chunk.object, 'text_completion');
+      text += chunk.choices[0]?.text ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    return { text, finish, response };
+  };
+  const a = await read();
+  assert.ok(a.text.length > 0);
+  assert.equal(a.response.headers.get('x-litellm-cache-key'), null);
+  const b = await read();
+  assert.equal(await upstreamCalls('text-s'), 1, 'the second stream came from the cache');
+  assert.equal(b.text, a.text);
+  assert.equal(b.finish, a.finish);
+  assert.match(b.response.headers.get('content-type'), /^text\/event-stream/);
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), sha('model: gpt-4o-miniprompt: text streamstream: True'));
+  // the same prompt without stream is its own entry
+  const c = await client.completions.create({ model: 'gpt-4o-mini', prompt: 'text stream', mock: { id: 'text-s', tokens: 5 } });
+  assert.equal(c.object, 'text_completion');
+  assert.equal(await upstreamCalls('text-s'), 2);
+});
+
+test('/v1/messages (Anthropic SDK): a repeated message is a hit; `system` is part of the key', T, async () => {
+  const ask = (system) =>
+    anthropic.messages
+      .create({ model: 'claude-msgs', max_tokens: 20, system, messages: [{ role: 'user', content: 'cache msgs' }], mock: { id: 'msgs-1' } })
+      .withResponse();
+  const a = await ask('be brief');
+  assert.equal(a.data.type, 'message');
+  assert.equal(a.response.headers.get('x-litellm-cache-key'), null);
+  const b = await ask('be brief');
+  assert.deepEqual(b.data, a.data);
+  assert.equal(await upstreamCalls('msgs-1'), 1);
+  const text = "model: claude-msgsmessages: [{'role': 'user', 'content': 'cache msgs'}]max_tokens: 20system: be brief";
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), sha(text));
+  assert.equal(Number(b.response.headers.get('x-litellm-response-cost')), 0);
+  await ask('be long');
+  assert.equal(await upstreamCalls('msgs-1'), 2, 'another system prompt: a miss');
+  const st = await s.mockStats();
+  const sent = typeof st.last_request.body === 'string' ? JSON.parse(st.last_request.body) : st.last_request.body;
+  assert.equal(sent.cache, undefined);
+});
+
+test('/v1/messages streams: stored as LiteLLM stores them (the events) and replayed as they were sent', T, async () => {
+  const read = async () => {
+    const { data: stream, response } = await anthropic.messages
+      .create({ model: 'claude-msgs', max_tokens: 20, messages: [{ role: 'user', content: 'stream msgs' }], stream: true, mock: { id: 'msgs-s' } })
+      .withResponse();
+    const events = [];
+    for await (const e of stream) events.push(e);
+    return { events, response };
+  };
+  const a = await read();
+  assert.equal(a.events[0].type, 'message_start');
+  assert.equal(a.events.at(-1).type, 'message_stop');
+  const b = await read();
+  assert.equal(await upstreamCalls('msgs-s'), 1, 'the second stream came from the cache');
+  assert.deepEqual(b.events, a.events, 'the same events, message id included');
+  assert.match(b.response.headers.get('content-type'), /^text\/event-stream/);
+  const text = "model: claude-msgsmessages: [{'role': 'user', 'content': 'stream msgs'}]max_tokens: 20stream: True";
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), sha(text));
+});
+
+test('/v1/responses: a repeated response is a hit, instructions are keyed, a stream is not replayed', T, async () => {
+  const ask = (instructions) =>
+    client.responses.create({ model: 'gpt-4o-mini', input: 'cache resp', instructions, mock: { id: 'resp-1' } }).withResponse();
+  const a = await ask('short');
+  assert.equal(a.data.object, 'response');
+  const b = await ask('short');
+  assert.deepEqual(b.data, a.data);
+  assert.equal(await upstreamCalls('resp-1'), 1);
+  assert.equal(b.response.headers.get('x-litellm-cache-key'), sha('model: gpt-4o-miniinput: cache respinstructions: short'));
+  await ask('long');
+  assert.equal(await upstreamCalls('resp-1'), 2, 'other instructions: a miss');
+  for (let i = 0; i < 2; i++) {
+    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'cache resp', stream: true, mock: { id: 'resp-s' } });
+    const types = [];
+    for await (const e of stream) types.push(e.type);
+    assert.equal(types.at(-1), 'response.completed');
+  }
+  assert.equal(await upstreamCalls('resp-s'), 2, 'Responses streams are not answered from the cache');
+});
+
+test('allowed_cache_controls: a key may send only the controls it lists (LiteLLM\'s 403)', T, async () => {
+  const made = await s.post('/key/generate', { allowed_cache_controls: ['no-cache'] });
+  assert.equal(made.status, 200, made.text);
+  const limited = new OpenAI({ apiKey: made.json.key, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const body = (cache) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'acc' }], mock: { id: 'acc-1' }, cache });
+  const err = await limited.chat.completions.create(body({ 'no-cache': true, ttl: 5 })).catch((e) => e);
+  assert.equal(err.status, 403);
+  assert.equal(err.error.message, 'Not allowed to set ttl as a cache control. Contact admin to change permissions.');
+  assert.equal(await upstreamCalls('acc-1'), 0, 'refused before the provider');
+  const ok = await limited.chat.completions.create(body({ 'no-cache': true }));
+  assert.equal(ok.object, 'chat.completion');
+  const plain = await limited.chat.completions.create(body(undefined));
+  assert.equal(plain.object, 'chat.completion');
+  // /v1/messages: the same check, in Anthropic's envelope
+  const a = new Anthropic({ apiKey: made.json.key, baseURL: s.url, maxRetries: 0 });
+  const aerr = await a.messages
+    .create({ model: 'claude-msgs', max_tokens: 5, messages: [{ role: 'user', content: 'x' }], cache: { 's-maxage': 1 } })
+    .catch((e) => e);
+  assert.equal(aerr.status, 403);
+  assert.match(aerr.error.error.message, /^Not allowed to set s-maxage as a cache control/);
+  // a key without the list may send any control
+  const free = await s.post('/key/generate', {});
+  const other = new OpenAI({ apiKey: free.json.key, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const r = await other.chat.completions.create(body({ ttl: 5, 'no-store': true }));
+  assert.equal(r.object, 'chat.completion');
+});
+
+test('/cache/ping, /cache/delete, /cache/flushall on the local cache (master key only)', T, async () => {
+  const ping = await s.request('/cache/ping');
+  assert.equal(ping.status, 200);
+  assert.equal(ping.json.status, 'healthy');
+  assert.equal(ping.json.cache_type, 'local');
+  assert.equal(ping.json.ping_response, null);
+  const params = JSON.parse(ping.json.litellm_cache_params);
+  assert.equal(params.type, 'local');
+  assert.equal(params.ttl, 600);
+  assert.equal(params.mode, 'default_on');
+  const del = await s.post('/cache/delete', { keys: ['x'] });
+  assert.equal(del.status, 500);
+  assert.equal(del.json.detail, 'Cache Delete Failed(500: Cache type local does not support deleting a key. only `redis` is supported)');
+  const flush = await s.post('/cache/flushall', {});
+  assert.equal(flush.status, 503);
+  assert.equal(flush.json.detail, 'Service Unhealthy (500: Cache type local does not support flushing)');
+  const k = await s.post('/key/generate', {});
+  const denied = await s.request('/cache/ping', { headers: { authorization: `Bearer ${k.json.key}` } });
+  assert.equal(denied.status, 401);
+  assert.equal(denied.json.error.type, 'auth_error');
+  assert.equal((await s.request('/cache/ping', { auth: false })).status, 401);
+  const ready = await s.request('/health/readiness', { auth: false });
+  assert.equal(ready.json.cache, 'local', 'readiness names the cache type, as LiteLLM');
+});
+
+test('no cache configured: /cache/ping is LiteLLM\'s 503, delete a 500, flushall a 503', T, async () => {
+  const n = await startStack({
+    config: (ctx) => ({
+      model_list: [deployment(ctx, 'gpt-4o-mini', 'mock-gpt-4o-mini')],
+      general_settings: { master_key: ctx.masterKey },
+    }),
+  });
+  try {
+    const ping = await n.request('/cache/ping');
+    assert.equal(ping.status, 503);
+    assert.equal(ping.json.error.type, 'cache_ping_error');
+    assert.equal(ping.json.error.param, 'cache_ping');
+    assert.equal(JSON.parse(ping.json.error.message).message, 'Service Unhealthy (503: Cache not initialized. litellm.cache is None)');
+    const del = await n.post('/cache/delete', { keys: ['x'] });
+    assert.equal(del.status, 500);
+    assert.equal(del.json.detail, 'Cache Delete Failed(503: Cache not initialized. litellm.cache is None)');
+    const flush = await n.post('/cache/flushall', {});
+    assert.equal(flush.status, 503);
+    assert.equal(flush.json.detail, 'Service Unhealthy (503: Cache not initialized. litellm.cache is None)');
+  } finally {
+    await n.stop();
+  }
+});
+
+test('mode default_off: only cache: {"use-cache": true} uses the cache; supported_call_types limits the routes', T, async () => {
+  const o = await startStack({
+    config: (ctx) => ({
+      model_list: [
+        deployment(ctx, 'gpt-4o-mini', 'mock-gpt-4o-mini'),
+        deployment(ctx, 'text-embedding-3-small', 'mock-embedding-small', { model_info: { mode: 'embedding' } }),
+      ],
+      litellm_settings: {
+        num_retries: 0,
+        cache: true,
+        cache_params: { type: 'local', mode: 'default_off', supported_call_types: ['acompletion', 'atext_completion'] },
+      },
+      general_settings: { master_key: ctx.masterKey },
+    }),
+  });
+  try {
+    const c = o.openai();
+    const calls = async (id) => (await o.mockStats()).by_id[id]?.requests ?? 0;
+    const ask = (id, cache) =>
+      c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'opt in' }], mock: { id }, cache }).withResponse();
+    await ask('off-1');
+    const second = await ask('off-1');
+    assert.equal(await calls('off-1'), 2, 'not opted in: never read nor written');
+    assert.equal(second.response.headers.get('x-litellm-cache-key'), null);
+    await ask('off-2', { 'use-cache': 'true' });
+    await ask('off-2', { 'use-cache': 'true' });
+    assert.equal(await calls('off-2'), 2, 'only JSON true opts in');
+    await ask('off-3', { 'use-cache': true });
+    const hit = await ask('off-3', { 'use-cache': true });
+    assert.equal(await calls('off-3'), 1, 'opted in: the second call is a hit');
+    assert.ok(hit.response.headers.get('x-litellm-cache-key'));
+    await ask('off-3');
+    assert.equal(await calls('off-3'), 2, 'the entry is there, but this request did not opt in');
+    await c.completions.create({ model: 'gpt-4o-mini', prompt: 'p', mock: { id: 'off-t' }, cache: { 'use-cache': true } });
+    await c.completions.create({ model: 'gpt-4o-mini', prompt: 'p', mock: { id: 'off-t' }, cache: { 'use-cache': true } });
+    assert.equal(await calls('off-t'), 1, 'atext_completion is listed');
+    const e = { model: 'text-embedding-3-small', input: 'e', mock: { id: 'off-e' }, cache: { 'use-cache': true } };
+    await c.embeddings.create(e);
+    await c.embeddings.create(e);
+    assert.equal(await calls('off-e'), 2, 'aembedding is not listed: not cached');
+    const ping = await o.request('/cache/ping');
+    const params = JSON.parse(ping.json.litellm_cache_params);
+    assert.equal(params.mode, 'default_off');
+    assert.deepEqual(params.supported_call_types, ['acompletion', 'atext_completion']);
+  } finally {
+    await o.stop();
+  }
+});
+
 // ---- type: redis ------------------------------------------------------------------------------
 
 const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
@@ -379,6 +605,46 @@ describe('type redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
     assert.equal((await r.mockStats()).by_id['redis-s'].requests, 1);
   });
 
+  test('/cache/ping writes LiteLLM\'s test entry; /cache/delete removes keys; /cache/flushall empties Redis', T, async () => {
+    const ping = await r.request('/cache/ping');
+    assert.equal(ping.status, 200, ping.text);
+    assert.equal(ping.json.status, 'healthy');
+    assert.equal(ping.json.cache_type, 'redis');
+    assert.equal((await r.request('/health/readiness', { auth: false })).json.cache, 'redis');
+    assert.equal(ping.json.ping_response, true);
+    assert.equal(ping.json.set_cache_response, 'success');
+    assert.equal(ping.json.health_check_cache_params.host, '127.0.0.1');
+    assert.equal(ping.json.health_check_cache_params.port, redisPort);
+    assert.equal(JSON.parse(ping.json.litellm_cache_params).type, 'redis');
+    const testKey = createHash('sha256').update("model: test-modelmessages: [{'role': 'user', 'content': 'test from litellm'}]").digest('hex');
+    const v = JSON.parse(await redisCommand(redisPort, ['GET', testKey]));
+    assert.equal(v.response, 'test_key');
+
+    const a = await call(clientA, 'to delete', 'redis-del');
+    const key = createHash('sha256').update("model: gpt-4o-minimessages: [{'role': 'user', 'content': 'to delete'}]").digest('hex');
+    await waitFor(() => redisCommand(redisPort, ['GET', key]), { timeout: 3000 * SLOW, what: 'the key in Redis' });
+    const del = await r.post('/cache/delete', { keys: [key, 'not-there'] });
+    assert.equal(del.status, 200);
+    assert.deepEqual(del.json, { status: 'success' });
+    assert.equal(await redisCommand(redisPort, ['GET', key]), null);
+    const again = await call(clientA, 'to delete', 'redis-del');
+    assert.equal(again.data.object, a.data.object);
+    assert.equal((await r.mockStats()).by_id['redis-del'].requests, 2, 'deleted: a miss');
+    const bad = await r.post('/cache/delete', { keys: [] });
+    assert.equal(bad.status, 500);
+    assert.match(bad.json.detail, /^Cache Delete Failed\(/);
+
+    const k = await r.post('/key/generate', {});
+    if (k.status === 200) {
+      const denied = await r.post('/cache/flushall', {}, { headers: { authorization: `Bearer ${k.json.key}` } });
+      assert.equal(denied.status, 401);
+    }
+    const flush = await r.post('/cache/flushall', {});
+    assert.equal(flush.status, 200);
+    assert.deepEqual(flush.json, { status: 'success' });
+    assert.equal(await redisCommand(redisPort, ['DBSIZE']), ':0');
+  });
+
   test('Redis gone: lookups are misses, calls still succeed', T, async () => {
     redis.kill('SIGKILL');
     await new Promise((res) => redis.once('exit', res));
@@ -388,5 +654,12 @@ describe('type redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
       assert.equal(x.response.headers.get('x-litellm-cache-key'), null);
     }
     assert.equal((await r.mockStats()).by_id['redis-down'].requests, 3);
+    const ping = await r.request('/cache/ping');
+    assert.equal(ping.status, 503);
+    assert.equal(ping.json.error.type, 'cache_ping_error');
+    assert.match(JSON.parse(ping.json.error.message).message, /^Service Unhealthy \(/);
+    const del = await r.post('/cache/delete', { keys: ['x'] });
+    assert.equal(del.status, 500);
+    assert.match(del.json.detail, /^Cache Delete Failed\(/);
   });
 });

@@ -20,7 +20,8 @@ const config = (ctx) => ({
       model_info: { id: 'dep-mini', input_cost_per_token: 0.001, output_cost_per_token: 0.002 },
     }),
   ],
-  litellm_settings: { num_retries: 0 },
+  // the budget row of end users without one (created by the last test)
+  litellm_settings: { num_retries: 0, max_end_user_budget_id: 'eu-default-budget' },
   general_settings: { master_key: ctx.masterKey, proxy_batch_write_at: 0.2 },
 });
 
@@ -110,5 +111,21 @@ describeBackends('end users', { config }, (ctx) => {
       headers: { authorization: `Bearer ${key}`, 'x-litellm-customer-id': id('eu-unknown-header') },
     });
     assert.equal(r.status, 200, r.text);
+  });
+
+  test('max_end_user_budget_id: an end user with a row but no budget gets the default budget\'s', T, async () => {
+    await post('/budget/new', { budget_id: 'eu-default-budget', max_budget: TINY });
+    const plain = id('eu-default');
+    await post('/customer/new', { user_id: plain }); // a row, no budget row of its own
+    const own = id('eu-own-budget');
+    await post('/customer/new', { user_id: own, max_budget: 100 });
+    const { key } = await post('/key/generate', {});
+    await client(key).chat.completions.create(chat(plain)); // spend 0: not over yet
+    const over = new RegExp(`^ExceededBudget: End User=${plain} over budget\\. Spend=[0-9.e-]+, Budget=1e-06$`);
+    await refused(client(key).chat.completions.create(chat(plain)), OpenAI.RateLimitError, 'budget_exceeded', over);
+    await refused(client(ctx.s.masterKey).chat.completions.create(chat(plain)), OpenAI.RateLimitError, 'budget_exceeded', over);
+    // its own budget wins; an end user with no row at all is not checked (as LiteLLM)
+    for (let i = 0; i < 3; i++) await client(key).chat.completions.create(chat(own));
+    for (let i = 0; i < 3; i++) await client(key).chat.completions.create(chat(id('eu-default-norow')));
   });
 });

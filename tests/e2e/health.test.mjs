@@ -31,6 +31,7 @@ test('GET /health/readiness answers a JSON object with a status, without a key',
   assert.equal(typeof r.json, 'object', r.text);
   assert.ok(r.json && !Array.isArray(r.json), r.text);
   assert.equal(typeof r.json.status, 'string', `readiness body has no string "status": ${r.text}`);
+  assert.equal(r.json.cache, null, 'no response cache configured: "cache": null, as LiteLLM');
 });
 
 test('liveness stays fast while upstream requests are slow', { timeout: 15000 * SLOW }, async () => {

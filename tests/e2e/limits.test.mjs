@@ -8,9 +8,8 @@
 // sluice processes on one real PostgreSQL and one real redis-server share a key's rpm_limit (60
 // in total, not 120), and traffic goes on with local limits once Redis is killed.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
@@ -18,7 +17,6 @@ import OpenAI from 'openai';
 import {
   deployment,
   errorOf,
-  freePort,
   makeTempDir,
   MASTER_KEY,
   renderConfig,
@@ -30,6 +28,7 @@ import {
   waitFor,
 } from './lib/harness.mjs';
 import { HAVE_PG, startPostgres } from './lib/pg.mjs';
+import { REDIS_BIN, startRedis } from './lib/redis.mjs';
 
 const T = { timeout: 30000 * SLOW };
 const chat = { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] };
@@ -48,6 +47,8 @@ const config = (ctx) => ({
     deployment(ctx, 'limited', 'mock-limited-a', { litellm_params: { rpm: 3 }, model_info: { id: 'dep-lim-a' } }),
     deployment(ctx, 'limited', 'mock-limited-b', { litellm_params: { rpm: 3 }, model_info: { id: 'dep-lim-b' } }),
     deployment(ctx, 'tpm-limited', 'mock-tpm', { litellm_params: { tpm: 50 }, model_info: { id: 'dep-tpm' } }),
+    deployment(ctx, 'par', 'mock-par-a', { litellm_params: { max_parallel_requests: 1 }, model_info: { id: 'dep-par-a' } }),
+    deployment(ctx, 'par', 'mock-par-b', { litellm_params: { max_parallel_requests: 1 }, model_info: { id: 'dep-par-b' } }),
   ],
   litellm_settings: { num_retries: 0 },
   general_settings: { master_key: ctx.masterKey, proxy_batch_write_at: 0.2 },
@@ -249,6 +250,49 @@ test('deployment tpm: the call that crosses it succeeds, then the group has no d
   assert.match(errorOf(r).message, /^No deployments available for selected model, Try again in \d+ seconds\. Passed model=tpm-limited\./);
 });
 
+test('deployment max_parallel_requests 1, two deployments: two slow calls take one each, the third is 429 at once; slots come back', T, async () => {
+  const slow = { ...chat, model: 'par', mock: { 'latency-ms': 1500 * SLOW } };
+  const t0 = Date.now();
+  const calls = [s.post('/v1/chat/completions', slow), s.post('/v1/chat/completions', slow)];
+  await sleep(300 * SLOW); // both are in flight at the mock
+  const third = await s.post('/v1/chat/completions', { ...chat, model: 'par' });
+  assert.equal(third.status, 429, third.text);
+  assert.match(errorOf(third).message, /^No deployments available for selected model, Try again in \d+ seconds\. Passed model=par\./);
+  assert.ok(Date.now() - t0 < 1500 * SLOW, 'refused at once: no call waits for a slot');
+  const ids = (await Promise.all(calls)).map((r) => {
+    assert.equal(r.status, 200, r.text);
+    return r.headers['x-litellm-model-id'];
+  });
+  assert.deepEqual(ids.sort(), ['dep-par-a', 'dep-par-b'], 'one slot each');
+  // ended calls gave their slots back, whatever the key (the master key here)
+  for (let i = 0; i < 4; i++) assert.equal((await s.post('/v1/chat/completions', { ...chat, model: 'par' })).status, 200);
+  // a client that hangs up mid-call gives its slot back too
+  const c = s.openai();
+  for (let round = 0; round < 3; round++) {
+    const aborts = [new AbortController(), new AbortController()];
+    const gone = aborts.map((a) => c.chat.completions.create(slow, { signal: a.signal }).catch((e) => e));
+    await sleep(200 * SLOW);
+    for (const a of aborts) a.abort();
+    for (const e of await Promise.all(gone)) assert.ok(e instanceof Error);
+  }
+  await waitFor(async () => {
+    const both = await Promise.all([0, 1].map(() => s.post('/v1/chat/completions', { ...chat, model: 'par', mock: { 'latency-ms': 200 } })));
+    return both.every((r) => r.status === 200);
+  }, { timeout: 5000 * SLOW, what: 'both slots free again' });
+});
+
+test('model_max_budget rpm_limit: a per-key-per-model limit (the model_per_key descriptor)', T, async () => {
+  const k = await post('/key/generate', {
+    model_max_budget: { 'gpt-4o-mini': { max_budget: 100, budget_duration: '30d', rpm_limit: 2 } },
+  });
+  const c = client(k.key);
+  const r = await c.chat.completions.create(chat).withResponse();
+  assert.equal(r.response.headers.get('x-litellm-key-remaining-requests-gpt-4o-mini'), '1');
+  await c.chat.completions.create(chat);
+  await throttled(c.chat.completions.create(chat), LIMIT_RE('model_per_key', `${k.token}:gpt-4o-mini`, 'requests', 2), 'requests');
+  for (let i = 0; i < 3; i++) await c.chat.completions.create({ ...chat, model: 'gpt-4o' }); // no limit there
+});
+
 test('the master key is never limited, and gets no x-ratelimit headers', T, async () => {
   const c = s.openai();
   for (let i = 0; i < 20; i++) {
@@ -273,27 +317,6 @@ test('/v1/messages: the 429 comes in Anthropic\'s envelope', T, async () => {
 
 // ---- two instances, one Redis, one PostgreSQL ------------------------------------------------
 
-const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-
-function waitPort(port, timeout = 10000) {
-  const end = Date.now() + timeout;
-  return new Promise((resolve, reject) => {
-    const tryOnce = () => {
-      const sock = net.connect({ port, host: '127.0.0.1' });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve();
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > end) reject(new Error(`redis-server did not listen on ${port}`));
-        else setTimeout(tryOnce, 50);
-      });
-    };
-    tryOnce();
-  });
-}
-
 const SHARED_SKIP = (!HAVE_PG && 'PostgreSQL 15 is not installed') || (!REDIS_BIN && 'no redis-server');
 
 describe('two instances on one PostgreSQL share limits through Redis', { skip: SHARED_SKIP }, () => {
@@ -303,13 +326,8 @@ describe('two instances on one PostgreSQL share limits through Redis', { skip: S
   before(async () => {
     pg = await startPostgres();
     dir = makeTempDir('sluice-limits-');
-    mkdirSync(path.join(dir, 'redis'));
-    const redisPort = await freePort();
-    redis = spawn(REDIS_BIN, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', path.join(dir, 'redis')], {
-      stdio: 'ignore',
-    });
-    process.on('exit', () => redis.kill('SIGKILL'));
-    await waitPort(redisPort);
+    redis = await startRedis(dir);
+    const redisPort = redis.port;
     mock = await startMock({ logDir: dir });
     const ctx = { mockPort: mock.port, mockUrl: mock.url, mockBase: `${mock.url}/v1`, masterKey: MASTER_KEY };
     const text = renderConfig(config, ctx);
@@ -423,5 +441,69 @@ describe('two instances on one PostgreSQL share limits through Redis', { skip: S
       perInstance.push(ok);
     }
     assert.deepEqual(perInstance, [5, 5]);
+  });
+});
+
+// ---- process-wide settings: their own stack ---------------------------------------------------
+
+describe('token_rate_limit_type, default_max_parallel_requests, global_max_parallel_requests', () => {
+  let g;
+  const gconfig = (ctx) => ({
+    model_list: [
+      deployment(ctx, 'dflt', 'mock-dflt', { model_info: { id: 'dep-dflt' } }),
+      deployment(ctx, 'wide', 'mock-wide', { litellm_params: { max_parallel_requests: 50 }, model_info: { id: 'dep-wide' } }),
+    ],
+    litellm_settings: { num_retries: 0 },
+    router_settings: { default_max_parallel_requests: 1 },
+    general_settings: {
+      master_key: ctx.masterKey,
+      token_rate_limit_type: 'output',
+      global_max_parallel_requests: 3,
+    },
+  });
+  before(async () => {
+    g = await startStack({ config: gconfig });
+  }, { timeout: 30000 * SLOW });
+  after(() => g?.stop(), { timeout: 30000 * SLOW });
+
+  test('token_rate_limit_type output: a tpm counter adds completion tokens only', T, async () => {
+    const r = await g.post('/key/generate', { tpm_limit: 1000 });
+    assert.equal(r.status, 200, r.text);
+    const c = new OpenAI({ apiKey: r.json.key, baseURL: `${g.url}/v1`, maxRetries: 0 });
+    const body = { ...chat, model: 'wide', messages: [{ role: 'user', content: 'a long prompt '.repeat(80) }], mock: { tokens: 7 } };
+    const first = await c.chat.completions.create(body).withResponse();
+    assert.ok(first.data.usage.prompt_tokens > 100, `prompt tokens ${first.data.usage.prompt_tokens}`);
+    assert.equal(first.data.usage.completion_tokens, 7);
+    const second = await c.chat.completions.create(body).withResponse();
+    assert.equal(second.response.headers.get('x-ratelimit-remaining-tokens'), String(1000 - 7));
+  });
+
+  test('router_settings.default_max_parallel_requests 1: a deployment with no rpm/tpm takes one call at a time', T, async () => {
+    const slow = { ...chat, model: 'dflt', mock: { 'latency-ms': 1500 * SLOW } };
+    const first = g.post('/v1/chat/completions', slow);
+    await sleep(300 * SLOW);
+    const second = await g.post('/v1/chat/completions', { ...chat, model: 'dflt' });
+    assert.equal(second.status, 429, second.text);
+    assert.match(errorOf(second).message, /^No deployments available for selected model, Try again in \d+ seconds\. Passed model=dflt\./);
+    assert.equal((await first).status, 200);
+    assert.equal((await g.post('/v1/chat/completions', { ...chat, model: 'dflt' })).status, 200);
+  });
+
+  test('global_max_parallel_requests 3: the fourth call in flight is 429 "Max parallel request limit reached Hit Global Limit"', T, async () => {
+    const slow = { ...chat, model: 'wide', mock: { 'latency-ms': 1500 * SLOW } };
+    const t0 = Date.now();
+    const calls = [0, 1, 2].map(() => g.post('/v1/chat/completions', slow));
+    await sleep(300 * SLOW);
+    const fourth = await g.post('/v1/chat/completions', { ...chat, model: 'wide' });
+    assert.equal(fourth.status, 429, fourth.text);
+    assert.equal(errorOf(fourth).message, 'Max parallel request limit reached Hit Global Limit: Limit=3, current: 3');
+    assert.match(fourth.headers['retry-after'], /^\d+$/);
+    assert.ok(Date.now() - t0 < 1500 * SLOW, 'refused at once');
+    for (const r of await Promise.all(calls)) assert.equal(r.status, 200, r.text);
+    // every slot came back (virtual keys count as the master key does)
+    const k = (await g.post('/key/generate', {})).json;
+    const again = await Promise.all([0, 1, 2].map(() =>
+      g.post('/v1/chat/completions', { ...chat, model: 'wide', mock: { 'latency-ms': 300 } }, { headers: { authorization: `Bearer ${k.key}` } })));
+    for (const r of again) assert.equal(r.status, 200, r.text);
   });
 });

@@ -43,6 +43,31 @@ describeBackends('model_max_budget', { config }, (ctx) => {
     });
   }
 
+  test('BudgetConfig\'s other names: max_budget and budget_duration; rpm_limit limits the model', T, async () => {
+    const s = ctx.s;
+    const r = await s.post('/key/generate', {
+      key_alias: 'model-budget-config',
+      model_max_budget: {
+        'gpt-4o-mini': { max_budget: 0.0000001, budget_duration: '30d' },
+        'gpt-4o': { max_budget: 100, budget_duration: '1d', rpm_limit: 2 },
+      },
+    });
+    assert.equal(r.status, 200, r.text);
+    const k = r.json;
+    await callCost(s.url, k.key); // spend 0 is not over the budget yet
+    const over = await post(s.url, k.key, chat);
+    assert.equal(over.status, 429, over.text);
+    assert.equal(errorOf(over).type, 'budget_exceeded');
+    assert.match(errorOf(over).message, /key_alias: model-budget-config, exceeded budget for model=gpt-4o-mini$/);
+    const g4o = { ...chat, model: 'gpt-4o' };
+    await callCost(s.url, k.key, g4o);
+    await callCost(s.url, k.key, g4o);
+    const third = await post(s.url, k.key, g4o);
+    assert.equal(third.status, 429, third.text);
+    assert.equal(errorOf(third).type, 'throttling_error');
+    assert.match(errorOf(third).message, new RegExp(`^Rate limit exceeded for model_per_key: ${k.token}:gpt-4o\\. Limit type: requests\\. Current limit: 2, Remaining: 0\\.`));
+  });
+
   test('the third call is refused; a restarted sluice still refuses that model only', T, async () => {
     const s = ctx.s;
     // the mock's usage is the same for the same prompt: one call with another key prices it

@@ -10,13 +10,12 @@
 // (pushed at resync). Bounded: well under 20 s; the relay, Redis and sluice are stopped at the
 // end whatever happens.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { deployment, freePort, makeTempDir, SLOW, sleep, startStack, waitFor } from './lib/harness.mjs';
+import { deployment, makeTempDir, SLOW, sleep, startStack, waitFor } from './lib/harness.mjs';
+import { REDIS_BIN, startRedis } from './lib/redis.mjs';
 
-const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
 const HOLD_MS = 20000; // how long "hold" keeps each byte from Redis
 const P99_LIMIT_MS = 50 * SLOW;
 const CALLS = 300; // sequential calls per measured phase
@@ -120,24 +119,6 @@ function redisCommand(port, ...args) {
   });
 }
 
-function waitPort(port, timeout = 10000) {
-  return waitFor(
-    () =>
-      new Promise((resolve) => {
-        const sock = net.connect({ port, host: '127.0.0.1' });
-        sock.once('connect', () => {
-          sock.destroy();
-          resolve(true);
-        });
-        sock.once('error', () => {
-          sock.destroy();
-          resolve(false);
-        });
-      }),
-    { timeout, interval: 50, what: `redis-server on ${port}` },
-  );
-}
-
 function pct(sorted, p) {
   if (!sorted.length) return NaN;
   return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((sorted.length * p) / 100) - 1))];
@@ -156,12 +137,8 @@ describe('Redis slow or silent: requests do not wait on it', { skip: !REDIS_BIN 
 
   before(async () => {
     redisDir = makeTempDir('sluice-redis-');
-    redisPort = await freePort();
-    redis = spawn(REDIS_BIN, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], {
-      stdio: 'ignore',
-    });
-    process.on('exit', () => redis.kill('SIGKILL'));
-    await waitPort(redisPort);
+    redis = await startRedis(redisDir);
+    redisPort = redis.port;
     relay = await new Relay(redisPort).start();
     s = await startStack({
       config: (ctx) => ({

@@ -1,8 +1,10 @@
 // num_retries: connect errors, 429 and 5xx are retried before any byte reached the client;
 // 4xx other than 429 are not; a stream that broke after bytes were sent is not replayed.
+// retry_policy / model_group_retry_policy set retries per error class; retry_after is the least
+// wait between attempts.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { deployment, freePort, SLOW, startStack } from './lib/harness.mjs';
+import { deployment, freePort, SLOW, startStack, withStack } from './lib/harness.mjs';
 
 let s;
 let client;
@@ -134,4 +136,55 @@ test('connection refused is retried, then reported as 5xx', T, async () => {
   const r = await s.post('/v1/chat/completions', { model: 'dead-model', messages });
   assert.ok(r.status >= 500 && r.status < 600, `${r.status} ${r.text}`);
   assert.ok(Date.now() - t0 < 10000 * SLOW);
+});
+
+test('retry_policy, model_group_retry_policy and retry_after', { timeout: 60000 * SLOW }, async () => {
+  await withStack({
+    config: (ctx) => ({
+      model_list: [
+        deployment(ctx, 'rp', 'up-rp', { model_info: { id: 'rp' } }),
+        deployment(ctx, 'rp-group', 'up-rpg', { model_info: { id: 'rpg' } }),
+      ],
+      router_settings: {
+        num_retries: 1,
+        disable_cooldowns: true,
+        retry_after: 0.4,
+        retry_policy: { AuthenticationErrorRetries: 2, RateLimitErrorRetries: 0, InternalServerErrorRetries: 3 },
+        model_group_retry_policy: { 'rp-group': { BadRequestErrorRetries: 1 } },
+      },
+      general_settings: { master_key: ctx.masterKey },
+    }),
+  }, async (st) => {
+    const hit = async (id) => ((await st.mockStats()).by_id[id] || { requests: 0 }).requests;
+    const ask = (model, mock) => st.post('/v1/chat/completions', { model, messages, mock });
+    // AuthenticationErrorRetries 2: a 401, which is otherwise not retried, is tried 1 + 2 times,
+    // each retry after retry_after (0.4 s)
+    let t0 = Date.now();
+    const auth = await ask('rp', { 'fail-first': 5, status: 401, id: 'rp-401' });
+    assert.equal(auth.status, 401, auth.text);
+    assert.equal(await hit('rp-401'), 3);
+    assert.equal(auth.headers['x-litellm-attempted-retries'], '2');
+    assert.ok(Date.now() - t0 >= 800, `two waits of retry_after, took ${Date.now() - t0} ms`);
+    // RateLimitErrorRetries 0: a 429 is not retried although num_retries is 1
+    const limited = await ask('rp', { 'fail-first': 1, status: 429, id: 'rp-429' });
+    assert.equal(limited.status, 429, limited.text);
+    assert.equal(await hit('rp-429'), 1);
+    // InternalServerErrorRetries 3 instead of num_retries 1
+    t0 = Date.now();
+    const ise = await ask('rp', { 'fail-first': 3, status: 500, id: 'rp-500' });
+    assert.equal(ise.status, 200, ise.text);
+    assert.equal(await hit('rp-500'), 4);
+    assert.ok(Date.now() - t0 >= 1200, `three waits of retry_after, took ${Date.now() - t0} ms`);
+    // a class the policy does not name: num_retries
+    const unavailable = await ask('rp', { 'fail-first': 2, status: 503, id: 'rp-503' });
+    assert.equal(unavailable.status, 503, unavailable.text);
+    assert.equal(await hit('rp-503'), 2);
+    // the group's own policy replaces retry_policy: a 400 retried once, a 401 not at all
+    const bad = await ask('rp-group', { 'fail-first': 1, status: 400, id: 'rpg-400' });
+    assert.equal(bad.status, 200, bad.text);
+    assert.equal(await hit('rpg-400'), 2);
+    const auth2 = await ask('rp-group', { 'fail-first': 1, status: 401, id: 'rpg-401' });
+    assert.equal(auth2.status, 401, auth2.text);
+    assert.equal(await hit('rpg-401'), 1);
+  });
 });

@@ -73,7 +73,7 @@ before(async () => {
         faulty(ctx, 'resp-broken', 'resp-broken', { 'x-mock-status': '503' }),
       ],
       router_settings: {
-        num_retries: 2, allowed_fails: 1, cooldown_time: 2,
+        num_retries: 2, cooldown_time: 2,
         fallbacks: [{ 'fb-broken': ['fb-missing', 'fb-ok'] }, { 'fb-bad400': ['fb-ok'] }, { 'fb-ctx': ['fb-ok2'] }, { 'claude-broken': ['fb-ok', 'claude-ok'] }],
         context_window_fallbacks: [{ 'fb-ctx': ['fb-big'] }],
         content_policy_fallbacks: [{ 'fb-policy': ['fb-ok2'] }],
@@ -134,12 +134,46 @@ test('every deployment cooling: LiteLLM\'s 429 with the cooldown list and retry-
   assert.equal((await hits('call-a')) + (await hits('call-b')), 2, 'no provider call while cooling');
 });
 
-test('5xx cool a deployment only after more than allowed_fails in a minute', T, async () => {
-  for (let i = 0; i < 30; i++) {
+test('5xx cool a deployment when more than half of at least 5 calls in the minute failed', T, async () => {
+  // the retry goes to the good one, so every call answers; the bad one fails each time it is picked
+  let n = 0;
+  while ((await hits('c500-bad')) < 4 && n++ < 200) assert.equal((await chat('cool-500')).status, 200);
+  assert.equal(await hits('c500-bad'), 4, 'four failures of four calls: too few calls to judge');
+  while ((await hits('c500-bad')) < 5 && n++ < 200) assert.equal((await chat('cool-500')).status, 200);
+  // the fifth failure (5 of 5) cooled it for cooldown_time (2 s): no call reaches it meanwhile
+  for (let i = 0; i < 15; i++) {
     const r = await chat('cool-500');
     assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers['x-litellm-model-id'], 'c500-good');
   }
-  assert.equal(await hits('c500-bad'), 2, 'allowed_fails 1: the second failure cools it');
+  assert.equal(await hits('c500-bad'), 5);
+});
+
+test('allowed_fails (other than LiteLLM\'s 3) and allowed_fails_policy count failures per class instead', { timeout: 60000 * SLOW }, async () => {
+  await withStack({
+    config: (ctx) => ({
+      model_list: [
+        faulty(ctx, 'af-500', 'af500-bad', { 'x-mock-status': '500' }),
+        faulty(ctx, 'af-500', 'af500-good', {}),
+        faulty(ctx, 'af-429', 'af429-bad', { 'x-mock-status': '429' }),
+        faulty(ctx, 'af-429', 'af429-good', {}),
+      ],
+      router_settings: {
+        num_retries: 1, cooldown_time: 5, allowed_fails: 1,
+        allowed_fails_policy: { RateLimitErrorAllowedFails: 2 },
+      },
+      general_settings: { master_key: ctx.masterKey },
+    }),
+  }, async (st) => {
+    const hit = async (id) => ((await st.mockStats()).by_id[id] || { requests: 0 }).requests;
+    const ask = (model) => st.post('/v1/chat/completions', { model, messages });
+    // 5xx: the policy has no InternalServerError entry, so allowed_fails 1: the second cools
+    for (let i = 0; i < 30; i++) assert.equal((await ask('af-500')).status, 200);
+    assert.equal(await hit('af500-bad'), 2);
+    // 429: RateLimitErrorAllowedFails 2 (not cooled at once as without a policy): the third cools
+    for (let i = 0; i < 40; i++) assert.equal((await ask('af-429')).status, 200);
+    assert.equal(await hit('af429-bad'), 3);
+  });
 });
 
 test('a 400 is the request\'s fault: no cooldown', T, async () => {
@@ -230,22 +264,40 @@ test('context-window errors go to context_window_fallbacks, content-policy error
   assert.equal(p.headers['x-litellm-attempted-fallbacks'], '1');
 });
 
-test('/v1/messages pass-through falls back to a group the splice serves (others skipped)', T, async () => {
+test('/v1/messages pass-through falls back to a group that needs translation', T, async () => {
+  const before = await hits('fb-ok');
   const r = await s.post('/v1/messages', { model: 'claude-broken', max_tokens: 16, messages }, { headers: { 'anthropic-version': '2023-06-01' } });
   assert.equal(r.status, 200, r.text);
-  assert.equal(r.json.type, 'message');
-  assert.equal(r.headers['x-litellm-model-group'], 'claude-ok', 'fb-ok would need translation: skipped');
-  assert.equal(r.headers['x-litellm-model-id'], 'cl-ok');
+  assert.equal(r.json.type, 'message', 'Anthropic\'s shape, translated from the OpenAI answer');
+  assert.equal(r.json.role, 'assistant');
+  assert.ok(r.json.content[0].text.length > 0, r.text);
+  assert.equal(r.headers['x-litellm-model-group'], 'fb-ok', 'the first fallback, an OpenAI group');
+  assert.equal(r.headers['x-litellm-model-id'], 'fb-ok');
   assert.equal(r.headers['x-litellm-attempted-fallbacks'], '1');
   assert.equal(await hits('cl-broken'), 3, '1 + num_retries 2 before falling back');
+  assert.equal(await hits('fb-ok'), before + 1);
+  // streamed: Anthropic's events from the translated group
+  const st = await s.post('/v1/messages', { model: 'claude-broken', max_tokens: 16, messages, stream: true }, { headers: { 'anthropic-version': '2023-06-01' } });
+  assert.equal(st.status, 200, st.text);
+  assert.match(st.text, /event: message_start/);
+  assert.match(st.text, /event: message_stop/);
+  assert.equal(st.headers['x-litellm-model-group'], 'fb-ok');
+  // a group the splice serves is still spliced: claude-ok after the request's own list
+  const own = await s.post('/v1/messages', { model: 'claude-broken', max_tokens: 16, messages, fallbacks: ['claude-ok'] }, { headers: { 'anthropic-version': '2023-06-01' } });
+  assert.equal(own.status, 200, own.text);
+  assert.equal(own.headers['x-litellm-model-id'], 'cl-ok');
 });
 
-test('/v1/responses pass-through takes the request\'s "fallbacks" out of the body and falls back', T, async () => {
+test('/v1/responses pass-through takes the request\'s "fallbacks" out of the body and falls back, translating when needed', T, async () => {
   const r = await s.post('/v1/responses', { model: 'resp-broken', input: 'hi', fallbacks: ['claude-ok', 'fb-ok2'] });
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.object, 'response');
-  assert.equal(r.headers['x-litellm-model-group'], 'fb-ok2', 'claude-ok would need translation: skipped');
+  assert.equal(r.headers['x-litellm-model-group'], 'claude-ok', 'an Anthropic group, called through translation');
+  assert.equal(r.headers['x-litellm-model-id'], 'cl-ok');
   assert.equal(r.headers['x-litellm-attempted-fallbacks'], '1');
+  const spliced = await s.post('/v1/responses', { model: 'resp-broken', input: 'hi', fallbacks: ['fb-ok2'] });
+  assert.equal(spliced.status, 200, spliced.text);
+  assert.equal(spliced.headers['x-litellm-model-group'], 'fb-ok2');
   const bad = await s.post('/v1/messages', { model: 'claude-ok', max_tokens: 16, messages, fallbacks: 'x' }, { headers: { 'anthropic-version': '2023-06-01' } });
   assert.equal(bad.status, 400, bad.text);
   assert.equal(bad.json.type, 'error', 'Anthropic\'s envelope');
@@ -290,7 +342,7 @@ test('order: the lowest tier takes the traffic; the next only when it has no usa
 const strategyStack = (strategy, list) => ({
   config: (ctx) => ({
     model_list: list(ctx),
-    router_settings: { routing_strategy: strategy, num_retries: 0 },
+    router_settings: { routing_strategy: strategy, num_retries: 0, routing_strategy_args: { ttl: 4 } },
     general_settings: { master_key: ctx.masterKey },
   }),
 });
@@ -328,6 +380,12 @@ test('latency-based-routing: the faster deployment takes the traffic once both a
     // the first calls measure each (unmeasured ones go first); then only the fast one
     assert.ok(ids.slice(0, 3).includes('lat-slow'), ids.join());
     assert.deepEqual(ids.slice(4), Array(8).fill('lat-fast'), ids.join());
+    // routing_strategy_args.ttl 4 s: once the slow one's samples are older, it is unmeasured
+    // again and gets one of the next two calls
+    await sleep(5000);
+    const again = [];
+    for (let i = 0; i < 2; i++) again.push((await st.post('/v1/chat/completions', { model: 'lat', messages })).headers['x-litellm-model-id']);
+    assert.ok(again.includes('lat-slow'), again.join());
   });
 });
 

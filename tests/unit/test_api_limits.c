@@ -156,3 +156,20 @@ Test(api_limits, end_user_descriptor_after_the_members_before_models)
     c.end_user_limited = false;
     cr_expect_eq(api_limit_descriptors(NULL, &c, "gpt-4o", &arena, out), 0);
 }
+
+/* general_settings.token_rate_limit_type: which tokens a call adds to its tpm counters. Cached
+ * prompt tokens are left out of input and total, as LiteLLM's v3 limiter does. */
+Test(api_limits, tokens_counted_by_token_rate_limit_type)
+{
+    api_usage_t u = {.prompt = 100, .completion = 30, .cached = 40, .seen = true};
+    cr_expect_eq(api_limit_tokens(NULL, &u), 90, "default: total less cached");
+    cr_expect_eq(api_limit_tokens("total", &u), 90);
+    cr_expect_eq(api_limit_tokens("input", &u), 60);
+    cr_expect_eq(api_limit_tokens("output", &u), 30, "output: completion, cached irrelevant");
+    cr_expect_eq(api_limit_tokens("bogus", &u), 90, "LiteLLM falls back to total");
+    api_usage_t plain = {.prompt = 12, .completion = 5, .seen = true};
+    cr_expect_eq(api_limit_tokens(NULL, &plain), 17);
+    cr_expect_eq(api_limit_tokens("input", &plain), 12);
+    api_usage_t all_cached = {.prompt = 10, .completion = 0, .cached = 10, .seen = true};
+    cr_expect_eq(api_limit_tokens("input", &all_cached), 0);
+}

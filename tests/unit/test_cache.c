@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "config/config.h"
 
 typedef struct {
     const char *body, *group, *text, *hash;
@@ -213,4 +214,182 @@ Test(cache, stream_assemble_and_replay)
     cr_assert_eq(cache_stream_replay("{\"object\":\"list\"}", 17, &rep), -1);
     buf_free(&out);
     buf_free(&rep);
+}
+
+Test(cache, key_extra_members_for_messages_and_responses)
+{
+    /* "system" is keyed after the rest (sluice: LiteLLM's OpenAI parameter list misses it) */
+    const char *body = "{\"system\":\"be brief\",\"model\":\"c\",\"messages\":[{\"role\":\"user\","
+                       "\"content\":\"hi\"}],\"max_tokens\":5}";
+    static const char *const extra[] = {"system", NULL};
+    char key[CACHE_KEY_MAX], plain[CACHE_KEY_MAX];
+    cr_assert_eq(cache_key_extra(body, strlen(body), STR_LIT("c"), STR_NULL, extra, key), 0);
+    cr_assert_str_eq(key, "85bd27a5643b093d99de298ff0265aeb6c452cb2a53f9f5baa881013ad96d13a");
+    cr_assert_eq(cache_key(body, strlen(body), STR_LIT("c"), STR_NULL, plain), 0);
+    cr_assert_str_eq(plain, "670e33c555338ca5e14620644dc581b0ba37f9823217dd4667caa510f9f53442");
+    /* a body without the member keys as cache_key does */
+    const char *bare = "{\"model\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                       "\"max_tokens\":5}";
+    cr_assert_eq(cache_key_extra(bare, strlen(bare), STR_LIT("c"), STR_NULL, extra, key), 0);
+    cr_assert_str_eq(key, plain);
+}
+
+static int collect_name(void *arg, str_t name)
+{
+    buf_t *b = arg;
+    buf_append_str(b, name);
+    buf_append_cstr(b, ",");
+    return str_eq_cstr(name, "stop") ? 7 : 0;
+}
+
+Test(cache, controls_use_cache_s_max_age_and_names)
+{
+    cache_controls_t c;
+    cr_assert_eq(cache_controls_parse(STR_LIT("{\"use-cache\":true,\"s-max-age\":5}"), &c), 0);
+    cr_assert(c.use_cache);
+    cr_assert_float_eq(c.s_maxage_s, 5, 1e-9);
+    /* LiteLLM's `is True`: only JSON true opts in */
+    cr_assert_eq(cache_controls_parse(STR_LIT("{\"use-cache\":\"true\"}"), &c), 0);
+    cr_assert_not(c.use_cache);
+    cr_assert_eq(cache_controls_parse(STR_LIT("{\"use-cache\":1}"), &c), 0);
+    cr_assert_not(c.use_cache);
+    cr_assert_eq(cache_controls_parse(STR_LIT("{\"s-maxage\":2,\"s-max-age\":9}"), &c), 0);
+    cr_assert_float_eq(c.s_maxage_s, 2, 1e-9, "s-maxage wins");
+
+    buf_t names = {0};
+    cr_assert_eq(
+        cache_controls_each(STR_LIT("{\"ttl\":1,\"no-\\u0063ache\":true}"), collect_name, &names),
+        0);
+    cr_assert_eq(names.n, strlen("ttl,no-cache,"));
+    cr_assert(memcmp(names.p, "ttl,no-cache,", names.n) == 0, "%.*s", (int)names.n, names.p);
+    names.n = 0;
+    cr_assert_eq(cache_controls_each(STR_LIT("{\"a\":1,\"stop\":2,\"b\":3}"), collect_name, &names),
+                 7, "the callback's non-zero return stops the walk");
+    cr_assert_eq(names.n, strlen("a,stop,"));
+    cr_assert_eq(cache_controls_each(STR_LIT("[1]"), collect_name, &names), 0);
+    cr_assert_eq(cache_controls_each(STR_NULL, collect_name, &names), 0);
+    buf_free(&names);
+}
+
+Test(cache, text_stream_assemble_and_replay)
+{
+    const char *sse =
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":9,\"model\":\"m\","
+        "\"choices\":[{\"text\":\"Hel\",\"index\":0,\"logprobs\":null,\"finish_reason\":null}]}\n\n"
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":9,\"model\":\"m\","
+        "\"choices\":[{\"text\":\"lo\",\"index\":0,\"logprobs\":null,\"finish_reason\":"
+        "\"length\"}]}\n\n"
+        "data: {\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":9,\"model\":\"m\","
+        "\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}"
+        "\n\ndata: [DONE]\n\n";
+    buf_t out = {0};
+    cr_assert_eq(cache_text_stream_assemble(sse, strlen(sse), &out), 0);
+    const char *want = "{\"id\":\"cmpl-1\",\"object\":\"text_completion\",\"created\":9,\"model\":"
+                       "\"m\",\"choices\":[{\"text\":\"Hello\",\"index\":0,\"logprobs\":null,"
+                       "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":1,"
+                       "\"completion_tokens\":2,\"total_tokens\":3}}";
+    cr_assert_eq(out.n, strlen(want), "%.*s", (int)out.n, out.p);
+    cr_assert(memcmp(out.p, want, out.n) == 0, "%.*s", (int)out.n, out.p);
+    buf_t rep = {0};
+    cr_assert_eq(cache_text_stream_replay(out.p, out.n, &rep), 0);
+    cr_assert_eq(rep.n, strlen(want) + strlen("data: \n\ndata: [DONE]\n\n"));
+    cr_assert(memcmp(rep.p, "data: ", 6) == 0 && memcmp(rep.p + 6, want, strlen(want)) == 0);
+    cr_assert(memcmp(rep.p + 6 + strlen(want), "\n\ndata: [DONE]\n\n", 16) == 0);
+    buf_free(&rep);
+    buf_free(&out);
+    /* chat chunks, no [DONE], logprobs: not rebuilt; a chat.completion is not replayed here */
+    const char *chat = "data: {\"object\":\"chat.completion.chunk\",\"choices\":[]}\n\n"
+                       "data: [DONE]\n\n";
+    cr_assert_eq(cache_text_stream_assemble(chat, strlen(chat), &out), -1);
+    const char *cut = "data: {\"object\":\"text_completion\",\"choices\":[{\"text\":\"x\"}]}\n\n";
+    cr_assert_eq(cache_text_stream_assemble(cut, strlen(cut), &out), -1);
+    const char *lp = "data: {\"object\":\"text_completion\",\"choices\":[{\"text\":\"x\","
+                     "\"logprobs\":{\"tokens\":[\"x\"]}}]}\n\ndata: [DONE]\n\n";
+    cr_assert_eq(cache_text_stream_assemble(lp, strlen(lp), &out), -1);
+    cr_assert_eq(
+        cache_text_stream_replay("{\"object\":\"chat.completion\",\"choices\":[]}", 41, &rep), -1);
+    buf_free(&out);
+    buf_free(&rep);
+}
+
+Test(cache, messages_stream_events_wrap_and_replay)
+{
+    const char *sse = "event: message_start\ndata: {\"type\":\"message_start\"}\n\n"
+                      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\"}\n\n"
+                      "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+    buf_t out = {0};
+    cr_assert_eq(cache_events_wrap(sse, strlen(sse), &out), 0);
+    const char *want =
+        "{\"litellm_cached_anthropic_sse_events\":[\"event: message_start\\ndata: "
+        "{\\\"type\\\":\\\"message_start\\\"}\\n\\n\",\"event: content_block_delta\\ndata: "
+        "{\\\"type\\\":\\\"content_block_delta\\\"}\\n\\n\",\"event: message_stop\\ndata: "
+        "{\\\"type\\\":\\\"message_stop\\\"}\\n\\n\"]}";
+    cr_assert_eq(out.n, strlen(want), "%.*s", (int)out.n, out.p);
+    cr_assert(memcmp(out.p, want, out.n) == 0, "%.*s", (int)out.n, out.p);
+    buf_t rep = {0};
+    cr_assert_eq(cache_events_replay(out.p, out.n, &rep), 0);
+    cr_assert_eq(rep.n, strlen(sse));
+    cr_assert(memcmp(rep.p, sse, rep.n) == 0, "the events go back byte for byte");
+    buf_free(&rep);
+    buf_free(&out);
+    /* no message_stop, an error event: not stored; a plain message is not replayed */
+    const char *cut = "event: message_start\ndata: {}\n\n";
+    cr_assert_eq(cache_events_wrap(cut, strlen(cut), &out), -1);
+    const char *err = "event: error\ndata: {}\n\nevent: message_stop\ndata: {}\n\n";
+    cr_assert_eq(cache_events_wrap(err, strlen(err), &out), -1);
+    cr_assert_eq(cache_events_replay("{\"type\":\"message\"}", 18, &rep), -1);
+    buf_free(&out);
+    buf_free(&rep);
+}
+
+static cfg_t *load(const char *yaml, cfg_diag_t *diag)
+{
+    return cfg_load_string("t.yaml", yaml, strlen(yaml), diag);
+}
+
+Test(cache, config_mode_and_supported_call_types)
+{
+    cfg_diag_t diag;
+    cfg_t *cfg = load("litellm_settings:\n  cache: true\n", &diag);
+    cr_assert(cfg);
+    cr_assert_not(cfg->cache_default_off, "default_on by default");
+    cr_assert_not(cfg->cache_call_types_set, "every call type by default");
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+
+    cfg = load("litellm_settings:\n  cache: true\n  cache_params:\n    mode: default_off\n"
+               "    supported_call_types: [acompletion, aresponses, completion, "
+               "aanthropic_messages]\n",
+               &diag);
+    cr_assert(cfg);
+    cr_assert_eq(diag.num_warnings, 0, "%s", diag.num_warnings ? diag.warnings[0] : "");
+    cr_assert(cfg->cache_default_off);
+    cr_assert(cfg->cache_call_types_set);
+    /* the sync name `completion` is the SDK's: nothing on the proxy */
+    cr_assert_eq(cfg->cache_call_types,
+                 CFG_CACHE_CALL_CHAT | CFG_CACHE_CALL_RESPONSES | CFG_CACHE_CALL_MESSAGES);
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+
+    cfg = load("litellm_settings:\n  cache: true\n  cache_params:\n    mode: default_on\n"
+               "    supported_call_types: []\n",
+               &diag);
+    cr_assert(cfg);
+    cr_assert_not(cfg->cache_default_off);
+    cr_assert(cfg->cache_call_types_set);
+    cr_assert_eq(cfg->cache_call_types, 0, "[] caches nothing");
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+
+    cfg = load("litellm_settings:\n  cache: true\n  cache_params:\n    mode: sometimes\n"
+               "    supported_call_types: [acompletion, bogus]\n",
+               &diag);
+    cr_assert(cfg);
+    cr_assert(cfg->cache_default_off, "anything but default_on is opt-in, as LiteLLM reads it");
+    cr_assert_eq(cfg->cache_call_types, CFG_CACHE_CALL_CHAT);
+    cr_assert_eq(diag.num_warnings, 2);
+    cr_assert(strstr(diag.warnings[0], "sometimes"), "%s", diag.warnings[0]);
+    cr_assert(strstr(diag.warnings[1], "bogus"), "%s", diag.warnings[1]);
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
 }

@@ -1087,6 +1087,49 @@ Test(config, access_groups)
     cfg_diag_free(&diag);
 }
 
+/* The limit keys: a deployment's parallel cap as LiteLLM's calculate_max_parallel_requests
+ * derives it (max_parallel_requests, else rpm, else int(tpm / 1000 * 6) but at least 1, else
+ * router_settings.default_max_parallel_requests, else general_settings.max_parallel_requests). */
+Test(config, limits_settings_and_parallel_caps)
+{
+    static const char y[] =
+        "model_list:\n"
+        "  - model_name: a\n"
+        "    litellm_params: {model: openai/x, max_parallel_requests: 3, rpm: 9}\n"
+        "  - model_name: a\n"
+        "    litellm_params: {model: openai/y, rpm: 9, tpm: 100000}\n"
+        "  - model_name: a\n"
+        "    litellm_params: {model: openai/z, tpm: 300000}\n"
+        "  - model_name: a\n"
+        "    litellm_params: {model: openai/w, tpm: 20}\n"
+        "  - model_name: b\n"
+        "    litellm_params: {model: openai/v}\n"
+        "router_settings: {default_max_parallel_requests: 4}\n"
+        "general_settings:\n"
+        "  token_rate_limit_type: output\n"
+        "  max_parallel_requests: 5\n"
+        "  global_max_parallel_requests: 100\n"
+        "litellm_settings: {max_end_user_budget_id: free-tier}\n";
+    cfg_diag_t diag = {0};
+    cfg_t *cfg = load(y, &diag);
+    cr_assert_not_null(cfg);
+    cr_expect_eq(diag.num_warnings, 0, "%s", diag.num_warnings ? diag.warnings[0] : "");
+    cr_expect_str_eq(cfg->token_rate_limit_type, "output");
+    cr_expect_eq(cfg->global_max_parallel_requests, 100);
+    cr_expect_str_eq(cfg->max_end_user_budget_id, "free-tier");
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[0]), 3);
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[1]), 9, "rpm");
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[2]), 1800, "tpm / 1000 * 6");
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[3]), 1, "at least 1");
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[4]), 4, "router default");
+    cfg->default_max_parallel_requests = 0;
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[4]), 5, "general default");
+    cfg->max_parallel_requests = 0;
+    cr_expect_eq(cfg_deployment_max_parallel(cfg, &cfg->deployments[4]), 0, "no cap");
+    cfg_free(cfg);
+    cfg_diag_free(&diag);
+}
+
 /* ---- store_model_in_db: cfg_with_models ------------------------------------------------------ */
 
 static cJSON *json(const char *text)
@@ -1327,4 +1370,45 @@ Test(config, store_model_in_db_from_the_environment)
     cr_assert_not_null(cfg);
     cr_expect(cfg->store_model_in_db);
     cfg_free(cfg);
+}
+
+Test(config, retry_and_allowed_fails_policies)
+{
+    cfg_diag_t d = {0};
+    cfg_t *cfg = load("model_list:\n"
+                      "  - model_name: a\n"
+                      "    litellm_params: {model: openai/a}\n"
+                      "router_settings:\n"
+                      "  retry_after: 2\n"
+                      "  retry_policy: {TimeoutErrorRetries: 1, RateLimitErrorRetries: null,\n"
+                      "                 NotFoundErrorRetries: 2}\n"
+                      "  model_group_retry_policy: {a: {InternalServerErrorRetries: 5}}\n"
+                      "  allowed_fails_policy: {NotFoundErrorAllowedFails: 7}\n"
+                      "  routing_strategy_args: {ttl: 90}\n",
+                      &d);
+    cr_assert_not_null(cfg, "%s", d.num_errors ? d.errors[0] : "");
+    cr_expect_float_eq(cfg->retry_after_s, 2, 1e-9);
+    cr_expect(cfg->has_retry_policy);
+    cr_expect_eq(cfg->retry_policy.n[CFG_ERR_TIMEOUT], 1);
+    cr_expect_eq(cfg->retry_policy.n[CFG_ERR_RATE_LIMIT], -1, "null leaves it unset");
+    cr_expect_eq(cfg->retry_policy.n[CFG_ERR_NOT_FOUND], -1, "RetryPolicy has no such field");
+    cr_expect(has_exact(d.warnings, d.num_warnings,
+                        "t.yaml:7:18: router_settings.retry_policy.NotFoundErrorRetries: not a "
+                        "field LiteLLM knows here (e.g. RateLimitErrorRetries); ignored"));
+    cr_assert_eq(cfg->num_group_retry_policies, 1);
+    cr_expect_str_eq(cfg->group_retry_policies[0].group, "a");
+    cr_expect_eq(cfg->group_retry_policies[0].policy.n[CFG_ERR_INTERNAL_SERVER], 5);
+    cr_expect(cfg->has_allowed_fails_policy);
+    cr_expect_eq(cfg->allowed_fails_policy.n[CFG_ERR_NOT_FOUND], 7);
+    cr_expect_float_eq(cfg->latency_ttl_s, 90, 1e-9);
+    cfg_free(cfg);
+    cfg_diag_free(&d);
+    expect_error("router_settings:\n"
+                 "  retry_policy: {TimeoutErrorRetries: -1}\n",
+                 "t.yaml:2:39: router_settings.retry_policy.TimeoutErrorRetries: expected a "
+                 "whole number >= 0, got '-1'");
+    expect_error("router_settings:\n"
+                 "  allowed_fails_policy: [1]\n",
+                 "t.yaml:2:25: router_settings.allowed_fails_policy: expected a mapping like "
+                 "{RateLimitErrorAllowedFails: 3}, got a list");
 }

@@ -918,6 +918,86 @@ Test(limits_redis, two_instances_share_one_limit, .init = redis_setup, .fini = r
     lim_table_free(t[1]);
 }
 
+/* The router's shared state: a cooldown (mark) set on one instance is seen by the other, a later
+ * time wins, an earlier one changes nothing; busy gauges (no limit) count every instance. */
+Test(limits_redis, marks_and_busy_gauges_are_shared, .init = redis_setup, .fini = redis_teardown,
+     .timeout = 30)
+{
+    if (!redis_installed())
+        cr_skip_test("redis-server is not installed");
+    redis_start(&srv, 0);
+    lim_table_t *t[2] = {instance(srv.port, "a"), instance(srv.port, "b")};
+    wait_shared(t, 2, 2, 5000);
+    lim_reader_t *r[2] = {lim_reader_register(t[0]), lim_reader_register(t[1])};
+    int64_t now = wall_ms();
+    cr_expect_eq(lim_mark_get(t[1], S("deployment:d1:cooldown"), now), 0, "nothing set yet");
+    lim_mark_set(t[0], S("deployment:d1:cooldown"), now + 5000, now);
+    cr_expect_eq(lim_mark_get(t[0], S("deployment:d1:cooldown"), now), now + 5000);
+    int64_t seen = 0;
+    for (int i = 0; i < 200 && seen != now + 5000; i++) {
+        sleep_ms(5);
+        seen = lim_mark_get(t[1], S("deployment:d1:cooldown"), wall_ms());
+    }
+    cr_expect_eq(seen, now + 5000, "the other instance sees the cooldown (got %lld)",
+                 (long long)seen);
+    /* an earlier time from b does not shorten it; a later one lengthens it for a */
+    lim_mark_set(t[1], S("deployment:d1:cooldown"), now + 1000, wall_ms());
+    cr_expect_eq(lim_mark_get(t[1], S("deployment:d1:cooldown"), wall_ms()), now + 5000);
+    lim_mark_set(t[1], S("deployment:d1:cooldown"), now + 9000, wall_ms());
+    for (int i = 0; i < 200 && seen != now + 9000; i++) {
+        sleep_ms(5);
+        seen = lim_mark_get(t[0], S("deployment:d1:cooldown"), wall_ms());
+    }
+    cr_expect_eq(seen, now + 9000, "the later time wins everywhere");
+
+    /* busy gauges without a limit: peek counts both instances' slots */
+    cr_expect_eq(lim_gauge_peek(t[1], S("deployment:d1:busy")), 0);
+    for (int i = 0; i < 3; i++)
+        cr_assert(lim_gauge_inc(t[0], S("deployment:d1:busy"), -1, wall_ms(), NULL));
+    cr_assert(lim_gauge_inc(t[1], S("deployment:d1:busy"), -1, wall_ms(), NULL));
+    int64_t busy = 0;
+    for (int i = 0; i < 200 && busy != 4; i++) {
+        sleep_ms(5);
+        busy = lim_gauge_peek(t[1], S("deployment:d1:busy"));
+    }
+    cr_expect_eq(busy, 4, "3 calls under way there + 1 here");
+    for (int i = 0; i < 3; i++)
+        lim_gauge_dec(t[0], S("deployment:d1:busy"), wall_ms());
+    for (int i = 0; i < 200 && busy != 1; i++) {
+        sleep_ms(5);
+        busy = lim_gauge_peek(t[1], S("deployment:d1:busy"));
+    }
+    cr_expect_eq(busy, 1, "the other's calls ended");
+    lim_gauge_dec(t[1], S("deployment:d1:busy"), wall_ms());
+    lim_reader_unregister(r[0]);
+    lim_reader_unregister(r[1]);
+    lim_table_free(t[0]);
+    lim_table_free(t[1]);
+}
+
+/* Without Redis a mark is this process's alone, and a get of an unknown one creates nothing. */
+Test(limits, marks_local)
+{
+    lim_table_t *t = lim_table_new(NULL);
+    lim_reader_t *r = lim_reader_register(t);
+    cr_expect_eq(lim_mark_get(t, S("deployment:x:cooldown"), 1000), 0);
+    lim_stats_t st;
+    lim_table_stats(t, &st);
+    cr_expect_eq(st.counters, 0, "a get creates nothing");
+    lim_mark_set(t, S("deployment:x:cooldown"), 5000, 1000);
+    lim_mark_set(t, S("deployment:x:cooldown"), 3000, 1000);
+    cr_expect_eq(lim_mark_get(t, S("deployment:x:cooldown"), 1000), 5000, "the later time stays");
+    /* idle for two windows and long past: reclaimed */
+    lim_table_maintain(t, 1000 + 3 * LIM_WINDOW_MS);
+    lim_reader_quiescent(r);
+    lim_table_maintain(t, 1000 + 3 * LIM_WINDOW_MS);
+    lim_table_stats(t, &st);
+    cr_expect_eq(st.counters, 0, "an expired, idle mark is reclaimed");
+    cr_expect_eq(lim_mark_get(t, S("deployment:x:cooldown"), 1000 + 3 * LIM_WINDOW_MS), 0);
+    lim_reader_unregister(r);
+    lim_table_free(t);
+}
+
 Test(limits_redis, redis_killed_and_back, .init = redis_setup, .fini = redis_teardown,
      .timeout = 30)
 {

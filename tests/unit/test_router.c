@@ -169,25 +169,27 @@ Test(router, pick_usable_skips_what_the_pre_call_check_refuses)
     route_target_t t;
     const char *err = NULL;
     for (int i = 0; i < 1000; i++) {
-        cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, all_but_first, (void *)g,
+        cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL,
+                                       &(route_view_t){.usable = all_but_first, .arg = (void *)g},
                                        &arena, &t, &err),
                      0, "%s", err);
         cr_assert_eq(t.dep, g->deployments[1], "the weight-3 deployment is refused: never picked");
     }
     /* a retry's avoided deployment is still picked when it is the only usable one */
-    cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, g->deployments[1], all_but_first,
-                                   (void *)g, &arena, &t, &err),
+    cr_assert_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, g->deployments[1],
+                                   &(route_view_t){.usable = all_but_first, .arg = (void *)g},
+                                   &arena, &t, &err),
                  0);
     cr_expect_eq(t.dep, g->deployments[1]);
     int asked = 0;
-    cr_expect_eq(
-        route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, none_usable, &asked, &arena, &t, &err),
-        ROUTE_NONE_USABLE);
+    route_view_t none = {.usable = none_usable, .arg = &asked};
+    cr_expect_eq(route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, &none, &arena, &t, &err),
+                 ROUTE_NONE_USABLE);
     cr_expect_eq(asked, 2, "each deployment asked once");
     /* no check: route_pick's weights */
     int first = 0;
     for (int i = 0; i < 20000; i++) {
-        route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, NULL, NULL, &arena, &t, &err);
+        route_pick_usable(g, STR_LIT("gpt-4o"), &rng, NULL, NULL, &arena, &t, &err);
         first += t.dep == g->deployments[0];
     }
     cr_expect(first > 14400 && first < 15600, "share of the weight-3 deployment: %d", first);
@@ -232,10 +234,13 @@ static const char cool_yaml[] =
     "    model_info: {id: dep-b}\n"
     "  - model_name: lone\n"
     "    litellm_params: {model: openai/c, api_base: 'http://c.test/v1', api_key: k}\n"
-    "router_settings: {allowed_fails: 2, cooldown_time: 30}\n";
+    "router_settings: {allowed_fails: 2, cooldown_time: 30,\n"
+    "                  allowed_fails_policy: {RateLimitErrorAllowedFails: 0}}\n";
 
 Test(router, cooldown_triggers)
 {
+    /* allowed_fails_policy set: failures are counted (LiteLLM's legacy rule), every status that
+     * may cool alike, against allowed_fails 2 unless the policy names the class */
     cfg_t *c;
     route_table_t *t = table_of(cool_yaml, &c);
     const route_group_t *g = route_find_group(t, STR_LIT("pair"));
@@ -243,30 +248,226 @@ Test(router, cooldown_triggers)
     cr_expect_eq(a->cooldown_ms, 30000);
     cr_expect_eq(b->cooldown_ms, 2000, "litellm_params.cooldown_time wins");
     cr_expect_eq(a->allowed_fails, 2);
+    cr_expect(a->count_fails);
     int64_t now = 120000;
-    /* 400 is the request's fault: never counted */
-    for (int i = 0; i < 10; i++)
+    /* 400 is the request's fault and a connection error never cools (LiteLLM ignores
+     * APIConnectionError): neither is counted here */
+    for (int i = 0; i < 10; i++) {
         cr_expect_not(route_report_failure(a, 400, now));
-    /* 5xx: more than allowed_fails in a minute */
+        cr_expect_not(route_report_failure(a, ROUTE_CONNECTION_ERROR, now));
+    }
+    /* more than allowed_fails */
     cr_expect_not(route_report_failure(a, 500, now));
     cr_expect_not(route_report_failure(a, 503, now));
     cr_expect_not(route_is_cooling(a, now));
     cr_expect(route_report_failure(a, 500, now + 1));
     cr_expect(route_is_cooling(a, now + 29000));
     cr_expect_not(route_is_cooling(a, now + 30001));
-    /* a new minute starts the count afresh */
-    cr_expect_not(route_report_failure(a, 500, now + 60000));
-    /* immediate: 429, 401, 404, 408 */
-    int codes[] = {429, 401, 404, 408};
-    for (int i = 0; i < 4; i++) {
+    /* the count lapses cooldown_time after the last failure it took */
+    cr_expect_not(route_report_failure(a, 500, now + 30000));
+    /* RateLimitErrorAllowedFails 0: a 429 cools at once */
+    cr_expect(route_report_failure(b, 429, now));
+    cr_expect(route_is_cooling(b, now + 1999));
+    cr_expect_not(route_is_cooling(b, now + 2000));
+    /* 401, 404 and 408 are counted like the rest */
+    int codes[] = {401, 404, 408};
+    for (int i = 0; i < 3; i++) {
         int64_t at = now + 1000000 * (i + 1);
-        cr_expect(route_report_failure(b, codes[i], at), "status %d", codes[i]);
-        cr_expect(route_is_cooling(b, at + 1999));
-        cr_expect_not(route_is_cooling(b, at + 2000));
+        cr_expect_not(route_report_failure(b, codes[i], at), "status %d", codes[i]);
+        cr_expect_not(route_report_failure(b, codes[i], at + 1), "status %d", codes[i]);
+        cr_expect(route_report_failure(b, codes[i], at + 2), "status %d", codes[i]);
+        cr_expect(route_is_cooling(b, at + 2001));
+        cr_expect_not(route_is_cooling(b, at + 2002));
     }
     /* a group's only deployment is never cooled */
     const route_group_t *lone = route_find_group(t, STR_LIT("lone"));
-    cr_expect_not(route_report_failure(lone->deployments[0], 429, now));
+    for (int i = 0; i < 10; i++)
+        cr_expect_not(route_report_failure(lone->deployments[0], 429, now));
+    route_table_free(t);
+    cfg_free(c);
+}
+
+static const char rate_yaml[] =
+    "model_list:\n"
+    "  - model_name: pair\n"
+    "    litellm_params: {model: openai/a, api_base: 'http://a.test/v1', api_key: k}\n"
+    "    model_info: {id: dep-a}\n"
+    "  - model_name: pair\n"
+    "    litellm_params: {model: openai/b, api_base: 'http://b.test/v1', api_key: k}\n"
+    "    model_info: {id: dep-b}\n"
+    "  - model_name: lone\n"
+    "    litellm_params: {model: openai/c, api_base: 'http://c.test/v1', api_key: k}\n"
+    "router_settings: {cooldown_time: 10}\n";
+
+/* a successful call to d now: what route_call_ended counts */
+static void succeed(const route_deployment_t *d, int times)
+{
+    for (int i = 0; i < times; i++)
+        route_call_ended(d, 1000000);
+}
+
+Test(router, cooldown_failure_rate)
+{
+    cfg_t *c;
+    route_table_t *t = table_of(rate_yaml, &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("pair"));
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1];
+    cr_expect_not(a->count_fails, "allowed_fails unset: LiteLLM's failure-rate rule");
+    int64_t now = route_now_ms();
+    /* 429, 401 and 404 cool at once */
+    int codes[] = {429, 401, 404};
+    for (int i = 0; i < 3; i++) {
+        int64_t at = now + 100000 * (i + 1);
+        cr_expect(route_report_failure(b, codes[i], at), "status %d", codes[i]);
+        cr_expect(route_is_cooling(b, at + 9999));
+    }
+    /* 5xx and timeouts: when more than half of at least 5 calls in the minute failed */
+    succeed(a, 4);
+    for (int i = 0; i < 4; i++)
+        cr_expect_not(route_report_failure(a, i % 2 ? 408 : 500, now), "failure %d of 4+4", i + 1);
+    cr_expect_not(route_is_cooling(a, now));
+    cr_expect(route_report_failure(a, 502, now), "5 failures of 9 calls");
+    cr_expect(route_is_cooling(a, now + 9999));
+    route_table_free(t);
+    cfg_free(c);
+
+    t = table_of(rate_yaml, &c);
+    g = route_find_group(t, STR_LIT("pair"));
+    a = g->deployments[0];
+    /* with fewer than 5 calls no rate counts, however bad */
+    for (int i = 0; i < 4; i++)
+        cr_expect_not(route_report_failure(a, 500, now));
+    cr_expect(route_report_failure(a, 500, now), "5 of 5 failed");
+    /* the counts are forgotten 60 s after their last increment */
+    cr_expect_not(route_report_failure(a, 500, now + 60000 + 1));
+    route_table_free(t);
+    cfg_free(c);
+
+    t = table_of(rate_yaml, &c);
+    g = route_find_group(t, STR_LIT("pair"));
+    a = g->deployments[0];
+    /* 400s and connection errors never cool, but count toward the rate */
+    succeed(a, 3);
+    for (int i = 0; i < 3; i++)
+        cr_expect_not(route_report_failure(a, 400, now));
+    for (int i = 0; i < 10; i++)
+        cr_expect_not(route_report_failure(a, ROUTE_CONNECTION_ERROR, now));
+    cr_expect_not(route_is_cooling(a, now));
+    cr_expect(route_report_failure(a, 503, now), "14 failures of 17 calls");
+    /* a group's only deployment is never cooled */
+    const route_group_t *lone = route_find_group(t, STR_LIT("lone"));
+    for (int i = 0; i < 10; i++)
+        cr_expect_not(route_report_failure(lone->deployments[0], i < 5 ? 500 : 401, now));
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, which_rule_counts_failures)
+{
+    /* LiteLLM counts failures when allowed_fails_policy is set or the router's allowed_fails
+     * differs from litellm.allowed_fails (litellm_settings', else 3) */
+    static const struct {
+        const char *settings;
+        bool count;
+    } cases[] = {
+        {"router_settings: {allowed_fails: 3}\n", false},
+        {"router_settings: {allowed_fails: 4}\n", true},
+        {"litellm_settings: {allowed_fails: 4}\n", false},
+        {"litellm_settings: {allowed_fails: 4}\nrouter_settings: {allowed_fails: 4}\n", false},
+        {"router_settings: {allowed_fails_policy: {RateLimitErrorAllowedFails: 2}}\n", true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text,
+                 "model_list:\n"
+                 "  - model_name: pair\n"
+                 "    litellm_params: {model: openai/a, api_key: k}\n"
+                 "  - model_name: pair\n"
+                 "    litellm_params: {model: openai/b, api_key: k}\n"
+                 "%s",
+                 cases[i].settings);
+        cfg_t *c;
+        route_table_t *t = table_of(text, &c);
+        const route_group_t *g = route_find_group(t, STR_LIT("pair"));
+        cr_expect_eq(g->deployments[0]->count_fails, cases[i].count, "%s", cases[i].settings);
+        route_table_free(t);
+        cfg_free(c);
+    }
+}
+
+Test(router, allowed_fails_policy)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: trio\n"
+                                "    litellm_params: {model: openai/a, api_key: k}\n"
+                                "  - model_name: trio\n"
+                                "    litellm_params: {model: openai/b, api_key: k}\n"
+                                "  - model_name: trio\n"
+                                "    litellm_params: {model: openai/c, api_key: k}\n"
+                                "router_settings:\n"
+                                "  cooldown_time: 10\n"
+                                "  allowed_fails_policy:\n"
+                                "    RateLimitErrorAllowedFails: 0\n"
+                                "    InternalServerErrorAllowedFails: 3\n"
+                                "    TimeoutErrorAllowedFails: 1\n"
+                                "    BadRequestErrorAllowedFails: 0\n",
+                                &c);
+    cr_assert(c->has_allowed_fails_policy);
+    cr_expect_eq(c->allowed_fails_policy.n[CFG_ERR_RATE_LIMIT], 0);
+    cr_expect_eq(c->allowed_fails_policy.n[CFG_ERR_AUTHENTICATION], -1);
+    const route_group_t *g = route_find_group(t, STR_LIT("trio"));
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1],
+                             *d3 = g->deployments[2];
+    int64_t now = 5000000;
+    /* RateLimitErrorAllowedFails 0: the first 429 cools */
+    cr_expect(route_report_failure(a, 429, now));
+    /* InternalServerErrorAllowedFails 3 (502 too, having no BadGateway entry); 400 is never
+     * counted, BadRequestErrorAllowedFails notwithstanding (LiteLLM skips other 4xx first) */
+    cr_expect_not(route_report_failure(b, 400, now));
+    cr_expect_not(route_report_failure(b, 500, now));
+    cr_expect_not(route_report_failure(b, 502, now));
+    cr_expect_not(route_report_failure(b, 500, now));
+    cr_expect(route_report_failure(b, 500, now));
+    /* one count per deployment whatever the class; each failure is held to its class's limit:
+     * 401 has no entry, so allowed_fails (3) */
+    cr_expect_not(route_report_failure(d3, 401, now));
+    cr_expect(route_report_failure(d3, 408, now), "a second failure, TimeoutErrorAllowedFails 1");
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, retry_policy_per_group)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: g1\n"
+                                "    litellm_params: {model: openai/a, api_key: k}\n"
+                                "  - model_name: g2\n"
+                                "    litellm_params: {model: openai/b, api_key: k}\n"
+                                "  - model_name: g3\n"
+                                "    litellm_params: {model: openai/c, api_key: k}\n"
+                                "router_settings:\n"
+                                "  retry_after: 1.5\n"
+                                "  retry_policy: {RateLimitErrorRetries: 4, "
+                                "ContentPolicyViolationErrorRetries: 0}\n"
+                                "  model_group_retry_policy:\n"
+                                "    g2: {AuthenticationErrorRetries: 2,\n"
+                                "         BadRequestErrorRetries: 1}\n",
+                                &c);
+    const route_group_t *g1 = route_find_group(t, STR_LIT("g1"));
+    const route_group_t *g2 = route_find_group(t, STR_LIT("g2"));
+    cr_assert_not_null(g1->retry_policy);
+    cr_expect_eq(g1->retry_policy->n[CFG_ERR_RATE_LIMIT], 4);
+    cr_expect_eq(g1->retry_policy->n[CFG_ERR_CONTENT_POLICY], 0);
+    cr_expect_eq(g1->retry_policy->n[CFG_ERR_TIMEOUT], -1);
+    cr_assert_not_null(g2->retry_policy);
+    cr_expect_eq(g2->retry_policy->n[CFG_ERR_AUTHENTICATION], 2);
+    cr_expect_eq(g2->retry_policy->n[CFG_ERR_RATE_LIMIT], -1, "the group's own policy replaces it");
+    cr_expect_eq(g1->retry_after_ms, 1500);
+    cr_expect_eq(route_error_class(503), CFG_ERR_SERVICE_UNAVAILABLE);
+    cr_expect_eq(route_error_class(504), CFG_ERR_INTERNAL_SERVER);
+    cr_expect_eq(route_error_class(418), CFG_ERR_BAD_REQUEST);
     route_table_free(t);
     cfg_free(c);
 }
@@ -291,11 +492,12 @@ Test(router, pick_skips_cooling_and_says_so_when_all_cool)
     cr_expect_eq(out.dep, b);
     route_report_failure(b, 429, now);
     cr_expect_eq(route_pick(g, STR_LIT("pair"), &rng, NULL, &arena, &out, &err), ROUTE_ALL_COOLING);
-    cr_expect_eq(route_pick_usable(g, STR_LIT("pair"), &rng, NULL, all_but_first, (void *)g, &arena,
-                                   &out, &err),
+    cr_expect_eq(route_pick_usable(g, STR_LIT("pair"), &rng, NULL,
+                                   &(route_view_t){.usable = all_but_first, .arg = (void *)g},
+                                   &arena, &out, &err),
                  ROUTE_ALL_COOLING);
     char msg[512];
-    long long secs = route_cooldown_message(g, STR_LIT("pair"), now, false, msg, sizeof msg);
+    long long secs = route_cooldown_message(g, STR_LIT("pair"), now, false, NULL, msg, sizeof msg);
     cr_expect_eq(secs, 2, "the first to warm up: dep-b after 2 s");
     cr_expect_str_eq(msg, "No deployments available for selected model, Try again in 2 seconds. "
                           "Passed model=pair. pre-call-checks=False, "
@@ -443,6 +645,53 @@ Test(router, least_busy)
     cfg_free(c);
 }
 
+/* What another instance knows, through the view: its in-flight counts replace this process's
+ * under least-busy, and a cooldown it started is honoured here (and named in the 429). */
+static int64_t view_load(void *arg, const route_deployment_t *d)
+{
+    const route_group_t *g = arg;
+    return d == g->deployments[0] ? 0 : 7; /* elsewhere, only the first is idle */
+}
+
+static int64_t view_cooling(void *arg, const route_deployment_t *d)
+{
+    const route_group_t *g = arg;
+    return d == g->deployments[2] ? 0 : 4000; /* cooled elsewhere for 4 more seconds */
+}
+
+Test(router, view_shares_load_and_cooldowns)
+{
+    cfg_t *c;
+    route_table_t *t = strategy_table("least-busy", &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    route_call_started(g->deployments[1]); /* here, the first is not the idlest... */
+    route_call_started(g->deployments[0]);
+    route_call_started(g->deployments[0]);
+    uint64_t rng = 5;
+    route_target_t out;
+    const char *err;
+    route_view_t view = {.load = view_load, .arg = (void *)g};
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(route_pick_usable(g, STR_LIT("s"), &rng, NULL, &view, &arena, &out, &err), 0);
+        cr_assert_eq(out.dep, g->deployments[0], "...but across instances it is");
+    }
+    view = (route_view_t){.cooling_ms = view_cooling, .arg = (void *)g};
+    for (int i = 0; i < 50; i++) {
+        cr_assert_eq(route_pick_usable(g, STR_LIT("s"), &rng, NULL, &view, &arena, &out, &err), 0);
+        cr_assert_eq(out.dep, g->deployments[2], "the others cool elsewhere");
+    }
+    route_report_failure(g->deployments[2], 429, route_now_ms());
+    cr_expect_eq(route_pick_usable(g, STR_LIT("s"), &rng, NULL, &view, &arena, &out, &err),
+                 ROUTE_ALL_COOLING);
+    char msg[512];
+    long long secs =
+        route_cooldown_message(g, STR_LIT("s"), route_now_ms(), false, &view, msg, sizeof msg);
+    cr_expect_eq(secs, 4, "the first to warm up is one cooled elsewhere, 4 s from now");
+    cr_expect(strstr(msg, "cooldown_list=['") != NULL, "%s", msg);
+    route_table_free(t);
+    cfg_free(c);
+}
+
 Test(router, latency_based)
 {
     cfg_t *c;
@@ -469,6 +718,49 @@ Test(router, latency_based)
         seen_b += out.dep == b;
     }
     cr_expect(seen_a > 50 && seen_b > 50, "both within the buffer: %d %d", seen_a, seen_b);
+    route_table_free(t);
+    cfg_free(c);
+}
+
+Test(router, latency_samples_expire_after_ttl)
+{
+    cfg_t *c;
+    route_table_t *t = table_of("model_list:\n"
+                                "  - model_name: s\n"
+                                "    litellm_params: {model: openai/a, api_key: k}\n"
+                                "  - model_name: s\n"
+                                "    litellm_params: {model: openai/b, api_key: k}\n"
+                                "router_settings:\n"
+                                "  routing_strategy: latency-based-routing\n"
+                                "  routing_strategy_args: {ttl: 30}\n",
+                                &c);
+    const route_group_t *g = route_find_group(t, STR_LIT("s"));
+    const route_deployment_t *a = g->deployments[0], *b = g->deployments[1];
+    cr_expect_eq(a->latency_ttl_ms, 30000);
+    int64_t now = route_now_ms();
+    cr_expect_eq(route_latency_us(a, now), 0, "unmeasured");
+    for (int i = 0; i < ROUTE_LATENCY_SAMPLES; i++)
+        route_call_ended(a, 100000000); /* 100 ms */
+    cr_expect_eq(route_latency_us(a, now), 100001);
+    /* the ring keeps the last ROUTE_LATENCY_SAMPLES: one slow call replaces one fast one */
+    route_call_ended(a, 1100000000);
+    cr_expect_eq(route_latency_us(a, now), 200001);
+    route_call_ended(a, 0); /* a failed call is no sample */
+    cr_expect_eq(route_latency_us(a, now), 200001);
+    /* older than the ttl: forgotten, so the deployment is unmeasured again and tried first */
+    cr_expect_eq(route_latency_us(a, now + 31000), 0);
+    route_call_ended(b, 50000000);
+    uint64_t rng = 3;
+    route_target_t out;
+    const char *err;
+    cr_assert_eq(route_pick(g, STR_LIT("s"), &rng, NULL, &arena, &out, &err), 0);
+    cr_expect_eq(out.dep, b, "b is faster while a's samples are fresh");
+    route_table_free(t);
+    cfg_free(c);
+
+    /* LiteLLM's default ttl: an hour */
+    t = strategy_table("latency-based-routing", &c);
+    cr_expect_eq(route_find_group(t, STR_LIT("s"))->deployments[0]->latency_ttl_ms, 3600000);
     route_table_free(t);
     cfg_free(c);
 }

@@ -993,7 +993,7 @@ Test(store, end_user_with_its_budget_row)
     peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\") VALUES ('plain')");
     sqlite3_close(p);
     store_end_user_t e;
-    cr_assert_eq(store_sqlite_end_user_get(db, "cust", &e), 0, "%s", store_sqlite_errmsg(db));
+    cr_assert_eq(store_sqlite_end_user_get(db, "cust", NULL, &e), 0, "%s", store_sqlite_errmsg(db));
     cr_expect_str_eq(e.user_id, "cust");
     cr_expect_float_eq(e.spend, 0.25, 1e-12);
     cr_expect(e.blocked);
@@ -1001,12 +1001,52 @@ Test(store, end_user_with_its_budget_row)
     cr_expect_eq(e.rpm_limit, 7);
     cr_expect_eq(e.tpm_limit, STORE_INT_NULL);
     store_end_user_free(&e);
-    cr_assert_eq(store_sqlite_end_user_get(db, "plain", &e), 0);
+    cr_assert_eq(store_sqlite_end_user_get(db, "plain", NULL, &e), 0);
     cr_expect(!e.blocked);
     cr_expect(isnan(e.max_budget), "no budget row");
     cr_expect_eq(e.rpm_limit, STORE_INT_NULL);
     store_end_user_free(&e);
-    cr_expect_eq(store_sqlite_end_user_get(db, "nobody", &e), 1);
+    cr_expect_eq(store_sqlite_end_user_get(db, "nobody", NULL, &e), 1);
+    store_end_user_free(&e);
+    store_sqlite_close(db);
+}
+
+/* litellm_settings.max_end_user_budget_id: end users without a budget row of their own get the
+ * default's; one with its own keeps it; an unknown default budget changes nothing. */
+Test(store, end_user_default_budget)
+{
+    const char *path = tmp_path("eud.db");
+    store_sqlite_t *db = open_db(path);
+    sqlite3 *p = peek_open(path);
+    peek_exec(p, "INSERT INTO \"LiteLLM_BudgetTable\" (\"budget_id\", \"max_budget\", "
+                 "\"rpm_limit\", \"tpm_limit\", \"created_by\", \"updated_by\") VALUES ('own', "
+                 "2.5, 7, NULL, 'x', 'x'), ('dflt', 0.5, 3, 99, 'x', 'x')");
+    peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"budget_id\") VALUES "
+                 "('cust', 'own'), ('plain', NULL), ('dangling', 'gone')");
+    sqlite3_close(p);
+    store_end_user_t e;
+    cr_assert_eq(store_sqlite_end_user_get(db, "plain", "dflt", &e), 0, "%s",
+                 store_sqlite_errmsg(db));
+    cr_expect_float_eq(e.max_budget, 0.5, 1e-12);
+    cr_expect_eq(e.rpm_limit, 3);
+    cr_expect_eq(e.tpm_limit, 99);
+    store_end_user_free(&e);
+    cr_assert_eq(store_sqlite_end_user_get(db, "dangling", "dflt", &e), 0);
+    cr_expect_float_eq(e.max_budget, 0.5, 1e-12, "a budget_id naming no row: the default");
+    store_end_user_free(&e);
+    cr_assert_eq(store_sqlite_end_user_get(db, "cust", "dflt", &e), 0);
+    cr_expect_float_eq(e.max_budget, 2.5, 1e-12, "its own row wins");
+    cr_expect_eq(e.rpm_limit, 7);
+    cr_expect_eq(e.tpm_limit, STORE_INT_NULL, "no field of the default leaks into its own row");
+    store_end_user_free(&e);
+    cr_assert_eq(store_sqlite_end_user_get(db, "plain", "missing", &e), 0);
+    cr_expect(isnan(e.max_budget));
+    store_end_user_free(&e);
+    cr_assert_eq(store_sqlite_end_user_get(db, "plain", NULL, &e), 0);
+    cr_expect(isnan(e.max_budget), "no default configured");
+    store_end_user_free(&e);
+    cr_expect_eq(store_sqlite_end_user_get(db, "nobody", "dflt", &e), 1,
+                 "an end user not in the table has no budget, as LiteLLM");
     store_end_user_free(&e);
     store_sqlite_close(db);
 }

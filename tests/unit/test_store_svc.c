@@ -515,6 +515,54 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     auth_cache_free(c);
 }
 
+/* LiteLLM's BudgetConfig in model_max_budget: max_budget / budget_duration as well as
+ * budget_limit / time_period, and rpm_limit / tpm_limit as the key's per-model limits when the
+ * key's metadata has no model_rpm_limit / model_tpm_limit map (get_key_model_rpm_limit). */
+Test(store_svc, sqlite_model_max_budget_limits)
+{
+    key_init();
+    const char *db = tmp_path("mmb.db"), *spool = tmp_path("mmb.spool");
+    char *err = NULL;
+    store_sqlite_t *s = store_sqlite_open(db, &err);
+    cr_assert_not_null(s, "%s", err);
+    store_key_t k;
+    store_key_init(&k);
+    k.token = key_hex;
+    k.key_name = "sk-...-key";
+    k.metadata = "{\"model_tpm_limit\": {\"gpt-4o\": 400}}";
+    k.model_max_budget =
+        "{\"gpt-4o\": {\"max_budget\": 1.5, \"budget_duration\": \"1d\", \"rpm_limit\": 2, "
+        "\"tpm_limit\": 50}, \"claude\": {\"budget_limit\": 3, \"rpm_limit\": \"5\"}, "
+        "\"mini\": {\"tpm_limit\": 7}}";
+    cr_assert_eq(store_sqlite_key_insert(s, &k), 0, "%s", store_sqlite_errmsg(s));
+    store_sqlite_close(s);
+
+    auth_cache_t *c = new_cache();
+    auth_reader_t *r = auth_reader_register(c);
+    store_svc_t *svc = start_sqlite(db, spool, c, 10, 100);
+    const auth_key_t *rec;
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_eq(rec->n_model_budgets, 2, "mini has limits and no budget");
+    cr_assert_str_eq(rec->model_budgets[0].model, "gpt-4o");
+    cr_assert_float_eq(rec->model_budgets[0].max_budget, 1.5, 1e-12);
+    cr_assert_str_eq(rec->model_budgets[0].time_period, "1d");
+    cr_assert_str_eq(rec->model_budgets[1].model, "claude");
+    cr_assert_float_eq(rec->model_budgets[1].max_budget, 3, 1e-12);
+    /* rpm from model_max_budget (the metadata has no rpm map); tpm from the metadata's map,
+     * which wins whole: claude and mini have no tpm limit */
+    cr_assert_eq(rec->n_model_limits, 2);
+    cr_assert_str_eq(rec->model_limits[0].model, "gpt-4o");
+    cr_assert_eq(rec->model_limits[0].rpm, 2);
+    cr_assert_eq(rec->model_limits[0].tpm, 400);
+    cr_assert_str_eq(rec->model_limits[1].model, "claude");
+    cr_assert_eq(rec->model_limits[1].rpm, 5);
+    cr_assert_eq(rec->model_limits[1].tpm, AUTH_NO_LIMIT);
+    auth_reader_quiescent(r);
+    store_svc_stop(svc, 5000);
+    auth_reader_unregister(r);
+    auth_cache_free(c);
+}
+
 Test(store_svc, sqlite_other_connection_expires_cache)
 {
     key_init();

@@ -1,0 +1,43 @@
+// A real redis-server for a test: on a free loopback port, in a temporary directory, killed when
+// the test process exits whatever happens.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { freePort } from './harness.mjs';
+
+export const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+
+/** Resolves once something accepts connections on 127.0.0.1:port. */
+export function waitPort(port, timeout = 10000) {
+  const end = Date.now() + timeout;
+  return new Promise((resolve, reject) => {
+    const tryOnce = () => {
+      const sock = net.connect({ port, host: '127.0.0.1' });
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() > end) reject(new Error(`nothing listens on ${port}`));
+        else setTimeout(tryOnce, 50);
+      });
+    };
+    tryOnce();
+  });
+}
+
+/** Starts redis-server (no persistence) with its files under dir/redis: {port, proc, kill()}. */
+export async function startRedis(dir, port) {
+  const where = path.join(dir, 'redis');
+  mkdirSync(where, { recursive: true });
+  port ??= await freePort();
+  const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', where], {
+    stdio: 'ignore',
+  });
+  const kill = () => proc.kill('SIGKILL');
+  process.on('exit', kill);
+  await waitPort(port);
+  return { port, proc, kill };
+}
