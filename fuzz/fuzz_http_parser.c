@@ -89,7 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *buf = (const char *)data;
     fuzz_base = buf;
     fuzz_size = size;
+    static http_header_t whole_slots[HTTP_MAX_HEADERS], resumed_slots[HTTP_MAX_HEADERS];
     static http_head_t whole, resumed;
+    whole.headers = whole_slots;
+    resumed.headers = resumed_slots;
 
     int r = http_parse_request(buf, size, 0, &whole);
     FUZZ_CHECK(r == HTTP_PARSE_INCOMPLETE || r == HTTP_PARSE_INVALID ||

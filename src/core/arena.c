@@ -13,8 +13,9 @@ struct arena_chunk {
     _Alignas(16) char data[];
 };
 
-/* Standard-size chunks are cached per thread; each worker is one thread. */
-#define CACHE_MAX 256
+/* Standard-size chunks are cached per thread; each worker is one thread. A request rarely needs
+ * more than one; the cap bounds what a burst leaves behind (64 x 8 KiB). */
+#define CACHE_MAX 64
 static _Thread_local arena_chunk_t *chunk_cache;
 static _Thread_local unsigned chunk_cache_len;
 

@@ -169,7 +169,10 @@ int buf_append_ms(buf_t *b, unsigned long long ns)
     return buf_append(b, frac, 4);
 }
 
-#define POOL_MAX 1024
+/* Buffers kept per thread for reuse: enough for the requests a worker has in flight at once
+ * under load; what a burst frees beyond it goes back to malloc, and from there to the system
+ * (the store thread trims), so an instance that served a burst does not keep megabytes. */
+#define POOL_MAX 128
 
 typedef struct pool_item {
     struct pool_item *next;

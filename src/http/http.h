@@ -29,14 +29,17 @@ typedef struct {
     str_t value; /* leading and trailing spaces/tabs stripped */
 } http_header_t;
 
-/* A parsed request head; every slice points into the caller's buffer. */
+/* A parsed request head; every slice points into the caller's buffer. `headers` is storage the
+ * caller provides (HTTP_MAX_HEADERS entries for the parser): a server request's is a copy of the
+ * headers it has in its arena, so an idle connection holds none (1,000 idle clients would
+ * otherwise hold 3.2 KB of header slots each). */
 typedef struct {
     str_t method;
     str_t target;      /* as sent: path plus optional ?query */
     str_t path;        /* target up to '?' */
     str_t query;       /* after '?', without it; empty when absent */
     int minor_version; /* 0 or 1 (HTTP/1.x only) */
-    http_header_t headers[HTTP_MAX_HEADERS];
+    http_header_t *headers;
     size_t num_headers;
     int64_t content_length; /* -1 when absent */
     bool chunked;           /* Transfer-Encoding: chunked (last coding) */
@@ -44,7 +47,8 @@ typedef struct {
     bool keep_alive;        /* from the version and Connection header */
 } http_head_t;
 
-/* Parses the request head at buf[0..len). `last_len` is the length seen by the previous call on
+/* Parses the request head at buf[0..len) into head (head->headers must hold HTTP_MAX_HEADERS
+ * entries). `last_len` is the length seen by the previous call on
  * the same buffer (0 the first time), so a resumed call does not rescan. Returns the head's
  * length in bytes (the blank line included), or HTTP_PARSE_*. Accepts CRLF and bare LF line ends;
  * rejects obs-fold, Content-Length with Transfer-Encoding, conflicting or invalid Content-Length,
@@ -140,9 +144,10 @@ struct http_req {
      * producer paused for a slow client can resume. */
     void (*on_drain)(http_req_t *req);
     /* Set by the handler: called exactly once when the request ends, however it ends (response
-     * complete, dropped, or the client gone), just before its arena is reset: the one place to
-     * give back what the request held (rate-limit slots). req->caller and req->user are still
-     * set; nothing may be written. */
+     * complete, dropped, or the client gone): the one place to give back what the request held
+     * (rate-limit slots). A complete response calls it just before its last bytes are written,
+     * so a client that calls again at once finds the slot free, even on another worker.
+     * req->caller and req->user are still set; nothing may be written. */
     void (*on_end)(http_req_t *req);
     void *user;        /* the handler's per-request state */
     void *caller;      /* the handler's view of who is calling (set by its auth step) */

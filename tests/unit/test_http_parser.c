@@ -34,13 +34,21 @@ static void guard_free(guard_t *g)
     munmap(g->map, g->map_len);
 }
 
+/* A head with its header slots (http_head_t points at storage its user provides). */
+#define HEAD(h)                                                                                    \
+    http_header_t h##_slots[HTTP_MAX_HEADERS];                                                     \
+    http_head_t h = {.headers = h##_slots}
+
 /* Parses a whole string against a guard page; the head's slices are rebased onto `s` so the
  * caller can look at them after the copy is gone. */
 static int parse(const char *s, http_head_t *h)
 {
     size_t n = strlen(s);
     guard_t g = guard_copy(s, n);
+    http_header_t *slots = h->headers;
     memset(h, 0xa5, sizeof(*h));
+    memset(slots, 0xa5, HTTP_MAX_HEADERS * sizeof *slots);
+    h->headers = slots;
     int r = http_parse_request(g.p, n, 0, h);
     if (r > 0) {
 #define REBASE(x) ((x).p = s + ((x).p - g.p))
@@ -60,7 +68,7 @@ static int parse(const char *s, http_head_t *h)
 
 static int parse_status(const char *s)
 {
-    http_head_t h;
+    HEAD(h);
     return parse(s, &h);
 }
 
@@ -100,7 +108,7 @@ Test(http_parser, simple_get)
 {
     const char *req = "GET /v1/models HTTP/1.1\r\nHost: localhost:4000\r\n"
                       "User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n";
-    http_head_t h;
+    HEAD(h);
     cr_assert_eq(parse(req, &h), (int)strlen(req));
     expect_slice(h.method, "GET");
     expect_slice(h.target, "/v1/models");
@@ -122,7 +130,7 @@ Test(http_parser, post_with_body_length)
 {
     const char *req = "POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
                       "Content-Length: 17\r\n\r\n{\"model\":\"gpt\"}";
-    http_head_t h;
+    HEAD(h);
     int r = parse(req, &h);
     cr_assert_eq(r, (int)(strlen(req) - 15));
     cr_expect_eq(h.content_length, 17);
@@ -132,7 +140,7 @@ Test(http_parser, post_with_body_length)
 
 Test(http_parser, path_and_query)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("GET /search?q=a?b&x=1 HTTP/1.1\r\n\r\n", &h), 0);
     expect_slice(h.target, "/search?q=a?b&x=1");
     expect_slice(h.path, "/search");
@@ -146,7 +154,7 @@ Test(http_parser, path_and_query)
 Test(http_parser, incomplete)
 {
     const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
-    http_head_t h;
+    HEAD(h);
     cr_expect_eq(http_parse_request(NULL, 0, 0, &h), HTTP_PARSE_INCOMPLETE);
     for (size_t k = 0; k < strlen(req); k++) {
         guard_t g = guard_copy(req, k);
@@ -162,13 +170,13 @@ static void check_every_split(const char *req)
 {
     size_t n = strlen(req);
     guard_t whole = guard_copy(req, n);
-    http_head_t want;
+    HEAD(want);
     int want_r = http_parse_request(whole.p, n, 0, &want);
     cr_assert_neq(want_r, HTTP_PARSE_INCOMPLETE, "test request must be complete: %s", req);
     size_t head_end = want_r > 0 ? (size_t)want_r : n;
 
     for (size_t k = 1; k < n; k++) {
-        http_head_t h;
+        HEAD(h);
         guard_t first = guard_copy(req, k);
         int r = http_parse_request(first.p, k, 0, &h);
         guard_free(&first);
@@ -187,7 +195,7 @@ static void check_every_split(const char *req)
 
     size_t last = 0;
     int r = HTTP_PARSE_INCOMPLETE;
-    http_head_t h;
+    HEAD(h);
     guard_t g = {0};
     for (size_t k = 1; k <= n && r == HTTP_PARSE_INCOMPLETE; k++) {
         if (g.map)
@@ -223,7 +231,7 @@ Test(http_parser, pipelined)
                        "GET /three HTTP/1.1\r\nConnection: close\r\n\r\n";
     size_t n = strlen(reqs);
     guard_t g = guard_copy(reqs, n);
-    http_head_t h;
+    HEAD(h);
     size_t off = 0;
 
     int r = http_parse_request(g.p + off, n - off, 0, &h);
@@ -250,7 +258,7 @@ Test(http_parser, pipelined)
 
 Test(http_parser, lf_only_and_mixed)
 {
-    http_head_t h;
+    HEAD(h);
     const char *req = "GET /x HTTP/1.1\nHost: a\nX-B: c\n\n";
     cr_assert_eq(parse(req, &h), (int)strlen(req));
     cr_assert_eq(h.num_headers, 2);
@@ -265,7 +273,7 @@ Test(http_parser, lf_only_and_mixed)
 
 Test(http_parser, leading_empty_lines_skipped)
 {
-    http_head_t h;
+    HEAD(h);
     const char *req = "\r\n\nGET /x HTTP/1.1\r\n\r\n";
     cr_assert_eq(parse(req, &h), (int)strlen(req));
     expect_slice(h.method, "GET");
@@ -275,7 +283,7 @@ Test(http_parser, leading_empty_lines_skipped)
 
 Test(http_parser, value_ows_stripped_and_empty)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("GET / HTTP/1.1\r\nX-A:   a  b \t \r\nX-B:\r\nX-C: \t\r\n"
                        "X-D: caf\xc3\xa9\r\n\r\n",
                        &h),
@@ -290,7 +298,7 @@ Test(http_parser, value_ows_stripped_and_empty)
 
 Test(http_parser, head_get_first_match_case_insensitive)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("GET / HTTP/1.1\r\nx-key: one\r\nX-KEY: two\r\nX-Keys: three\r\n\r\n", &h),
                  0);
     expect_slice(http_head_get(&h, STR_LIT("X-Key")), "one");
@@ -308,7 +316,7 @@ Test(http_parser, obs_fold_rejected)
 
 Test(http_parser, content_length_rules)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", &h), 0);
     cr_expect_eq(h.content_length, 5);
     cr_assert_gt(parse("POST / HTTP/1.1\r\nContent-Length: 5, 5 ,5\r\n\r\n", &h), 0);
@@ -343,7 +351,7 @@ Test(http_parser, content_length_rules)
 
 Test(http_parser, transfer_encoding_rules)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &h), 0);
     cr_expect(h.chunked);
     cr_expect_eq(h.content_length, -1);
@@ -375,7 +383,7 @@ Test(http_parser, transfer_encoding_rules)
 
 Test(http_parser, keep_alive_and_expect)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", &h), 0);
     cr_expect(!h.keep_alive);
     cr_assert_gt(parse("GET / HTTP/1.1\r\nConnection: Upgrade, CLOSE\r\n\r\n", &h), 0);
@@ -407,7 +415,7 @@ Test(http_parser, too_many_headers)
     for (int i = 0; i < HTTP_MAX_HEADERS; i++)
         n += (size_t)snprintf(req + n, sizeof(req) - n, "X-H%d: %d\r\n", i, i);
     snprintf(req + n, sizeof(req) - n, "\r\n");
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse(req, &h), 0, "exactly HTTP_MAX_HEADERS is fine");
     cr_expect_eq(h.num_headers, HTTP_MAX_HEADERS);
     expect_slice(h.headers[HTTP_MAX_HEADERS - 1].value, "99");
@@ -473,14 +481,14 @@ Test(http_parser, invalid_header_chars)
     /* NUL cannot go through a C string literal */
     static const char nul[] = "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n";
     guard_t g = guard_copy(nul, sizeof(nul) - 1);
-    http_head_t h;
+    HEAD(h);
     cr_expect_eq(http_parse_request(g.p, sizeof(nul) - 1, 0, &h), HTTP_PARSE_INVALID);
     guard_free(&g);
 }
 
 Test(http_parser, absolute_form_and_asterisk)
 {
-    http_head_t h;
+    HEAD(h);
     cr_assert_gt(parse("GET http://example.com:8080/v1/models?x=1 HTTP/1.1\r\n\r\n", &h), 0);
     expect_slice(h.target, "http://example.com:8080/v1/models?x=1");
     expect_slice(h.path, "/v1/models");
