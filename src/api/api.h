@@ -92,7 +92,7 @@ typedef struct {
 /* One of LiteLLM's rate-limit descriptors that applies to a request (limits.c): its limits and
  * what admission saw. Counters are named "<key>:<value>:rpm|tpm|parallel". */
 typedef struct {
-    const char *key;   /* "api_key", "user", "team", "team_member", "model_per_key" */
+    const char *key;   /* "api_key", "user", "team", "team_member", "end_user", "model_per_key" */
     const char *value; /* the token hash, the id, "<team>:<user>", "<token>:<model>" (arena) */
     long long rpm, tpm, max_parallel;             /* AUTH_NO_LIMIT when not limited */
     lim_info_t rpm_info, tpm_info, parallel_info; /* at admission: headers */
@@ -114,7 +114,7 @@ typedef struct {
      * budget row's limits (the "end_user" descriptor) */
     auth_counter_t *end_user_counter;
     bool end_user_limited;
-    long long end_user_rpm, end_user_tpm; /* AUTH_NO_LIMIT when unset */
+    long long end_user_rpm, end_user_tpm, end_user_max_parallel; /* AUTH_NO_LIMIT when unset */
     auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
     double max_budget; /* < 0: none */
     long long rpm_limit, tpm_limit;

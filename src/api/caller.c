@@ -361,7 +361,9 @@ static int end_user_check(http_req_t *req, api_worker_t *w, api_caller_t *c, con
     c->end_user_counter = rec->key_counter;
     c->end_user_rpm = rec->rpm_limit;
     c->end_user_tpm = rec->tpm_limit;
-    c->end_user_limited = rec->rpm_limit != AUTH_NO_LIMIT || rec->tpm_limit != AUTH_NO_LIMIT;
+    c->end_user_max_parallel = rec->max_parallel_requests;
+    c->end_user_limited = rec->rpm_limit != AUTH_NO_LIMIT || rec->tpm_limit != AUTH_NO_LIMIT ||
+                          rec->max_parallel_requests != AUTH_NO_LIMIT;
     return 0;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  * The data plane's rate limits: LiteLLM's parallel_request_limiter_v3 on the counters of
- * src/limits. Which descriptors apply to a request (key, user, team, team member, model per key),
- * the admission (rpm counted, tpm checked, a max_parallel_requests slot taken), LiteLLM's 429 and
- * x-ratelimit-* headers, the tokens added when a call ends, and the slot given back when the
- * request ends, however it ends (http_req_t.on_end). Also the router's pre-call check: a
+ * src/limits. Which descriptors apply to a request (key, user, team, team member, end user, model
+ * per key), the admission (rpm counted, tpm checked, a max_parallel_requests slot taken: for the
+ * user, team, member and end user too, beyond LiteLLM's v3), LiteLLM's 429 and x-ratelimit-*
+ * headers, the tokens added when a call ends, and the slots given back when the request ends,
+ * however it ends (http_req_t.on_end). Also the router's pre-call check: a
  * deployment over its litellm_params rpm/tpm is not picked. Counting itself (windows, Redis,
  * the breaker) is src/limits' business; docs/limits.md has both halves. */
 #include <stdatomic.h>
@@ -80,19 +81,23 @@ size_t api_limit_descriptors(const auth_key_t *rec, const api_caller_t *c, const
     size_t n = 0;
     if (!rec) { /* the master key: only the end user's limits apply */
         if (c->end_user_limited)
-            put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm, AUTH_NO_LIMIT);
+            put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm,
+                c->end_user_max_parallel);
         return n;
     }
-    /* LiteLLM's order; max_parallel_requests exists on the key alone (v3 keeps no other) */
+    /* LiteLLM's order. max_parallel_requests applies to the user, team, team member and end user
+     * too (their rows' column, the budget row's for members and end users), beyond LiteLLM's v3
+     * limiter, which applies it to the api_key descriptor alone; model_per_key has none. */
+    const auth_limits_t *u = &rec->user_limits, *t = &rec->team_limits, *m = &rec->member_limits;
     put(out, &n, "api_key", c->token, rec->rpm_limit, rec->tpm_limit, rec->max_parallel_requests);
-    put(out, &n, "user", c->user_id, rec->user_limits.rpm, rec->user_limits.tpm, AUTH_NO_LIMIT);
-    put(out, &n, "team", c->team_id, rec->team_limits.rpm, rec->team_limits.tpm, AUTH_NO_LIMIT);
-    if (c->team_id && c->user_id &&
-        any_limit(rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT))
-        put(out, &n, "team_member", arena_printf(a, "%s:%s", c->team_id, c->user_id),
-            rec->member_limits.rpm, rec->member_limits.tpm, AUTH_NO_LIMIT);
+    put(out, &n, "user", c->user_id, u->rpm, u->tpm, u->max_parallel);
+    put(out, &n, "team", c->team_id, t->rpm, t->tpm, t->max_parallel);
+    if (c->team_id && c->user_id && any_limit(m->rpm, m->tpm, m->max_parallel))
+        put(out, &n, "team_member", arena_printf(a, "%s:%s", c->team_id, c->user_id), m->rpm,
+            m->tpm, m->max_parallel);
     if (c->end_user_limited)
-        put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm, AUTH_NO_LIMIT);
+        put(out, &n, "end_user", c->end_user, c->end_user_rpm, c->end_user_tpm,
+            c->end_user_max_parallel);
     for (size_t i = 0; model && i < rec->n_model_limits; i++)
         if (strcmp(rec->model_limits[i].model, model) == 0) {
             put(out, &n, "model_per_key", arena_printf(a, "%s:%s", c->token, model),

@@ -1311,7 +1311,8 @@ int auth_end_user_hash(const char *id, auth_hash_t *out)
 }
 
 void auth_end_user_record(auth_key_t *k, const auth_hash_t *hash, const char *id, bool blocked,
-                          double spend, double max_budget, long long rpm, long long tpm)
+                          double spend, double max_budget, long long rpm, long long tpm,
+                          long long max_parallel)
 {
     memset(k, 0, sizeof *k);
     k->hash = *hash;
@@ -1322,9 +1323,9 @@ void auth_end_user_record(auth_key_t *k, const auth_hash_t *hash, const char *id
     k->team_max_budget = k->user_max_budget = -1;
     k->rpm_limit = rpm;
     k->tpm_limit = tpm;
-    k->max_parallel_requests = AUTH_NO_LIMIT;
+    k->max_parallel_requests = max_parallel;
     k->team_limits = k->user_limits = k->member_limits =
-        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
 }
 
 int auth_check_end_user(const auth_key_t *rec, bool zero_cost, auth_error_t *err)

@@ -62,9 +62,10 @@ typedef struct {
     double spend;            /* the key's spend on this model in the current window */
 } auth_model_budget_t;
 
-/* rpm / tpm limits of one scope (LiteLLM's team_rpm_limit, user_tpm_limit, ...). */
+/* rpm / tpm / max_parallel_requests limits of one scope (LiteLLM's team_rpm_limit,
+ * user_tpm_limit, the row's max_parallel_requests, ...). */
 typedef struct {
-    long long rpm, tpm; /* AUTH_NO_LIMIT when unset */
+    long long rpm, tpm, max_parallel; /* AUTH_NO_LIMIT when unset */
 } auth_limits_t;
 
 /* A key's limits on one model: metadata {"model_rpm_limit": {"gpt-4o": 10}, "model_tpm_limit":
@@ -111,7 +112,8 @@ typedef struct {
     size_t n_model_budgets;
     long long rpm_limit, tpm_limit, max_parallel_requests; /* AUTH_NO_LIMIT when unset */
     /* the rate limits of the key's team, its user, and its user in that team (the membership's
-     * budget row); AUTH_NO_LIMIT when unset (a record built by hand must say so: 0 is a limit) */
+     * budget row), max_parallel_requests included; AUTH_NO_LIMIT when unset (a record built by
+     * hand must say so, every field: 0 is a limit) */
     auth_limits_t team_limits, user_limits, member_limits;
     const auth_model_limit_t *model_limits; /* metadata model_rpm_limit / model_tpm_limit */
     size_t n_model_limits;
@@ -253,15 +255,17 @@ int auth_check_key(const auth_key_t *rec, const auth_request_t *req, auth_error_
 
 /* ---- end users (customers) -----------------------------------------------------------------
  * An end user lives in the same cache as the keys, under SHA-256("enduser:" + id): a record whose
- * key_alias is the id, blocked / spend (key_counter) / max_budget / rpm_limit / tpm_limit are the
- * EndUserTable row's and its budget row's. Its hash never equals a key's (different preimages). */
+ * key_alias is the id, blocked / spend (key_counter) / max_budget / rpm_limit / tpm_limit /
+ * max_parallel_requests are the EndUserTable row's and its budget row's. Its hash never equals a
+ * key's (different preimages). */
 
 /* The cache hash of an end user. 0, or -1. */
 int auth_end_user_hash(const char *id, auth_hash_t *out);
 /* Fills *k (strings borrowed) as the record of an end user; max_budget < 0 and AUTH_NO_LIMIT:
- * none. */
+ * none. The budget row's max_parallel_requests goes to k->max_parallel_requests. */
 void auth_end_user_record(auth_key_t *k, const auth_hash_t *hash, const char *id, bool blocked,
-                          double spend, double max_budget, long long rpm, long long tpm);
+                          double spend, double max_budget, long long rpm, long long tpm,
+                          long long max_parallel);
 /* LiteLLM's end-user checks: blocked (400 "User blocked from making LLM API Calls. User=<id>",
  * the blocked-user hook /customer/block relies on), then budget (spend > max_budget, as
  * _check_end_user_budget: 429 budget_exceeded "ExceededBudget: End User=<id> over budget.

@@ -118,6 +118,7 @@ const store_field_t store_team_fields[] = {
     TEAMF("budget_reset_at", TIME, budget_reset_at),
     TEAMF("rpm_limit", I64_OPT, rpm_limit),
     TEAMF("tpm_limit", I64_OPT, tpm_limit),
+    TEAMF("max_parallel_requests", I64_OPT, max_parallel_requests),
 };
 const size_t store_team_num_fields = COUNTOF(store_team_fields);
 
@@ -134,12 +135,14 @@ const store_field_t store_user_fields[] = {
     USERF("budget_reset_at", TIME, budget_reset_at),
     USERF("rpm_limit", I64_OPT, rpm_limit),
     USERF("tpm_limit", I64_OPT, tpm_limit),
+    USERF("max_parallel_requests", I64_OPT, max_parallel_requests),
 };
 const size_t store_user_num_fields = COUNTOF(store_user_fields);
 
 const store_field_t store_limits_fields[] = {
     {"rpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, rpm_limit), 0},
     {"tpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, tpm_limit), 0},
+    {"max_parallel_requests", STORE_F_I64_OPT, offsetof(store_limits_t, max_parallel_requests), 0},
 };
 const size_t store_limits_num_fields = COUNTOF(store_limits_fields);
 
@@ -147,9 +150,9 @@ int store_member_limits_sql(buf_t *b, const char *param)
 {
     return store_sqlf(
         b,
-        "SELECT b.\"rpm_limit\", b.\"tpm_limit\" FROM \"LiteLLM_VerificationToken\" k "
-        "JOIN \"LiteLLM_TeamMembership\" m ON m.\"user_id\" = k.\"user_id\" AND "
-        "m.\"team_id\" = k.\"team_id\" JOIN \"LiteLLM_BudgetTable\" b ON "
+        "SELECT b.\"rpm_limit\", b.\"tpm_limit\", b.\"max_parallel_requests\" FROM "
+        "\"LiteLLM_VerificationToken\" k JOIN \"LiteLLM_TeamMembership\" m ON m.\"user_id\" = "
+        "k.\"user_id\" AND m.\"team_id\" = k.\"team_id\" JOIN \"LiteLLM_BudgetTable\" b ON "
         "b.\"budget_id\" = m.\"budget_id\" WHERE k.\"token\" = %s",
         param);
 }
@@ -161,6 +164,8 @@ const store_field_t store_end_user_fields[] = {
     {"max_budget", STORE_F_F64_OPT, offsetof(store_end_user_t, max_budget), 0},
     {"rpm_limit", STORE_F_I64_OPT, offsetof(store_end_user_t, rpm_limit), 0},
     {"tpm_limit", STORE_F_I64_OPT, offsetof(store_end_user_t, tpm_limit), 0},
+    {"max_parallel_requests", STORE_F_I64_OPT, offsetof(store_end_user_t, max_parallel_requests),
+     0},
 };
 const size_t store_end_user_num_fields = COUNTOF(store_end_user_fields);
 
@@ -174,9 +179,11 @@ int store_end_user_sql(buf_t *b, const char *param, const char *default_param)
         "SELECT e.\"user_id\", e.\"spend\", e.\"blocked\", CASE WHEN b.\"budget_id\" IS NULL "
         "THEN d.\"max_budget\" ELSE b.\"max_budget\" END, CASE WHEN b.\"budget_id\" IS NULL THEN "
         "d.\"rpm_limit\" ELSE b.\"rpm_limit\" END, CASE WHEN b.\"budget_id\" IS NULL THEN "
-        "d.\"tpm_limit\" ELSE b.\"tpm_limit\" END FROM \"LiteLLM_EndUserTable\" e LEFT JOIN "
-        "\"LiteLLM_BudgetTable\" b ON b.\"budget_id\" = e.\"budget_id\" LEFT JOIN "
-        "\"LiteLLM_BudgetTable\" d ON d.\"budget_id\" = %s WHERE e.\"user_id\" = %s",
+        "d.\"tpm_limit\" ELSE b.\"tpm_limit\" END, CASE WHEN b.\"budget_id\" IS NULL THEN "
+        "d.\"max_parallel_requests\" ELSE b.\"max_parallel_requests\" END FROM "
+        "\"LiteLLM_EndUserTable\" e LEFT JOIN \"LiteLLM_BudgetTable\" b ON b.\"budget_id\" = "
+        "e.\"budget_id\" LEFT JOIN \"LiteLLM_BudgetTable\" d ON d.\"budget_id\" = %s WHERE "
+        "e.\"user_id\" = %s",
         default_param, param);
 }
 
@@ -184,7 +191,7 @@ void store_end_user_init(store_end_user_t *e)
 {
     memset(e, 0, sizeof *e);
     e->max_budget = NAN;
-    e->rpm_limit = e->tpm_limit = STORE_INT_NULL;
+    e->rpm_limit = e->tpm_limit = e->max_parallel_requests = STORE_INT_NULL;
 }
 
 void store_end_user_free(store_end_user_t *e)
@@ -261,7 +268,7 @@ void store_team_init(store_team_t *t)
     memset(t, 0, sizeof *t);
     t->max_budget = NAN;
     t->budget_reset_at = STORE_TIME_NULL;
-    t->rpm_limit = t->tpm_limit = STORE_INT_NULL;
+    t->rpm_limit = t->tpm_limit = t->max_parallel_requests = STORE_INT_NULL;
 }
 
 void store_team_free(store_team_t *t)
@@ -275,7 +282,7 @@ void store_user_init(store_user_t *u)
     memset(u, 0, sizeof *u);
     u->max_budget = NAN;
     u->budget_reset_at = STORE_TIME_NULL;
-    u->rpm_limit = u->tpm_limit = STORE_INT_NULL;
+    u->rpm_limit = u->tpm_limit = u->max_parallel_requests = STORE_INT_NULL;
 }
 
 void store_user_free(store_user_t *u)
@@ -289,7 +296,7 @@ void store_auth_row_init(store_auth_row_t *r)
     store_key_init(&r->key);
     store_team_init(&r->team);
     store_user_init(&r->user);
-    r->member.rpm_limit = r->member.tpm_limit = STORE_INT_NULL;
+    r->member.rpm_limit = r->member.tpm_limit = r->member.max_parallel_requests = STORE_INT_NULL;
     r->has_team = r->has_user = r->has_member = false;
 }
 

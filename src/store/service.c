@@ -531,7 +531,7 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
 
     k->team_max_budget = -1;
     k->team_limits = k->user_limits = k->member_limits =
-        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+        (auth_limits_t){AUTH_NO_LIMIT, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
     if (key->team_id && row->has_team) {
         const store_team_t *t = &row->team;
         k->team_blocked = t->blocked;
@@ -542,7 +542,8 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
         k->team_spend = t->spend;
         k->team_max_budget = to_budget(t->max_budget);
         k->team_budget_reset_at = to_seconds(t->budget_reset_at);
-        k->team_limits = (auth_limits_t){to_limit(t->rpm_limit), to_limit(t->tpm_limit)};
+        k->team_limits = (auth_limits_t){to_limit(t->rpm_limit), to_limit(t->tpm_limit),
+                                         to_limit(t->max_parallel_requests)};
     }
     k->user_max_budget = -1;
     if (key->user_id && row->has_user) {
@@ -550,11 +551,13 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
         k->user_max_budget = to_budget(row->user.max_budget);
         k->user_budget_reset_at = to_seconds(row->user.budget_reset_at);
         k->user_limits =
-            (auth_limits_t){to_limit(row->user.rpm_limit), to_limit(row->user.tpm_limit)};
+            (auth_limits_t){to_limit(row->user.rpm_limit), to_limit(row->user.tpm_limit),
+                            to_limit(row->user.max_parallel_requests)};
     }
     if (row->has_member)
         k->member_limits =
-            (auth_limits_t){to_limit(row->member.rpm_limit), to_limit(row->member.tpm_limit)};
+            (auth_limits_t){to_limit(row->member.rpm_limit), to_limit(row->member.tpm_limit),
+                            to_limit(row->member.max_parallel_requests)};
     if (convert_model_budgets(cv, key, k) < 0 || convert_model_limits(cv, k) < 0)
         return -1;
     k->rpm_limit = to_limit(key->rpm_limit);
@@ -597,7 +600,8 @@ static void answer_end_user(store_svc_t *s, const auth_hash_t *hash, const char 
     }
     auth_key_t k;
     auth_end_user_record(&k, hash, id, row->blocked, row->spend, to_budget(row->max_budget),
-                         to_limit(row->rpm_limit), to_limit(row->tpm_limit));
+                         to_limit(row->rpm_limit), to_limit(row->tpm_limit),
+                         to_limit(row->max_parallel_requests));
     if (auth_cache_put(s->cache, &k, cache_now_ms()) < 0)
         log_error("store: end user lookup: out of memory");
 }

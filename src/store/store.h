@@ -126,6 +126,7 @@ typedef struct {
     long long budget_reset_at; /* STORE_TIME_NULL: none */
     long long rpm_limit;       /* STORE_INT_NULL: none */
     long long tpm_limit;
+    long long max_parallel_requests;
 } store_team_t;
 
 /* The LiteLLM_UserTable columns a key check reads. */
@@ -137,12 +138,14 @@ typedef struct {
     long long budget_reset_at;
     long long rpm_limit; /* STORE_INT_NULL: none */
     long long tpm_limit;
+    long long max_parallel_requests;
 } store_user_t;
 
 /* The limits of a LiteLLM_BudgetTable row (a team member's budget). */
 typedef struct {
     long long rpm_limit; /* STORE_INT_NULL: none */
     long long tpm_limit;
+    long long max_parallel_requests;
 } store_limits_t;
 
 /* What the auth cache needs for one key: its row, its team's and user's rows when the key names
@@ -165,6 +168,7 @@ typedef struct {
     double max_budget;   /* NAN: none (no budget row, or its max_budget is NULL) */
     long long rpm_limit; /* STORE_INT_NULL: none */
     long long tpm_limit;
+    long long max_parallel_requests;
 } store_end_user_t;
 
 void store_end_user_init(store_end_user_t *e);

@@ -1,6 +1,7 @@
 // Rate limits on the data plane, as LiteLLM's parallel_request_limiter_v3 enforces them: a key's
 // rpm_limit, tpm_limit and max_parallel_requests (slots given back when a call ends, also when the
-// client goes away), a team's and a user's rpm, a team member's (its membership's budget row), a
+// client goes away), a team's and a user's rpm, a team's max_parallel_requests (beyond LiteLLM's v3,
+// which applies it to keys only), a team member's rpm (its membership's budget row), a
 // key's model_rpm_limit in its metadata, and a deployment's litellm_params rpm (the router skips a
 // deployment at its limit; when all are, 429 "No deployments available"). The 429 is LiteLLM's:
 // throttling_error, "Rate limit exceeded for <descriptor>: <value>. ...", retry-after: 60,
@@ -173,6 +174,32 @@ test('a team\'s rpm_limit holds across its keys: 429 "Rate limit exceeded for te
   assert.equal(r.response.headers.get('x-ratelimit-team-remaining-requests'), '0');
   assert.equal(r.response.headers.get('x-ratelimit-limit-requests'), null, 'the key itself has no limit');
   await throttled(client(b.key).chat.completions.create(chat), LIMIT_RE('team', team.team_id, 'requests', 3), 'requests');
+});
+
+test('a team\'s max_parallel_requests 1 holds across its keys (beyond LiteLLM v3): 429 "team: <team_id>. Limit type: max_parallel_requests"', T, async () => {
+  const team = await post('/team/new', { team_alias: 'par-team', max_parallel_requests: 1 });
+  const a = await post('/key/generate', { team_id: team.team_id });
+  const b = await post('/key/generate', { team_id: team.team_id });
+  const slow = { ...chat, mock: { 'latency-ms': 1500 * SLOW } };
+  const t0 = Date.now();
+  const first = rawChat(a.key, slow);
+  await sleep(300 * SLOW); // in flight at the mock, holding the team's slot
+  const second = await rawChat(b.key);
+  assert.equal(second.status, 429, JSON.stringify(second.error));
+  assert.equal(second.error.type, 'throttling_error');
+  assert.match(second.error.message, LIMIT_RE('team', team.team_id, 'max_parallel_requests', 1));
+  assert.equal(second.headers['rate_limit_type'], 'max_parallel_requests');
+  assert.equal(second.headers['retry-after'], '60');
+  assert.ok(Date.now() - t0 < 1500 * SLOW, 'refused at once, without waiting for the slow call');
+  const done = await first;
+  assert.equal(done.status, 200, JSON.stringify(done.error));
+  assert.equal(done.headers['x-ratelimit-team-limit-max_parallel_requests'], '1');
+  assert.equal(done.headers['x-ratelimit-team-remaining-max_parallel_requests'], '0');
+  // the slot comes back when the first request ends, just after its answer is written
+  // (http_req_t.on_end runs in req_finish): on a loaded machine the next call can get in before that
+  // (docs/limits.md "Not done"), hence the short wait; the refused call took none
+  await waitFor(async () => (await rawChat(b.key)).status === 200, { timeout: 2000 * SLOW, what: 'the team\'s slot back' });
+  assert.equal((await rawChat(a.key)).status, 200);
 });
 
 test('a user\'s rpm_limit: 429 "Rate limit exceeded for user: <user_id>"', T, async () => {

@@ -16,7 +16,7 @@ static void teardown(void)
 
 TestSuite(api_limits, .fini = teardown);
 
-static const auth_limits_t none = {AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+static const auth_limits_t none = {AUTH_NO_LIMIT, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
 
 static auth_key_t unlimited_key(void)
 {
@@ -52,9 +52,9 @@ Test(api_limits, descriptors_in_litellm_order_with_their_values)
     auth_key_t k = unlimited_key();
     k.rpm_limit = 5;
     k.max_parallel_requests = 2;
-    k.user_limits = (auth_limits_t){AUTH_NO_LIMIT, 1000};
-    k.team_limits = (auth_limits_t){30, AUTH_NO_LIMIT};
-    k.member_limits = (auth_limits_t){3, 300};
+    k.user_limits = (auth_limits_t){AUTH_NO_LIMIT, 1000, AUTH_NO_LIMIT};
+    k.team_limits = (auth_limits_t){30, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+    k.member_limits = (auth_limits_t){3, 300, AUTH_NO_LIMIT};
     k.model_limits = models;
     k.n_model_limits = 2;
     api_caller_t c = caller("u1", "t1");
@@ -68,7 +68,7 @@ Test(api_limits, descriptors_in_litellm_order_with_their_values)
     cr_expect_str_eq(out[1].key, "user");
     cr_expect_str_eq(out[1].value, "u1");
     cr_expect_eq(out[1].tpm, 1000);
-    cr_expect_eq(out[1].max_parallel, AUTH_NO_LIMIT, "max_parallel_requests: the key's only");
+    cr_expect_eq(out[1].max_parallel, AUTH_NO_LIMIT, "the user row has none");
     cr_expect_str_eq(out[2].key, "team");
     cr_expect_str_eq(out[2].value, "t1");
     cr_expect_eq(out[2].rpm, 30);
@@ -90,9 +90,9 @@ Test(api_limits, scopes_the_key_lacks_are_left_out)
 {
     static const auth_model_limit_t models[] = {{"gpt-4o-mini", 7, AUTH_NO_LIMIT}};
     auth_key_t k = unlimited_key();
-    k.user_limits = (auth_limits_t){10, AUTH_NO_LIMIT};
-    k.team_limits = (auth_limits_t){10, AUTH_NO_LIMIT};
-    k.member_limits = (auth_limits_t){10, AUTH_NO_LIMIT};
+    k.user_limits = (auth_limits_t){10, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+    k.team_limits = (auth_limits_t){10, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
+    k.member_limits = (auth_limits_t){10, AUTH_NO_LIMIT, AUTH_NO_LIMIT};
     k.model_limits = models;
     k.n_model_limits = 1;
     api_limit_use_t out[API_LIMIT_DESCRIPTORS];
@@ -155,6 +155,63 @@ Test(api_limits, end_user_descriptor_after_the_members_before_models)
     cr_expect_str_eq(out[0].key, "end_user");
     c.end_user_limited = false;
     cr_expect_eq(api_limit_descriptors(NULL, &c, "gpt-4o", &arena, out), 0);
+}
+
+/* max_parallel_requests on the user, team, member and end-user rows (beyond LiteLLM's v3, which
+ * reads the key's alone): a descriptor with nothing but a parallel cap is listed, with its cap. */
+Test(api_limits, max_parallel_of_every_scope)
+{
+    static const auth_model_limit_t models[] = {{"gpt-4o", 7, AUTH_NO_LIMIT}};
+    auth_key_t k = unlimited_key();
+    k.user_limits.max_parallel = 4;
+    k.team_limits.max_parallel = 1;
+    k.member_limits.max_parallel = 2;
+    k.model_limits = models;
+    k.n_model_limits = 1;
+    api_caller_t c = caller("u1", "t1");
+    c.end_user = "cust";
+    c.end_user_limited = true;
+    c.end_user_rpm = c.end_user_tpm = AUTH_NO_LIMIT;
+    c.end_user_max_parallel = 3;
+    api_limit_use_t out[API_LIMIT_DESCRIPTORS];
+    cr_assert_eq(api_limit_descriptors(&k, &c, "gpt-4o", &arena, out), 5);
+    static const char *const keys[] = {"user", "team", "team_member", "end_user", "model_per_key"};
+    static const char *const values[] = {"u1", "t1", "t1:u1", "cust"};
+    static const long long caps[] = {4, 1, 2, 3, AUTH_NO_LIMIT};
+    for (size_t i = 0; i < 5; i++) {
+        cr_expect_str_eq(out[i].key, keys[i]);
+        if (i < 4)
+            cr_expect_str_eq(out[i].value, values[i]);
+        cr_expect_eq(out[i].max_parallel, caps[i], "%s", keys[i]);
+        cr_expect_eq(out[i].rpm, i == 4 ? 7 : AUTH_NO_LIMIT, "%s", keys[i]);
+        cr_expect_eq(out[i].tpm, AUTH_NO_LIMIT, "%s", keys[i]);
+        cr_expect_not(out[i].holding);
+    }
+    /* a cap of 0 is a limit (it refuses every call), as for rpm and tpm */
+    k = unlimited_key();
+    k.team_limits.max_parallel = 0;
+    c.end_user_limited = false;
+    cr_assert_eq(api_limit_descriptors(&k, &c, NULL, &arena, out), 1);
+    cr_expect_str_eq(out[0].key, "team");
+    cr_expect_eq(out[0].max_parallel, 0);
+    /* the master key: the end user's cap alone */
+    c.end_user_limited = true;
+    cr_assert_eq(api_limit_descriptors(NULL, &c, "gpt-4o", &arena, out), 1);
+    cr_expect_str_eq(out[0].key, "end_user");
+    cr_expect_eq(out[0].max_parallel, 3);
+    cr_expect_eq(out[0].rpm, AUTH_NO_LIMIT);
+}
+
+Test(api_limits, litellm_429_message_for_a_team_parallel_cap)
+{
+    api_limit_use_t u = {.key = "team", .value = "team-1", .max_parallel = 1};
+    lim_info_t info = {.limit = 1, .used = 1, .remaining = 0, .reset_ms = 1767225600000LL + 60000};
+    char msg[256];
+    api_limit_message(&u, "max_parallel_requests", &info, msg, sizeof msg);
+    cr_expect_str_eq(msg,
+                     "Rate limit exceeded for team: team-1. Limit type: max_parallel_requests. "
+                     "Current limit: 1, Remaining: 0. Limit resets at: 2026-01-01 00:01:00 "
+                     "UTC");
 }
 
 /* general_settings.token_rate_limit_type: which tokens a call adds to its tpm counters. Cached

@@ -915,7 +915,8 @@ Test(keys, end_user_checks_blocked_then_budget)
     auth_end_user_hash("cust-1", &h);
     auth_key_t k;
     auth_error_t err;
-    auth_end_user_record(&k, &h, "cust-1", false, 0.5, -1, AUTH_NO_LIMIT, AUTH_NO_LIMIT);
+    auth_end_user_record(&k, &h, "cust-1", false, 0.5, -1, AUTH_NO_LIMIT, AUTH_NO_LIMIT,
+                         AUTH_NO_LIMIT);
     cr_expect_eq(auth_check_end_user(&k, false, &err), 0, "no budget");
     k.max_budget = 0.5;
     cr_expect_eq(auth_check_end_user(&k, false, &err), 0, "spend == budget passes (LiteLLM: >)");
@@ -942,11 +943,14 @@ Test(keys, end_user_in_the_cache_spends_and_settles)
     const auth_key_t *rec;
     cr_assert_eq(auth_lookup(c, r, &h, 0, &rec), AUTH_LOOKUP_MISS_STARTED);
     auth_key_t k;
-    auth_end_user_record(&k, &h, "cust-2", false, 1.0, 2.0, 10, AUTH_NO_LIMIT);
+    auth_end_user_record(&k, &h, "cust-2", false, 1.0, 2.0, 10, AUTH_NO_LIMIT, 3);
     cr_assert_eq(auth_cache_put(c, &k, 1), 0);
     cr_assert_eq(auth_lookup(c, r, &h, 2, &rec), AUTH_LOOKUP_HIT);
     cr_expect_str_eq(rec->key_alias, "cust-2");
     cr_expect_eq(rec->rpm_limit, 10);
+    cr_expect_eq(rec->tpm_limit, AUTH_NO_LIMIT);
+    cr_expect_eq(rec->max_parallel_requests, 3, "the budget row's max_parallel_requests");
+    cr_expect_eq(rec->team_limits.max_parallel, AUTH_NO_LIMIT);
     cr_expect_null(rec->user_counter, "an end user is not an internal user");
     auth_counter_t *spend = rec->key_counter;
     auth_counter_add(spend, 1.5);

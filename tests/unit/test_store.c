@@ -987,7 +987,8 @@ Test(store, end_user_with_its_budget_row)
     store_sqlite_t *db = open_db(path);
     sqlite3 *p = peek_open(path);
     peek_exec(p, "INSERT INTO \"LiteLLM_BudgetTable\" (\"budget_id\", \"max_budget\", "
-                 "\"rpm_limit\", \"created_by\", \"updated_by\") VALUES ('b1', 2.5, 7, 'x', 'x')");
+                 "\"rpm_limit\", \"max_parallel_requests\", \"created_by\", \"updated_by\") "
+                 "VALUES ('b1', 2.5, 7, 2, 'x', 'x')");
     peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"spend\", \"budget_id\", "
                  "\"blocked\") VALUES ('cust', 0.25, 'b1', 1)");
     peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\") VALUES ('plain')");
@@ -1000,11 +1001,13 @@ Test(store, end_user_with_its_budget_row)
     cr_expect_float_eq(e.max_budget, 2.5, 1e-12);
     cr_expect_eq(e.rpm_limit, 7);
     cr_expect_eq(e.tpm_limit, STORE_INT_NULL);
+    cr_expect_eq(e.max_parallel_requests, 2);
     store_end_user_free(&e);
     cr_assert_eq(store_sqlite_end_user_get(db, "plain", NULL, &e), 0);
     cr_expect(!e.blocked);
     cr_expect(isnan(e.max_budget), "no budget row");
     cr_expect_eq(e.rpm_limit, STORE_INT_NULL);
+    cr_expect_eq(e.max_parallel_requests, STORE_INT_NULL);
     store_end_user_free(&e);
     cr_expect_eq(store_sqlite_end_user_get(db, "nobody", NULL, &e), 1);
     store_end_user_free(&e);
@@ -1018,9 +1021,11 @@ Test(store, end_user_default_budget)
     const char *path = tmp_path("eud.db");
     store_sqlite_t *db = open_db(path);
     sqlite3 *p = peek_open(path);
-    peek_exec(p, "INSERT INTO \"LiteLLM_BudgetTable\" (\"budget_id\", \"max_budget\", "
-                 "\"rpm_limit\", \"tpm_limit\", \"created_by\", \"updated_by\") VALUES ('own', "
-                 "2.5, 7, NULL, 'x', 'x'), ('dflt', 0.5, 3, 99, 'x', 'x')");
+    peek_exec(p,
+              "INSERT INTO \"LiteLLM_BudgetTable\" (\"budget_id\", \"max_budget\", "
+              "\"rpm_limit\", \"tpm_limit\", \"max_parallel_requests\", \"created_by\", "
+              "\"updated_by\") VALUES ('own', 2.5, 7, NULL, NULL, 'x', 'x'), ('dflt', 0.5, 3, 99, "
+              "1, 'x', 'x')");
     peek_exec(p, "INSERT INTO \"LiteLLM_EndUserTable\" (\"user_id\", \"budget_id\") VALUES "
                  "('cust', 'own'), ('plain', NULL), ('dangling', 'gone')");
     sqlite3_close(p);
@@ -1030,6 +1035,7 @@ Test(store, end_user_default_budget)
     cr_expect_float_eq(e.max_budget, 0.5, 1e-12);
     cr_expect_eq(e.rpm_limit, 3);
     cr_expect_eq(e.tpm_limit, 99);
+    cr_expect_eq(e.max_parallel_requests, 1);
     store_end_user_free(&e);
     cr_assert_eq(store_sqlite_end_user_get(db, "dangling", "dflt", &e), 0);
     cr_expect_float_eq(e.max_budget, 0.5, 1e-12, "a budget_id naming no row: the default");
@@ -1038,6 +1044,7 @@ Test(store, end_user_default_budget)
     cr_expect_float_eq(e.max_budget, 2.5, 1e-12, "its own row wins");
     cr_expect_eq(e.rpm_limit, 7);
     cr_expect_eq(e.tpm_limit, STORE_INT_NULL, "no field of the default leaks into its own row");
+    cr_expect_eq(e.max_parallel_requests, STORE_INT_NULL);
     store_end_user_free(&e);
     cr_assert_eq(store_sqlite_end_user_get(db, "plain", "missing", &e), 0);
     cr_expect(isnan(e.max_budget));

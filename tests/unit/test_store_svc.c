@@ -139,6 +139,21 @@ static auth_lookup_t ask(store_svc_t *svc, auth_cache_t *c, auth_reader_t *r, co
     return auth_lookup(c, r, h, (uint64_t)mono_ms(), rec);
 }
 
+/* ask() for an end user (store_svc_lookup_end_user): its record under auth_end_user_hash. */
+static auth_lookup_t ask_end_user(store_svc_t *svc, auth_cache_t *c, auth_reader_t *r,
+                                  const char *id, const auth_key_t **rec)
+{
+    auth_hash_t h;
+    cr_assert_eq(auth_end_user_hash(id, &h), 0);
+    auth_lookup_t res = auth_lookup(c, r, &h, (uint64_t)mono_ms(), rec);
+    if (res != AUTH_LOOKUP_MISS_STARTED)
+        return res;
+    int seen = answers_now();
+    store_svc_lookup_end_user(svc, &h, id);
+    wait_answer(seen);
+    return auth_lookup(c, r, &h, (uint64_t)mono_ms(), rec);
+}
+
 /* ---- records ------------------------------------------------------------------------------- */
 
 #define KEY "sk-store-svc-test-key"
@@ -427,14 +442,16 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     cr_assert_eq(store_sqlite_key_insert(s, &k), 0, "%s", store_sqlite_errmsg(s));
     store_sqlite_close(s);
     lite_exec(db, "INSERT INTO \"LiteLLM_TeamTable\" (team_id, blocked, models, spend, max_budget, "
-                  "budget_reset_at, rpm_limit, tpm_limit) VALUES ('t1', 1, '[\"gpt-4o\"]', 3.5, "
-                  "100, '2030-01-02 03:04:05.678', 30, 3000);"
-                  "INSERT INTO \"LiteLLM_UserTable\" (user_id, spend, max_budget, rpm_limit) "
-                  "VALUES ('u1', 1.5, 20, 20);"
-                  "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, rpm_limit, created_by, "
-                  "updated_by) VALUES ('b1', 3, 'x', 'x');"
+                  "budget_reset_at, rpm_limit, tpm_limit, max_parallel_requests) VALUES ('t1', 1, "
+                  "'[\"gpt-4o\"]', 3.5, 100, '2030-01-02 03:04:05.678', 30, 3000, 2);"
+                  "INSERT INTO \"LiteLLM_UserTable\" (user_id, spend, max_budget, rpm_limit, "
+                  "max_parallel_requests) VALUES ('u1', 1.5, 20, 20, 5);"
+                  "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, rpm_limit, "
+                  "max_parallel_requests, created_by, updated_by) VALUES ('b1', 3, 4, 'x', 'x');"
                   "INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id, budget_id) VALUES "
-                  "('u1', 't1', 'b1');");
+                  "('u1', 't1', 'b1');"
+                  "INSERT INTO \"LiteLLM_EndUserTable\" (user_id, budget_id) VALUES ('cust', "
+                  "'b1');");
 
     auth_cache_t *c = new_cache();
     auth_reader_t *r = auth_reader_register(c);
@@ -483,10 +500,13 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     /* rate limits of the team, the user, the user in the team, and per model */
     cr_assert_eq(rec->team_limits.rpm, 30);
     cr_assert_eq(rec->team_limits.tpm, 3000);
+    cr_assert_eq(rec->team_limits.max_parallel, 2);
     cr_assert_eq(rec->user_limits.rpm, 20);
     cr_assert_eq(rec->user_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->user_limits.max_parallel, 5);
     cr_assert_eq(rec->member_limits.rpm, 3);
     cr_assert_eq(rec->member_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->member_limits.max_parallel, 4);
     cr_assert_eq(rec->n_model_limits, 3);
     cr_assert_str_eq(rec->model_limits[0].model, "gpt-4o");
     cr_assert_eq(rec->model_limits[0].rpm, 4);
@@ -503,6 +523,13 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     auth_hash_t unknown;
     cr_assert_eq(auth_key_hash(STR_LIT("sk-nobody"), &unknown), 0);
     cr_assert_eq(ask(svc, c, r, &unknown, &rec), AUTH_LOOKUP_NOT_FOUND);
+
+    /* an end user: its budget row's limits, max_parallel_requests included */
+    cr_assert_eq(ask_end_user(svc, c, r, "cust", &rec), AUTH_LOOKUP_HIT);
+    cr_expect_eq(rec->rpm_limit, 3);
+    cr_expect_eq(rec->tpm_limit, AUTH_NO_LIMIT);
+    cr_expect_eq(rec->max_parallel_requests, 4);
+    auth_reader_quiescent(r);
 
     /* two lookups of one hash while the store is busy are one question, one answer */
     auth_hash_t twice;
@@ -996,11 +1023,12 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
                        "max_budget = 50, budget_duration = '1d', budget_reset_at = '2020-01-01'");
     pg_harness_exec(c,
                     "UPDATE \"LiteLLM_UserTable\" SET spend = 4, max_budget = 40, tpm_limit = 44");
-    pg_harness_exec(c, "UPDATE \"LiteLLM_TeamTable\" SET rpm_limit = 11");
-    pg_harness_exec(c, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, tpm_limit, created_by, "
-                       "updated_by) VALUES ('b1', 77, 'x', 'x'); INSERT INTO "
-                       "\"LiteLLM_TeamMembership\" (user_id, team_id, budget_id) VALUES ('u1', "
-                       "'t1', 'b1')");
+    pg_harness_exec(c,
+                    "UPDATE \"LiteLLM_TeamTable\" SET rpm_limit = 11, max_parallel_requests = 6");
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, tpm_limit, "
+                       "max_parallel_requests, created_by, updated_by) VALUES ('b1', 77, 9, 'x', "
+                       "'x'); INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id, "
+                       "budget_id) VALUES ('u1', 't1', 'b1')");
     pg_harness_exec(c, "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'pg-key', "
                        "max_budget = 9, models = ARRAY['a', 'b'], aliases = '{\"x\": \"a\"}'");
     char ci[256];
@@ -1035,9 +1063,12 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     cr_assert_float_eq(rec->user_max_budget, 40, 1e-12);
     cr_assert_eq(rec->team_limits.rpm, 11);
     cr_assert_eq(rec->team_limits.tpm, AUTH_NO_LIMIT);
+    cr_assert_eq(rec->team_limits.max_parallel, 6);
     cr_assert_eq(rec->user_limits.tpm, 44);
+    cr_assert_eq(rec->user_limits.max_parallel, AUTH_NO_LIMIT);
     cr_assert_eq(rec->member_limits.rpm, AUTH_NO_LIMIT);
     cr_assert_eq(rec->member_limits.tpm, 77);
+    cr_assert_eq(rec->member_limits.max_parallel, 9);
     auth_reader_quiescent(r);
     auth_hash_t unknown;
     cr_assert_eq(auth_key_hash(STR_LIT("sk-nobody-pg"), &unknown), 0);
@@ -1066,6 +1097,48 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
                    strcmp(rec->key_alias, "again") == 0,
                3000);
     auth_reader_quiescent(r);
+    store_svc_stop(svc, 5000);
+    auth_reader_unregister(r);
+    auth_cache_free(cache);
+    PQfinish(c);
+}
+
+/* An end user's limits from its budget row, or from litellm_settings.max_end_user_budget_id's
+ * when it has none: rpm, tpm and max_parallel_requests, read on PostgreSQL. */
+Test(store_svc, pg_end_user_limits_and_default_budget)
+{
+    key_init();
+    PGconn *c = pg_seed("svc_end_user");
+    pg_harness_exec(c, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, rpm_limit, "
+                       "max_parallel_requests, created_by, updated_by) VALUES ('own', 5, 2, 'x', "
+                       "'x'), ('dflt', NULL, 1, 'x', 'x'); INSERT INTO \"LiteLLM_EndUserTable\" "
+                       "(user_id, budget_id) VALUES ('cust-own', 'own'), ('cust-plain', NULL)");
+    char ci[256];
+    pg_harness_conninfo("svc_end_user", ci, sizeof ci);
+    auth_cache_t *cache = new_cache();
+    auth_reader_t *r = auth_reader_register(cache);
+    store_svc_opts_t o = {.pg_conninfo = ci,
+                          .spool_path = tmp_path("eu.spool"),
+                          .batch_seconds = 10,
+                          .batch_max = 100,
+                          .write_logs = true,
+                          .cache = cache,
+                          .max_end_user_budget_id = "dflt"};
+    char *err = NULL;
+    store_svc_t *svc = store_svc_start(&o, &err);
+    cr_assert_not_null(svc, "%s", err);
+    const auth_key_t *rec;
+    cr_assert_eq(ask_end_user(svc, cache, r, "cust-own", &rec), AUTH_LOOKUP_HIT);
+    cr_expect_str_eq(rec->key_alias, "cust-own");
+    cr_expect_eq(rec->rpm_limit, 5);
+    cr_expect_eq(rec->tpm_limit, AUTH_NO_LIMIT);
+    cr_expect_eq(rec->max_parallel_requests, 2);
+    auth_reader_quiescent(r);
+    cr_assert_eq(ask_end_user(svc, cache, r, "cust-plain", &rec), AUTH_LOOKUP_HIT);
+    cr_expect_eq(rec->rpm_limit, AUTH_NO_LIMIT);
+    cr_expect_eq(rec->max_parallel_requests, 1, "the default budget's");
+    auth_reader_quiescent(r);
+    cr_expect_eq(ask_end_user(svc, cache, r, "cust-nobody", &rec), AUTH_LOOKUP_NOT_FOUND);
     store_svc_stop(svc, 5000);
     auth_reader_unregister(r);
     auth_cache_free(cache);
