@@ -102,23 +102,34 @@ static int asm_delta(asm_choice_t *ch, const cJSON *delta)
     return 0;
 }
 
-static int asm_event(void *arg, const sse_event_t *ev)
+/* The chunk an OpenAI stream event carries when its "object" is `object`. NULL for an empty
+ * event, for [DONE] (sets *done) and for anything else, an error included (sets *bad: the stream
+ * is not stored). */
+static cJSON *chunk_of(const sse_event_t *ev, const char *object, bool *done, bool *bad)
 {
-    asm_t *a = arg;
-    if (a->done || !ev->data.n)
-        return 0;
+    if (*done || !ev->data.n)
+        return NULL;
     if (ev->data.n == 6 && memcmp(ev->data.p, "[DONE]", 6) == 0) {
-        a->done = true;
-        return 0;
+        *done = true;
+        return NULL;
     }
     cJSON *c = cJSON_ParseWithLength(ev->data.p, ev->data.n);
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(c, "object");
-    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "chat.completion.chunk") != 0 ||
+    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, object) != 0 ||
         cJSON_GetObjectItemCaseSensitive(c, "error")) {
         cJSON_Delete(c);
-        a->bad = true;
-        return 1;
+        *bad = true;
+        return NULL;
     }
+    return c;
+}
+
+static int asm_event(void *arg, const sse_event_t *ev)
+{
+    asm_t *a = arg;
+    cJSON *c = chunk_of(ev, "chat.completion.chunk", &a->done, &a->bad);
+    if (!c)
+        return a->bad;
     keep(&a->id, cJSON_GetObjectItemCaseSensitive(c, "id"), false);
     keep(&a->created, cJSON_GetObjectItemCaseSensitive(c, "created"), false);
     keep(&a->model, cJSON_GetObjectItemCaseSensitive(c, "model"), false);
@@ -348,20 +359,9 @@ typedef struct {
 static int text_event(void *arg, const sse_event_t *ev)
 {
     text_asm_t *a = arg;
-    if (a->done || !ev->data.n)
-        return 0;
-    if (ev->data.n == 6 && memcmp(ev->data.p, "[DONE]", 6) == 0) {
-        a->done = true;
-        return 0;
-    }
-    cJSON *c = cJSON_ParseWithLength(ev->data.p, ev->data.n);
-    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(c, "object");
-    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "text_completion") != 0 ||
-        cJSON_GetObjectItemCaseSensitive(c, "error")) {
-        cJSON_Delete(c);
-        a->bad = true;
-        return 1;
-    }
+    cJSON *c = chunk_of(ev, "text_completion", &a->done, &a->bad);
+    if (!c)
+        return a->bad;
     keep(&a->id, cJSON_GetObjectItemCaseSensitive(c, "id"), false);
     keep(&a->created, cJSON_GetObjectItemCaseSensitive(c, "created"), false);
     keep(&a->model, cJSON_GetObjectItemCaseSensitive(c, "model"), false);

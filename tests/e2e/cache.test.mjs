@@ -8,15 +8,13 @@
 // two instances share entries, the value is LiteLLM's {timestamp, response}, and a Redis that
 // is gone turns lookups into misses, never errors.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { deployment, freePort, makeTempDir, sleep, SLOW, startSluice, startStack, waitFor } from './lib/harness.mjs';
+import { deployment, makeTempDir, sleep, SLOW, startSluice, startStack, waitFor } from './lib/harness.mjs';
+import { REDIS_BIN, redisCommand, startRedis } from './lib/redis.mjs';
 
 let s;
 let client;
@@ -477,65 +475,13 @@ test('mode default_off: only cache: {"use-cache": true} uses the cache; supporte
 
 // ---- type: redis ------------------------------------------------------------------------------
 
-const REDIS_BIN = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-
-function waitPort(port, timeout = 10000) {
-  const end = Date.now() + timeout;
-  return new Promise((resolve, reject) => {
-    const tryOnce = () => {
-      const sock = net.connect({ port, host: '127.0.0.1' });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve();
-      });
-      sock.once('error', () => {
-        sock.destroy();
-        if (Date.now() > end) reject(new Error(`redis-server did not listen on ${port}`));
-        else setTimeout(tryOnce, 50);
-      });
-    };
-    tryOnce();
-  });
-}
-
-/** One RESP command; resolves the bulk string (null for a nil). */
-function redisCommand(port, args) {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ port, host: '127.0.0.1' });
-    let buf = Buffer.alloc(0);
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      const text = buf.toString('utf8');
-      const nl = text.indexOf('\r\n');
-      if (nl < 0) return;
-      if (text[0] === '$') {
-        const n = Number(text.slice(1, nl));
-        if (n < 0) return sock.end(), resolve(null);
-        if (buf.length < nl + 2 + n + 2) return;
-        sock.end();
-        resolve(buf.subarray(nl + 2, nl + 2 + n).toString('utf8'));
-      } else {
-        sock.end();
-        resolve(text.slice(0, nl));
-      }
-    });
-    sock.on('error', reject);
-    sock.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-  });
-}
-
 describe('type redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
   let r, b, redis, redisPort, dir;
   let clientA, clientB;
   before(async () => {
     dir = makeTempDir('sluice-cache-redis-');
-    mkdirSync(path.join(dir, 'redis'));
-    redisPort = await freePort();
-    redis = spawn(REDIS_BIN, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', path.join(dir, 'redis')], {
-      stdio: 'ignore',
-    });
-    process.on('exit', () => redis.kill('SIGKILL'));
-    await waitPort(redisPort);
+    redis = await startRedis(dir);
+    redisPort = redis.port;
     r = await startStack({
       config: (ctx) => ({
         model_list: [deployment(ctx, 'gpt-4o-mini', 'mock-gpt-4o-mini', { model_info: { id: 'dep-mini' } })],
@@ -646,8 +592,7 @@ describe('type redis', { skip: !REDIS_BIN && 'no redis-server' }, () => {
   });
 
   test('Redis gone: lookups are misses, calls still succeed', T, async () => {
-    redis.kill('SIGKILL');
-    await new Promise((res) => redis.once('exit', res));
+    await redis.kill();
     for (let i = 0; i < 3; i++) {
       const x = await call(clientA, 'shared', 'redis-down');
       assert.equal(x.data.object, 'chat.completion');

@@ -28,7 +28,8 @@ export function waitPort(port, timeout = 10000) {
   });
 }
 
-/** Starts redis-server (no persistence) with its files under dir/redis: {port, proc, kill()}. */
+/** Starts redis-server (no persistence) with its files under dir/redis: {port, proc, kill()};
+ * kill() sends SIGKILL and resolves once the process is gone. */
 export async function startRedis(dir, port) {
   const where = path.join(dir, 'redis');
   mkdirSync(where, { recursive: true });
@@ -36,8 +37,38 @@ export async function startRedis(dir, port) {
   const proc = spawn(REDIS_BIN, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', where], {
     stdio: 'ignore',
   });
-  const kill = () => proc.kill('SIGKILL');
-  process.on('exit', kill);
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  const kill = () => {
+    proc.kill('SIGKILL');
+    return exited;
+  };
+  process.on('exit', () => proc.kill('SIGKILL'));
   await waitPort(port);
   return { port, proc, kill };
+}
+
+/** One RESP command; resolves the bulk string (null for a nil). */
+export function redisCommand(port, args) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      const text = buf.toString('utf8');
+      const nl = text.indexOf('\r\n');
+      if (nl < 0) return;
+      if (text[0] === '$') {
+        const n = Number(text.slice(1, nl));
+        if (n < 0) return sock.end(), resolve(null);
+        if (buf.length < nl + 2 + n + 2) return;
+        sock.end();
+        resolve(buf.subarray(nl + 2, nl + 2 + n).toString('utf8'));
+      } else {
+        sock.end();
+        resolve(text.slice(0, nl));
+      }
+    });
+    sock.on('error', reject);
+    sock.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+  });
 }
