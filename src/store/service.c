@@ -24,6 +24,8 @@
 #include "store/internal.h"
 
 #define BATCH_CAP 2000 /* most records in one transaction: under load, batches grow to it */
+#define QUEUE_MAX 4000 /* default queue_max: two full batches, a few MB of records */
+#define OVERFLOW_QUIET_MS 10000 /* "caught up" is said once the spool stayed drained this long */
 #define CONNECT_TIMEOUT_MS 5000 /* connect + schema + LISTEN */
 #define OP_TIMEOUT_MS 30000     /* a PostgreSQL operation that hangs: drop the connection */
 #define BACKOFF_MIN_MS 100
@@ -134,7 +136,8 @@ struct store_svc {
     alignas(64) _Atomic bool connected;
     _Atomic unsigned long long spooled;
     _Atomic uint64_t written;
-    uint64_t written_at_trim; /* `written` when the heap was last trimmed */
+    _Atomic uint64_t overflowed; /* records spooled while the database was up but behind */
+    uint64_t written_at_trim;    /* `written` when the heap was last trimmed */
     _Atomic bool stop_requested;
     uint64_t stop_timeout_ms; /* set before stop_requested */
 
@@ -143,7 +146,7 @@ struct store_svc {
     char *end_user_budget_id; /* litellm_settings.max_end_user_budget_id; NULL: none */
     bool is_pg, write_logs;
     uint64_t batch_ms;
-    size_t batch_max, chunk;
+    size_t batch_max, chunk, queue_max;
     auth_cache_t *cache;
 
     /* everything below belongs to the store thread */
@@ -167,6 +170,9 @@ struct store_svc {
     bool write_hold; /* a write failed: nothing goes to the database until the retry timer */
     bool spool_hold; /* the spool refused an append: wait for the retry timer */
     bool flush_due, reset_due, stopping, closed;
+    bool spooled_last;       /* behind the database: the last step spooled, the next one replays */
+    bool overflow_logged;    /* "the database is behind" said; "caught up" not yet */
+    uint64_t overflow_since; /* uv_now of the last overflow */
     bool in_kick, kick_again;
     unsigned ticks;
     long long data_version;
@@ -949,7 +955,8 @@ static void spool_drained(store_svc_t *s)
     }
     s->ours_from = 0; /* every record from now on is this process's */
     s->isolate_end = 0;
-    log_info("store: the spool is replayed; writing to the database again");
+    if (!s->overflow_logged) /* falling behind is said once per episode (on_tick), not per drain */
+        log_info("store: the spool is replayed; writing to the database again");
 }
 
 static void replay_done(store_svc_t *s, int rc, const char *err, bool data_error)
@@ -1054,12 +1061,36 @@ static bool step(store_svc_t *s)
         return serve_lookups(s);
     if (up && s->reset_due && !s->stopping)
         return run_reset(s);
-    bool behind = s->write_hold || !up || store_spool_pending(s->spool) > 0;
+    bool can_replay = up && !s->write_hold && !s->stopping;
+    /* the database is slower than the traffic: what does not fit in memory goes through the
+     * spool, which keeps the order, and is written as the database catches up */
+    long queued = atomic_load_explicit(&s->queued, memory_order_relaxed);
+    bool overflow = can_replay && queued > 0 && (size_t)queued > s->queue_max;
+    bool behind = s->write_hold || !up || store_spool_pending(s->spool) > 0 || overflow;
+    if (overflow) {
+        s->overflow_since = uv_now(&s->loop);
+        if (!s->overflow_logged) {
+            s->overflow_logged = true;
+            log_warn("store: the database is behind the traffic (%ld spend records waiting): "
+                     "records go through the spool %s and are written as it catches up",
+                     queued, s->spool_path);
+        }
+    }
     if (records_ready(s) && collect(s) > 0) {
         if (!behind)
             return write_cur(s);
-        if (!s->spool_hold && spool_cur(s) == 0)
+        if (can_replay && s->spooled_last && store_spool_pending(s->spool) > 0) {
+            /* every other step feeds the database, or new records would starve the replay */
+            s->spooled_last = false;
+            return replay_next(s);
+        }
+        size_t n = s->cur_n;
+        if (!s->spool_hold && spool_cur(s) == 0) {
+            s->spooled_last = true;
+            if (can_replay)
+                atomic_fetch_add_explicit(&s->overflowed, n, memory_order_relaxed);
             return true;
+        }
         if (s->stopping)
             return true; /* spool_cur gave them up */
     }
@@ -1343,6 +1374,11 @@ static void on_reset_timer(uv_timer_t *t)
 static void on_tick(uv_timer_t *t)
 {
     store_svc_t *s = t->data;
+    if (s->overflow_logged && store_spool_pending(s->spool) == 0 &&
+        uv_now(&s->loop) - s->overflow_since >= OVERFLOW_QUIET_MS) {
+        log_info("store: the database caught up with the traffic; writing to it directly again");
+        s->overflow_logged = false;
+    }
     if (!s->is_pg && s->db && s->link == LINK_UP)
         check_data_version(s);
     if (++s->ticks % 4 == 0) {
@@ -1504,6 +1540,7 @@ store_svc_t *store_svc_start(const store_svc_opts_t *opts, char **err)
     s->batch_ms = secs * 1000 < 1 ? 1 : (uint64_t)(secs * 1000);
     s->batch_max = opts->batch_max ? opts->batch_max : 100;
     s->chunk = BATCH_CAP; /* batch_max only decides when to write; a busy queue goes in one */
+    s->queue_max = opts->queue_max ? opts->queue_max : QUEUE_MAX;
     s->backoff_ms = BACKOFF_MIN_MS;
     s->data_version = -1;
     s->poll_fd = -1;
@@ -1531,6 +1568,7 @@ store_svc_t *store_svc_start(const store_svc_opts_t *opts, char **err)
     atomic_init(&s->dropped, 0);
     atomic_init(&s->connected, false);
     atomic_init(&s->written, 0);
+    atomic_init(&s->overflowed, 0);
     atomic_init(&s->stop_requested, false);
 
     int rc = uv_loop_init(&s->loop);
@@ -1647,4 +1685,5 @@ void store_svc_stats(store_svc_t *s, store_svc_stats_t *out)
     out->queued = q > 0 ? (size_t)q : 0;
     out->spooled = atomic_load_explicit(&s->spooled, memory_order_relaxed);
     out->written = atomic_load_explicit(&s->written, memory_order_relaxed);
+    out->overflowed = atomic_load_explicit(&s->overflowed, memory_order_relaxed);
 }

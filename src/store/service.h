@@ -6,8 +6,9 @@
  * Spend records are batched, one transaction per batch (store_*_write_batch), every
  * batch_seconds or once batch_max records wait. A batch the database cannot take goes to the
  * spool, and the connection is re-established with backoff; once it is back the spool is
- * replayed, in order and exactly once, before any new batch. Stopping flushes what is queued, or
- * spools it. docs/store.md. */
+ * replayed, in order and exactly once, before any new batch. When the database is slower than
+ * the traffic, records beyond queue_max go through the spool too, so memory stays bounded.
+ * Stopping flushes what is queued, or spools it. docs/store.md. */
 #ifndef SLUICE_STORE_SERVICE_H
 #define SLUICE_STORE_SERVICE_H
 
@@ -30,6 +31,9 @@ typedef struct {
     auth_cache_t *cache;     /* key lookups are answered into it; spend written is settled */
     /* litellm_settings.max_end_user_budget_id: the budget row of end users without one; NULL */
     const char *max_end_user_budget_id;
+    /* records kept in memory while the database falls behind; beyond, they go through the spool
+     * (in order, written as the database catches up). 0: 4,000 */
+    size_t queue_max;
 } store_svc_opts_t;
 
 /* Starts the thread. It connects in the background: a database that is down at start-up is
@@ -59,6 +63,7 @@ typedef struct {
     size_t queued;              /* records waiting for a batch */
     unsigned long long spooled; /* spool bytes not yet replayed */
     uint64_t written;           /* records committed since start (replays included) */
+    uint64_t overflowed;        /* records spooled while the database was up but behind */
 } store_svc_stats_t;
 
 /* A snapshot, for /health/readiness and tests. Thread-safe. */

@@ -335,6 +335,48 @@ Test(store_svc, sqlite_batches_from_two_threads)
     auth_cache_free(c);
 }
 
+/* The database slower than the traffic: past queue_max, records go through the spool (in order)
+ * and are written as the database catches up; memory stays bounded and every record is written
+ * exactly once. */
+Test(store_svc, sqlite_queue_over_max_goes_through_the_spool, .timeout = 60)
+{
+    key_init();
+    const char *db = tmp_path("overflow.db"), *spool = tmp_path("overflow.spool");
+    lite_seed(db);
+    auth_cache_t *c = new_cache();
+    store_svc_opts_t o = {.sqlite_path = db,
+                          .spool_path = spool,
+                          .batch_seconds = 0.05,
+                          .batch_max = 50,
+                          .write_logs = true,
+                          .cache = c,
+                          .queue_max = 100};
+    char *err = NULL;
+    store_svc_t *svc = store_svc_start(&o, &err);
+    cr_assert_not_null(svc, "%s", err);
+    submit_from_two_threads(svc, 4000, 0.25);
+    /* everything written, the spool drained (replay is not done while stopping) */
+    for (int i = 0; i < 2000; i++) {
+        store_svc_stats_t st = stats(svc);
+        if (st.written >= 8000 && st.spooled == 0 && st.queued == 0)
+            break;
+        usleep(10000);
+    }
+    store_svc_stats_t st = stats(svc);
+    cr_expect_eq(st.written, 8000, "written %llu", (unsigned long long)st.written);
+    cr_expect_gt(st.overflowed, 0, "some records went through the spool");
+    fprintf(stderr, "queue over max: %llu of 8000 records went through the spool\n",
+            (unsigned long long)st.overflowed);
+    store_svc_stop(svc, 5000);
+    cr_assert_str_eq(lite1(db, "SELECT count(*) FROM \"LiteLLM_SpendLogs\""), "8000");
+    cr_assert_str_eq(lite1(db, "SELECT count(DISTINCT request_id) FROM \"LiteLLM_SpendLogs\""),
+                     "8000");
+    cr_assert_float_eq(lite_double(db, "SELECT spend FROM \"LiteLLM_VerificationToken\""), 2000,
+                       1e-6);
+    cr_assert_eq(file_size(spool), 0, "the spool was drained and truncated");
+    auth_cache_free(c);
+}
+
 Test(store_svc, sqlite_model_spend_written_and_settled)
 {
     key_init();
