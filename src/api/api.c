@@ -178,6 +178,7 @@ static void send_not_found(http_req_t *req)
 void api_handle(http_req_t *req)
 {
     api_worker_t *w = req->server_data;
+    w->requests++; /* the idle check's measure of activity */
     const api_route_t *r = NULL;
     str_t path = req->head.path;
     while (path.n > 1 && path.p[path.n - 1] == '/')

@@ -87,6 +87,9 @@ typedef struct {
     /* the Redis cache's answers for this worker; NULL: none */
     cache_redis_inbox_t *cache_inbox;
     uv_async_t cache_wake;
+    /* an idle worker gives back what a burst left in its buffer and chunk caches */
+    uv_timer_t idle_timer;
+    uint64_t requests, requests_seen; /* requests started; the count at the last idle check */
 } api_worker_t;
 
 /* One of LiteLLM's rate-limit descriptors that applies to a request (limits.c): its limits and

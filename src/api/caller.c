@@ -6,6 +6,7 @@
  * record may be freed once the worker passes its next quiescent point. After the call, the usage
  * the provider reported becomes a cost, the caller's spend counters grow by it and one SpendLogs
  * record goes to the store thread. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,9 +132,29 @@ static void worker_keys_init(api_worker_t *w, uv_loop_t *loop)
     atomic_store(&ctx->wake[auth_reader_id(w->reader)], &w->key_wake);
 }
 
+#define IDLE_CHECK_MS 2000 /* a worker without a new request this long trims its caches */
+#define IDLE_KEEP 8        /* buffers and arena chunks an idle worker keeps */
+
+/* No request started since the last check: the buffers and arena chunks a burst left in this
+ * thread's caches go back to malloc, and malloc's free pages to the system. */
+static void on_idle_check(uv_timer_t *t)
+{
+    api_worker_t *w = t->data;
+    if (w->requests != w->requests_seen) {
+        w->requests_seen = w->requests;
+        return;
+    }
+    if (buf_pool_trim(IDLE_KEEP) + arena_cache_trim(IDLE_KEEP) > 0)
+        malloc_trim(0);
+}
+
 void api_worker_init(api_worker_t *w, uv_loop_t *loop)
 {
     w->loop = loop;
+    uv_timer_init(loop, &w->idle_timer);
+    w->idle_timer.data = w;
+    uv_timer_start(&w->idle_timer, on_idle_check, IDLE_CHECK_MS, IDLE_CHECK_MS);
+    uv_unref((uv_handle_t *)&w->idle_timer);
     worker_keys_init(w, loop);
     api_worker_limits_init(w, loop);
     api_worker_cache_init(w, loop);
@@ -147,6 +168,7 @@ void api_worker_init(api_worker_t *w, uv_loop_t *loop)
 
 void api_worker_close(api_worker_t *w)
 {
+    uv_close((uv_handle_t *)&w->idle_timer, NULL);
     if (w->quiesce_on) {
         uv_close((uv_handle_t *)&w->quiesce, NULL);
         w->quiesce_on = false;

@@ -127,6 +127,19 @@ void arena_reset(arena_t *a)
     a->used = 0;
 }
 
+unsigned arena_cache_trim(unsigned keep)
+{
+    unsigned freed = 0;
+    while (chunk_cache && chunk_cache_len > keep) {
+        arena_chunk_t *c = chunk_cache;
+        chunk_cache = c->next;
+        chunk_cache_len--;
+        free(c);
+        freed++;
+    }
+    return freed;
+}
+
 void arena_thread_cleanup(void)
 {
     while (chunk_cache) {

@@ -30,5 +30,7 @@ void arena_reset(arena_t *a);
 
 /* Frees this thread's cache of recycled chunks; call when a thread that used arenas ends. */
 void arena_thread_cleanup(void);
+/* Frees this thread's cached chunks beyond `keep`. Returns how many were freed. */
+unsigned arena_cache_trim(unsigned keep);
 
 #endif

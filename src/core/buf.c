@@ -213,6 +213,19 @@ void buf_pool_give(buf_t *b)
     b->n = b->cap = 0;
 }
 
+unsigned buf_pool_trim(unsigned keep)
+{
+    unsigned freed = 0;
+    while (pool && pool_len > keep) {
+        pool_item_t *item = pool;
+        pool = item->next;
+        pool_len--;
+        free(item);
+        freed++;
+    }
+    return freed;
+}
+
 void buf_pool_thread_cleanup(void)
 {
     while (pool) {

@@ -49,6 +49,9 @@ void buf_pool_give(buf_t *b);
 
 /* Frees this thread's pool; call when a thread that used it ends. */
 void buf_pool_thread_cleanup(void);
+/* Frees this thread's pooled buffers beyond `keep` (an idle worker gives a burst's back). Returns
+ * how many were freed. */
+unsigned buf_pool_trim(unsigned keep);
 
 /* Returns a NUL-terminated view (appends a NUL that is not counted in n); NULL on OOM. */
 const char *buf_cstr(buf_t *b);

@@ -23,8 +23,9 @@
 #include "core/log.h"
 #include "store/internal.h"
 
-#define BATCH_CAP 2000 /* most records in one transaction: under load, batches grow to it */
-#define QUEUE_MAX 4000 /* default queue_max: two full batches, a few MB of records */
+#define BATCH_CAP 2000    /* most records in one transaction: under load, batches grow to it */
+#define QUEUE_MAX 50000   /* default queue_max: about 50 MB of records */
+#define REPLAY_BEHIND 500 /* spool records replayed per step while new ones keep coming */
 #define OVERFLOW_QUIET_MS 10000 /* "caught up" is said once the spool stayed drained this long */
 #define CONNECT_TIMEOUT_MS 5000 /* connect + schema + LISTEN */
 #define OP_TIMEOUT_MS 30000     /* a PostgreSQL operation that hangs: drop the connection */
@@ -1005,7 +1006,11 @@ static void on_pg_replay(store_pg_t *pg, void *arg, int rc, const char *err)
 
 static bool replay_next(store_svc_t *s)
 {
-    size_t max = s->isolate_end > spool_cursor(s) ? 1 : s->chunk;
+    /* with new records waiting (behind the traffic), smaller chunks: the records queued while one
+     * is written are what memory holds */
+    size_t max = s->isolate_end > spool_cursor(s)                             ? 1
+                 : atomic_load_explicit(&s->queued, memory_order_relaxed) > 0 ? REPLAY_BEHIND
+                                                                              : s->chunk;
     if (store_spool_peek(s->spool, max, &s->replay) < 0) {
         log_alert("store: cannot read the spool %s: %s", s->spool_path, strerror(errno));
         failure_hold(s, false);

@@ -32,7 +32,7 @@ typedef struct {
     /* litellm_settings.max_end_user_budget_id: the budget row of end users without one; NULL */
     const char *max_end_user_budget_id;
     /* records kept in memory while the database falls behind; beyond, they go through the spool
-     * (in order, written as the database catches up). 0: 4,000 */
+     * (in order, written as the database catches up). 0: 50,000 */
     size_t queue_max;
 } store_svc_opts_t;
 
