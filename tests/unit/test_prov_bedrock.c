@@ -180,6 +180,13 @@ static void fixture(fixture_t *f, const char *api_base, const char *const *kv)
     };
 }
 
+/* fixture() again for the same test: what the last one's arena holds is given back first. */
+static void fixture_again(fixture_t *f, const char *api_base, const char *const *kv)
+{
+    arena_reset(&f->arena);
+    fixture(f, api_base, kv);
+}
+
 static const char *header_value(const prov_http_t *h, const char *name)
 {
     size_t n = strlen(name);
@@ -333,18 +340,18 @@ Test(prov_bedrock, credentials_precedence, .init = clean_env)
               "a configured api_key beats the environment");
     static const char *const kv[] = {"aws_access_key_id", "AKIDPARAM", "aws_secret_access_key", "s",
                                      NULL};
-    fixture(&f, NULL, kv);
+    fixture_again(&f, NULL, kv);
     f.ctx.api_key = "config-key";
     cr_expect(strstr(auth_of(&f, &rc), "Credential=AKIDPARAM/") != NULL,
               "litellm_params keys beat everything");
 
     static const char *const half[] = {"aws_access_key_id", "AKIDPARAM", NULL};
-    fixture(&f, NULL, half);
+    fixture_again(&f, NULL, half);
     cr_expect(strstr(auth_of(&f, &rc), "without aws_secret_access_key") != NULL);
     cr_expect_eq(rc, -1);
     static const char *const role[] = {"aws_role_name", "arn:aws:iam::1:role/x", NULL};
     clean_env();
-    fixture(&f, NULL, role);
+    fixture_again(&f, NULL, role);
     cr_expect(strstr(auth_of(&f, &rc), "aws_role_name is not supported") != NULL);
     arena_reset(&f.arena);
     arena_thread_cleanup();
@@ -367,7 +374,7 @@ Test(prov_bedrock, region_and_endpoint_precedence, .init = env_keys)
               t);
     static const char *const kv[] = {"aws_region_name", "us-east-2", "aws_bedrock_runtime_endpoint",
                                      "http://param:1", NULL};
-    fixture(&f, NULL, kv);
+    fixture_again(&f, NULL, kv);
     t = auth_of(&f, &rc);
     cr_expect(strstr(t, "/us-east-2/bedrock/") != NULL && strstr(t, "|http://param:1/model/"), "%s",
               t);
