@@ -338,7 +338,7 @@ Test(store_svc, sqlite_batches_from_two_threads)
 /* The database slower than the traffic: past queue_max, records go through the spool (in order)
  * and are written as the database catches up; memory stays bounded and every record is written
  * exactly once. */
-Test(store_svc, sqlite_queue_over_max_goes_through_the_spool, .timeout = 60)
+Test(store_svc, sqlite_queue_over_max_goes_through_the_spool)
 {
     key_init();
     const char *db = tmp_path("overflow.db"), *spool = tmp_path("overflow.spool");
