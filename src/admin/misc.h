@@ -81,8 +81,9 @@ bool admin_budget_attach(admin_t *a, cJSON *o, const char *budget_id, admin_resu
 /* Writes the cells of b, with updated_at and updated_by, to the budget row budget_id. 0, or -1
  * with res set. */
 int admin_budget_write(admin_t *a, admin_row_t *b, const char *budget_id, admin_result_t *res);
-/* Appends the token hashes of the keys linked to budget_id (the data plane reads their limits
- * through the key). 0, or -1 on a database error. */
+/* Appends the token hashes of the keys linked to budget_id, directly or through their user's
+ * membership in their team (the data plane reads those limits through the key). 0, or -1 on a
+ * database error. */
 int admin_keys_of_budget(admin_t *a, const char *budget_id, store_strlist_t *out);
 
 /* ---- the at-rest cipher of litellm_params (models_api.c) ------------------------------------ */

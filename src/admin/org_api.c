@@ -177,9 +177,13 @@ int admin_budget_write(admin_t *a, admin_row_t *b, const char *budget_id, admin_
 int admin_keys_of_budget(admin_t *a, const char *budget_id, store_strlist_t *out)
 {
     const char *params[] = {budget_id};
+    /* the keys whose own budget it is, and those of a user in a team whose membership's it is
+     * (their record carries the member's limits and max_budget) */
     return admin_tokens_add(
                a->db,
-               "SELECT \"token\" FROM \"LiteLLM_VerificationToken\" WHERE \"budget_id\" = $1",
+               "SELECT k.\"token\" FROM \"LiteLLM_VerificationToken\" k WHERE k.\"budget_id\" = $1 "
+               "OR EXISTS (SELECT 1 FROM \"LiteLLM_TeamMembership\" m WHERE m.\"budget_id\" = $1 "
+               "AND m.\"user_id\" = k.\"user_id\" AND m.\"team_id\" = k.\"team_id\")",
                params, 1, out) < 0
                ? -1
                : 0;

@@ -119,7 +119,8 @@ typedef struct {
     bool end_user_limited;
     long long end_user_rpm, end_user_tpm, end_user_max_parallel; /* AUTH_NO_LIMIT when unset */
     auth_counter_t *key_counter, *team_counter, *user_counter, *model_counter;
-    double max_budget; /* < 0: none */
+    auth_counter_t *member_counter; /* the key's user in its team; NULL without a budget */
+    double max_budget;              /* < 0: none */
     long long rpm_limit, tpm_limit;
     /* the rate limits the request was counted against (arena): tokens are added to them when
      * the call ends, and slots given back when the request ends */

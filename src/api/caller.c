@@ -490,6 +490,7 @@ int api_authenticate(http_req_t *req, api_worker_t *w, const api_gen_t *gen, uns
     c->key_counter = rec->key_counter;
     c->team_counter = rec->team_counter;
     c->user_counter = rec->user_counter;
+    c->member_counter = rec->member_counter;
     if (model && rec->model_counters)
         for (size_t i = 0; i < rec->n_model_budgets; i++)
             if (strcmp(rec->model_budgets[i].model, model) == 0)
@@ -747,6 +748,7 @@ void api_call_record(http_req_t *req, const api_call_end_t *end, double cost)
         auth_counter_add(c->key_counter, cost);
         auth_counter_add(c->team_counter, cost);
         auth_counter_add(c->user_counter, cost);
+        auth_counter_add(c->member_counter, cost);
         auth_counter_add(c->model_counter, cost);
         auth_counter_add(c->end_user_counter, cost);
     }

@@ -617,10 +617,17 @@ void auth_spend_add(const auth_key_t *rec, const char *model, double cost)
         atomic_add_double(&rec->team_counter->delta, cost);
     if (rec->user_counter)
         atomic_add_double(&rec->user_counter->delta, cost);
+    if (rec->member_counter)
+        atomic_add_double(&rec->member_counter->delta, cost);
     if (model && rec->model_counters)
         for (size_t i = 0; i < rec->n_model_budgets; i++)
             if (strcmp(rec->model_budgets[i].model, model) == 0)
                 atomic_add_double(&rec->model_counters[i]->delta, cost);
+}
+
+void auth_member_id(const char *team_id, const char *user_id, char out[AUTH_MEMBER_ID_MAX])
+{
+    snprintf(out, AUTH_MEMBER_ID_MAX, "%zu:%s:%s", strlen(team_id), team_id, user_id);
 }
 
 void auth_counter_add(auth_counter_t *k, double amount)
@@ -643,8 +650,9 @@ void auth_spend_settle(auth_cache_t *c, auth_scope_t scope, const char *id, doub
     static const char prefix[] = {[AUTH_SCOPE_KEY] = 'k',
                                   [AUTH_SCOPE_TEAM] = 't',
                                   [AUTH_SCOPE_USER] = 'u',
-                                  [AUTH_SCOPE_KEY_MODEL] = 'm'};
-    if ((unsigned)scope >= sizeof prefix)
+                                  [AUTH_SCOPE_KEY_MODEL] = 'm',
+                                  [AUTH_SCOPE_TEAM_MEMBER] = 'p'};
+    if ((unsigned)scope >= sizeof prefix || !prefix[scope])
         return;
     char buf[512]; /* cut as auth_cache_put cuts the counter's id, so long names still match */
     snprintf(buf, sizeof buf, "%c:%s", prefix[scope], id);
@@ -802,6 +810,13 @@ int auth_cache_put(auth_cache_t *c, const auth_key_t *rec, uint64_t now_ms)
     if (rec->user_id) {
         snprintf(id, sizeof id, "u:%s", rec->user_id);
         e->rec.user_counter = counter_get(c, id, true, rec->user_spend);
+    }
+    e->rec.member_counter = NULL;
+    e->rec.has_member_budget = rec->has_member_budget && rec->team_id && rec->user_id;
+    if (e->rec.has_member_budget) {
+        /* "p:" + auth_member_id(), cut at the same length as auth_spend_settle cuts it */
+        snprintf(id, sizeof id, "p:%zu:%s:%s", strlen(rec->team_id), rec->team_id, rec->user_id);
+        e->rec.member_counter = counter_get(c, id, true, rec->member_spend);
     }
     auth_counter_t **mc = (auth_counter_t **)e->rec.model_counters;
     for (size_t i = 0; i < rec->n_model_budgets; i++) {
@@ -1163,6 +1178,20 @@ int auth_check_budgets(const auth_key_t *rec, const auth_request_t *req, auth_er
             return fail(err, 429, "budget_exceeded", NULL,
                         "ExceededBudget: User=%s over budget. Spend=%s, Budget=%s", rec->user_id,
                         cur, max);
+        }
+    }
+    /* LiteLLM's _check_team_member_budget: the membership's spend against its budget row's
+     * max_budget (max_budget_in_team), '>=' as the key and team checks */
+    if (rec->has_member_budget && rec->team_id && rec->user_id) {
+        double spend =
+            rec->member_counter ? auth_counter_spend(rec->member_counter) : rec->member_spend;
+        if (spend >= rec->member_max_budget) {
+            auth_format_float(spend, cur, sizeof cur);
+            auth_format_float(rec->member_max_budget, max, sizeof max);
+            return fail(err, 429, "budget_exceeded", NULL,
+                        "Budget has been exceeded! User=%s in Team=%s Current cost: %s, Max "
+                        "budget: %s",
+                        rec->user_id, rec->team_id, cur, max);
         }
     }
     if (req->model)

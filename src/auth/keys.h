@@ -108,6 +108,11 @@ typedef struct {
     /* the key's user (checked only when the key has no team, as LiteLLM) */
     double user_spend, user_max_budget;
     int64_t user_budget_reset_at;
+    /* the key's user in its team: LiteLLM_TeamMembership.spend and its budget row's max_budget
+     * (max_budget_in_team). Checked only when has_member_budget, which the store sets for a key
+     * with a team_id and a user_id whose membership's budget row has a max_budget. */
+    bool has_member_budget;
+    double member_spend, member_max_budget;
     const auth_model_budget_t *model_budgets; /* model_max_budget */
     size_t n_model_budgets;
     long long rpm_limit, tpm_limit, max_parallel_requests; /* AUTH_NO_LIMIT when unset */
@@ -123,6 +128,7 @@ typedef struct {
     /* Filled by the cache (NULL in a record you build): live spend, stable for the cache's life,
      * so a request may keep these pointers after its record pointer expires. */
     auth_counter_t *key_counter, *team_counter, *user_counter;
+    auth_counter_t *member_counter;        /* NULL unless has_member_budget */
     auth_counter_t *const *model_counters; /* one per model_budgets entry */
 } auth_key_t;
 
@@ -203,16 +209,24 @@ typedef enum {
     AUTH_SCOPE_KEY,
     AUTH_SCOPE_TEAM,
     AUTH_SCOPE_USER,
-    AUTH_SCOPE_KEY_MODEL, /* a key's spend on one model (model_max_budget): id "<hex>:<model>" */
-    AUTH_SCOPE_END_USER,  /* an end user: id is its user_id (the counter of its record's hash) */
+    AUTH_SCOPE_KEY_MODEL,   /* a key's spend on one model (model_max_budget): id "<hex>:<model>" */
+    AUTH_SCOPE_END_USER,    /* an end user: id is its user_id (the counter of its record's hash) */
+    AUTH_SCOPE_TEAM_MEMBER, /* a user in a team: id is auth_member_id(team_id, user_id) */
 } auth_scope_t;
+
+#define AUTH_MEMBER_ID_MAX 512 /* longer ids are cut, the same way everywhere */
+
+/* The id of a team membership for AUTH_SCOPE_TEAM_MEMBER: the team's length, the team and the
+ * user, joined by ':' ("6:team-a:u1"), so no two pairs share one whatever the ids hold. */
+void auth_member_id(const char *team_id, const char *user_id, char out[AUTH_MEMBER_ID_MAX]);
 
 /* Current spend of a counter: the store's value plus this instance's unsynced increments. */
 double auth_counter_spend(const auth_counter_t *k);
 /* Adds to one counter (NULL: nothing), for a request that kept the counter pointers after its
  * record pointer expired. */
 void auth_counter_add(auth_counter_t *k, double amount);
-/* Adds a request's cost to the key, its team and user, and the model's budget if it has one. */
+/* Adds a request's cost to the key, its team, user and team membership (when it has a budget),
+ * and the model's budget if it has one. */
 void auth_spend_add(const auth_key_t *rec, const char *model, double cost);
 /* The store committed `amount` of this instance's increments for (scope, id) to the database:
  * moves it from the counter's delta to its base (what the database holds, until the next put

@@ -143,6 +143,8 @@ const store_field_t store_limits_fields[] = {
     {"rpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, rpm_limit), 0},
     {"tpm_limit", STORE_F_I64_OPT, offsetof(store_limits_t, tpm_limit), 0},
     {"max_parallel_requests", STORE_F_I64_OPT, offsetof(store_limits_t, max_parallel_requests), 0},
+    {"spend", STORE_F_F64, offsetof(store_limits_t, spend), 0},
+    {"max_budget", STORE_F_F64_OPT, offsetof(store_limits_t, max_budget), 0},
 };
 const size_t store_limits_num_fields = COUNTOF(store_limits_fields);
 
@@ -150,7 +152,8 @@ int store_member_limits_sql(buf_t *b, const char *param)
 {
     return store_sqlf(
         b,
-        "SELECT b.\"rpm_limit\", b.\"tpm_limit\", b.\"max_parallel_requests\" FROM "
+        "SELECT b.\"rpm_limit\", b.\"tpm_limit\", b.\"max_parallel_requests\", m.\"spend\", "
+        "b.\"max_budget\" FROM "
         "\"LiteLLM_VerificationToken\" k JOIN \"LiteLLM_TeamMembership\" m ON m.\"user_id\" = "
         "k.\"user_id\" AND m.\"team_id\" = k.\"team_id\" JOIN \"LiteLLM_BudgetTable\" b ON "
         "b.\"budget_id\" = m.\"budget_id\" WHERE k.\"token\" = %s",
@@ -297,6 +300,8 @@ void store_auth_row_init(store_auth_row_t *r)
     store_team_init(&r->team);
     store_user_init(&r->user);
     r->member.rpm_limit = r->member.tpm_limit = r->member.max_parallel_requests = STORE_INT_NULL;
+    r->member.spend = 0;
+    r->member.max_budget = NAN;
     r->has_team = r->has_user = r->has_member = false;
 }
 

@@ -235,7 +235,9 @@ static unsigned long long spool_cursor(const store_svc_t *s)
 typedef struct {
     auth_scope_t scope;
     const char *id;
-    const char *model; /* AUTH_SCOPE_KEY_MODEL: the model (id is the key's hex); else NULL */
+    /* AUTH_SCOPE_KEY_MODEL: the model (id is the key's hex); AUTH_SCOPE_TEAM_MEMBER: the user
+     * (id is the team); else NULL */
+    const char *model;
     double amount;
 } settle_t;
 
@@ -255,7 +257,7 @@ static int cmp_settle(const void *pa, const void *pb)
 static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
                    const unsigned long long *offsets)
 {
-    settle_t *v = malloc(5 * n * sizeof *v + 1);
+    settle_t *v = malloc(6 * n * sizeof *v + 1);
     if (!v)
         return; /* the deltas stay: errors on the side of refusing */
     size_t k = 0;
@@ -269,6 +271,9 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
             v[k++] = (settle_t){AUTH_SCOPE_USER, l->user, NULL, l->spend};
         if (l->team_id && *l->team_id)
             v[k++] = (settle_t){AUTH_SCOPE_TEAM, l->team_id, NULL, l->spend};
+        /* the membership row store_batch_collect adds to */
+        if (l->user && *l->user && l->team_id && *l->team_id)
+            v[k++] = (settle_t){AUTH_SCOPE_TEAM_MEMBER, l->team_id, l->user, l->spend};
         if (l->end_user && *l->end_user)
             v[k++] = (settle_t){AUTH_SCOPE_END_USER, l->end_user, NULL, l->spend};
         /* what the batch added to model_spend (store_batch_collect), under the same name */
@@ -281,7 +286,11 @@ static void settle(store_svc_t *s, const store_spend_log_t *logs, size_t n,
         settle_t sum = v[i++];
         while (i < k && cmp_settle(&sum, &v[i]) == 0)
             sum.amount += v[i++].amount;
-        if (sum.model) {
+        if (sum.scope == AUTH_SCOPE_TEAM_MEMBER) {
+            char id[AUTH_MEMBER_ID_MAX];
+            auth_member_id(sum.id, sum.model, id);
+            auth_spend_settle(s->cache, sum.scope, id, sum.amount);
+        } else if (sum.model) {
             char id[512]; /* the counter's id is cut at the same length */
             snprintf(id, sizeof id, "%s:%s", sum.id, sum.model);
             auth_spend_settle(s->cache, sum.scope, id, sum.amount);
@@ -561,10 +570,15 @@ static int convert_key(const auth_hash_t *hash, const store_auth_row_t *row, aut
             (auth_limits_t){to_limit(row->user.rpm_limit), to_limit(row->user.tpm_limit),
                             to_limit(row->user.max_parallel_requests)};
     }
-    if (row->has_member)
+    if (row->has_member) {
         k->member_limits =
             (auth_limits_t){to_limit(row->member.rpm_limit), to_limit(row->member.tpm_limit),
                             to_limit(row->member.max_parallel_requests)};
+        /* a budget row without a max_budget limits rates only, as LiteLLM skips the check */
+        k->has_member_budget = !isnan(row->member.max_budget);
+        k->member_spend = row->member.spend;
+        k->member_max_budget = row->member.max_budget;
+    }
     if (convert_model_budgets(cv, key, k) < 0 || convert_model_limits(cv, k) < 0)
         return -1;
     k->rpm_limit = to_limit(key->rpm_limit);

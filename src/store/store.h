@@ -141,16 +141,20 @@ typedef struct {
     long long max_parallel_requests;
 } store_user_t;
 
-/* The limits of a LiteLLM_BudgetTable row (a team member's budget). */
+/* A team member's budget: the limits and max_budget of its LiteLLM_BudgetTable row, with the
+ * LiteLLM_TeamMembership row's spend. */
 typedef struct {
     long long rpm_limit; /* STORE_INT_NULL: none */
     long long tpm_limit;
     long long max_parallel_requests;
+    double spend;      /* LiteLLM_TeamMembership.spend */
+    double max_budget; /* NAN: none */
 } store_limits_t;
 
 /* What the auth cache needs for one key: its row, its team's and user's rows when the key names
- * them and they exist, and the limits of the key's user in its team (LiteLLM_TeamMembership's
- * budget_id -> LiteLLM_BudgetTable) when that membership has a budget row. */
+ * them and they exist, and the budget of the key's user in its team (LiteLLM_TeamMembership's
+ * spend, its budget_id -> LiteLLM_BudgetTable's limits and max_budget) when that membership has a
+ * budget row. */
 typedef struct {
     store_key_t key;
     bool has_team, has_user, has_member;

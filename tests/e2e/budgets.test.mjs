@@ -1,8 +1,8 @@
 // Budgets and restrictions that reach a key through its team or its user, as LiteLLM enforces
-// them on the data plane, on the SQLite default and on a real PostgreSQL: a team's or a user's
-// max_budget (the call that crosses it succeeds, the next is 429 budget_exceeded), a team blocked
-// or its models narrowed through the management API (the team's keys feel it at once), and the
-// limits lifted again.
+// them on the data plane, on the SQLite default and on a real PostgreSQL: a team's, a user's or a
+// team member's (max_budget_in_team) max_budget (the call that crosses it succeeds, the next is 429
+// budget_exceeded), a team blocked or its models narrowed through the management API (the team's
+// keys feel it at once), and the limits lifted again.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import OpenAI from 'openai';
@@ -92,6 +92,54 @@ describeBackends('budgets through teams and users', { config }, (ctx) => {
 
     await post('/user/update', { user_id: uid, max_budget: 100 });
     await client(u.key).chat.completions.create(chat);
+    await client(k2.key).chat.completions.create(chat);
+  });
+
+  test('a team member\'s max_budget_in_team: 429 "Budget has been exceeded! User=... in Team=..."', T, async () => {
+    const uid = `tiny-member-${ctx.backend}`;
+    const team = await post('/team/new', { team_alias: 'member-budget', max_budget: 100 });
+    const added = await post('/team/member_add', {
+      team_id: team.team_id,
+      member: { role: 'user', user_id: uid },
+      max_budget_in_team: TINY,
+    });
+    const budgetId = added.updated_team_memberships.find((m) => m.user_id === uid).budget_id;
+    assert.ok(budgetId, JSON.stringify(added.updated_team_memberships));
+    const other = `roomy-member-${ctx.backend}`;
+    await post('/team/member_add', { team_id: team.team_id, member: { role: 'user', user_id: other } });
+    const k = await post('/key/generate', { user_id: uid, team_id: team.team_id });
+    await client(k.key).chat.completions.create(chat);
+    const over = new RegExp(
+      `^Budget has been exceeded! User=${uid} in Team=${team.team_id} Current cost: [0-9.e-]+, Max budget: 1e-06$`,
+    );
+    await refused(client(k.key).chat.completions.create(chat), OpenAI.RateLimitError, 'budget_exceeded', over);
+    const r = await rawChat(k.key);
+    assert.equal(r.status, 429);
+    assert.equal(r.error.code, '429');
+
+    // the batch writes the membership's spend (proxy_batch_write_at); a key made after it reads the
+    // stored spend and is refused too
+    const info = await waitFor(async () => {
+      const i = await ok(ctx.s.request(`/team/info?team_id=${team.team_id}`), 'GET /team/info');
+      const m = i.team_memberships.find((x) => x.user_id === uid);
+      return m && m.spend > 0 ? m : null;
+    }, { timeout: 5000 * SLOW, what: 'the membership spend written' });
+    assert.ok(info.spend >= TINY, JSON.stringify(info));
+    const k2 = await post('/key/generate', { user_id: uid, team_id: team.team_id });
+    await refused(client(k2.key).chat.completions.create(chat), OpenAI.RateLimitError, 'budget_exceeded', over);
+
+    // the budget is the member's: another member of the team, and the team itself, are not over
+    const ko = await post('/key/generate', { user_id: other, team_id: team.team_id });
+    await client(ko.key).chat.completions.create(chat);
+    const kt = await post('/key/generate', { team_id: team.team_id });
+    await client(kt.key).chat.completions.create(chat);
+    // the same user outside the team has no member budget there
+    const solo = await post('/key/generate', { user_id: uid });
+    await client(solo.key).chat.completions.create(chat);
+
+    // raising the member's budget row through /budget/update lifts the refusal at once
+    await post('/budget/update', { budget_id: budgetId, max_budget: 100 });
+    await client(k.key).chat.completions.create(chat);
     await client(k2.key).chat.completions.create(chat);
   });
 

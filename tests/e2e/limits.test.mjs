@@ -227,7 +227,10 @@ test('a team member\'s rpm_limit (membership budget row): 429 "team_member: <tea
   await post('/team/member_add', { team_id: team.team_id, member: { role: 'user', user_id: uid } });
   const budget = await post('/budget/new', { budget_id: `b-${uid}`, rpm_limit: 2 });
   // the management API sets a member's max_budget_in_team only: link the budget row directly
+  // (waits for the store thread's write lock rather than failing with "database is locked")
   execFileSync('sqlite3', [
+    '-cmd',
+    '.timeout 5000',
     path.join(s.dir, 'sluice.db'),
     `UPDATE "LiteLLM_TeamMembership" SET budget_id = '${budget.budget_id}' WHERE user_id = '${uid}' AND team_id = '${team.team_id}'`,
   ]);

@@ -759,6 +759,75 @@ Test(keys, check_team_and_user_budgets)
     cr_assert_str_eq(e.message, "ExceededBudget: User=u1 over budget. Spend=15.0, Budget=15.0");
 }
 
+/* LiteLLM's _check_team_member_budget: max_budget_in_team, '>=', after the team and user checks,
+ * skipped for a free model; a cached record's member counter carries the spend between syncs. */
+Test(keys, check_team_member_budget)
+{
+    auth_key_t k = plain_key();
+    k.team_id = "team-a";
+    k.user_id = "u1";
+    k.team_max_budget = 100;
+    k.member_spend = 0.5;
+    k.member_max_budget = 0.5;
+    auth_request_t q = req_for("gpt-4o");
+    auth_error_t e;
+    cr_assert_eq(auth_check_key(&k, &q, &e), 0, "has_member_budget unset: no member budget");
+    k.has_member_budget = true;
+    cr_assert_eq(auth_check_key(&k, &q, &e), -1, "at the budget is over it");
+    cr_assert_eq(e.status, 429);
+    cr_assert_str_eq(e.type, "budget_exceeded");
+    cr_assert_null(e.param);
+    cr_assert_str_eq(e.message, "Budget has been exceeded! User=u1 in Team=team-a Current cost: "
+                                "0.5, Max budget: 0.5");
+    k.team_spend = 0.2;
+    k.team_max_budget = 0.1;
+    cr_assert_eq(auth_check_key(&k, &q, &e), -1);
+    cr_assert_str_eq(e.message,
+                     "Budget has been exceeded! Team=team-a Current cost: 0.2, Max budget: 0.1",
+                     "the team's budget is checked first");
+    k.team_spend = 0;
+    k.team_max_budget = 100;
+    q.zero_cost = true;
+    cr_assert_eq(auth_check_key(&k, &q, &e), 0, "a free model skips budgets");
+    q.zero_cost = false;
+    k.member_spend = 0.25;
+    cr_assert_eq(auth_check_key(&k, &q, &e), 0);
+
+    /* through the cache: the member's counter, shared by the user's keys in that team */
+    auth_cache_t *c = auth_cache_new(NULL);
+    auth_reader_t *r = auth_reader_register(c);
+    cr_assert_eq(auth_cache_put(c, &k, 1), 0);
+    auth_key_t k2 = k;
+    k2.hash = hash_of("sk-another-key-of-u1-in-team-a");
+    cr_assert_eq(auth_cache_put(c, &k2, 1), 0);
+    const auth_key_t *rec, *rec2;
+    cr_assert_eq(auth_lookup(c, r, &k.hash, 1, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_eq(auth_lookup(c, r, &k2.hash, 1, &rec2), AUTH_LOOKUP_HIT);
+    cr_assert_not_null(rec->member_counter);
+    cr_assert_eq(rec->member_counter, rec2->member_counter);
+    auth_spend_add(rec, "gpt-4o", 0.25);
+    cr_assert_eq(auth_check_key(rec2, &q, &e), -1);
+    cr_assert_str_eq(e.message, "Budget has been exceeded! User=u1 in Team=team-a Current cost: "
+                                "0.5, Max budget: 0.5");
+    char id[AUTH_MEMBER_ID_MAX];
+    auth_member_id("team-a", "u1", id);
+    cr_assert_str_eq(id, "6:team-a:u1");
+    auth_spend_settle(c, AUTH_SCOPE_TEAM_MEMBER, id, 0.25);
+    cr_assert_float_eq(auth_counter_spend(rec->member_counter), 0.5, 1e-12);
+    /* a key of the same user in no team, or with no member budget, has no member counter */
+    auth_key_t solo = k;
+    solo.hash = hash_of("sk-solo-key-of-u1");
+    solo.team_id = NULL;
+    cr_assert_eq(auth_cache_put(c, &solo, 1), 0);
+    cr_assert_eq(auth_lookup(c, r, &solo.hash, 1, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_null(rec->member_counter);
+    cr_assert_not(rec->has_member_budget);
+    cr_assert_eq(auth_check_key(rec, &q, &e), 0);
+    auth_reader_quiescent(r);
+    auth_reader_unregister(r);
+    auth_cache_free(c);
+}
+
 Test(keys, check_model_max_budget)
 {
     auth_model_budget_t mb[] = {{"gpt-4o", 1.0, "30d", 1.0}};

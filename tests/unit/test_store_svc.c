@@ -422,6 +422,68 @@ Test(store_svc, sqlite_model_spend_written_and_settled)
     auth_cache_free(c);
 }
 
+/* A team member's budget (max_budget_in_team): the membership's spend and its budget row's
+ * max_budget are read with the key, the member's counter is refused at the budget as LiteLLM's
+ * _check_team_member_budget, and a batch's increment of the membership row is settled. */
+Test(store_svc, sqlite_team_member_budget_read_checked_and_settled)
+{
+    key_init();
+    const char *db = tmp_path("member.db"), *spool = tmp_path("member.spool");
+    lite_seed(db);
+    lite_exec(db, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, max_budget, created_by, "
+                  "updated_by) VALUES ('mb', 1, 'x', 'x');"
+                  "INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id, spend, budget_id) "
+                  "VALUES ('u1', 't1', 0.25, 'mb');");
+    auth_cache_t *c = new_cache();
+    auth_reader_t *r = auth_reader_register(c);
+    store_svc_t *svc = start_sqlite(db, spool, c, 0.1, 100);
+    const auth_key_t *rec;
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert(rec->has_member_budget);
+    cr_assert_float_eq(rec->member_spend, 0.25, 1e-12);
+    cr_assert_float_eq(rec->member_max_budget, 1, 1e-12);
+    cr_assert_eq(rec->member_limits.rpm, AUTH_NO_LIMIT, "a budget row without limits");
+    auth_counter_t *member = rec->member_counter;
+    cr_assert_not_null(member);
+    cr_assert_float_eq(auth_counter_spend(member), 0.25, 1e-12);
+    auth_request_t req = {.model = "gpt-4o", .now = time(NULL)};
+    auth_error_t err;
+    cr_assert_eq(auth_check_key(rec, &req, &err), 0);
+    auth_spend_add(rec, "gpt-4o", 0.75); /* what the call below cost: 1.0, at the budget */
+    cr_assert_eq(auth_check_key(rec, &req, &err), -1);
+    cr_assert_eq(err.status, 429);
+    cr_assert_str_eq(err.type, "budget_exceeded");
+    cr_assert_str_eq(err.message, "Budget has been exceeded! User=u1 in Team=t1 Current cost: "
+                                  "1.0, Max budget: 1.0");
+    auth_reader_quiescent(r);
+
+    store_spend_log_t l;
+    make_log(&l, "member-1", 0.75);
+    store_svc_submit(svc, &l);
+    WAIT_UNTIL(stats(svc).written == 1, 3000);
+    cr_assert_float_eq(lite_double(db, "SELECT spend FROM \"LiteLLM_TeamMembership\""), 1, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(member), 1, 1e-12, "settled: the total stays");
+    auth_cache_invalidate(c, &key_hash);
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_float_eq(rec->member_spend, 1, 1e-12);
+    cr_assert_eq(rec->member_counter, member);
+    cr_assert_float_eq(auth_counter_spend(member), 1, 1e-12, "not counted twice");
+    auth_reader_quiescent(r);
+
+    /* a budget row without a max_budget limits nothing (LiteLLM skips the check) */
+    lite_exec(db, "UPDATE \"LiteLLM_BudgetTable\" SET max_budget = NULL, rpm_limit = 7");
+    auth_cache_invalidate(c, &key_hash);
+    cr_assert_eq(ask(svc, c, r, &key_hash, &rec), AUTH_LOOKUP_HIT);
+    cr_assert_not(rec->has_member_budget);
+    cr_assert_null(rec->member_counter);
+    cr_assert_eq(rec->member_limits.rpm, 7);
+    cr_assert_eq(auth_check_key(rec, &req, &err), 0);
+    auth_reader_quiescent(r);
+    store_svc_stop(svc, 5000);
+    auth_reader_unregister(r);
+    auth_cache_free(c);
+}
+
 Test(store_svc, sqlite_batch_max_flushes_early)
 {
     key_init();
@@ -549,6 +611,8 @@ Test(store_svc, sqlite_key_lookup_with_team_and_user)
     cr_assert_eq(rec->member_limits.rpm, 3);
     cr_assert_eq(rec->member_limits.tpm, AUTH_NO_LIMIT);
     cr_assert_eq(rec->member_limits.max_parallel, 4);
+    cr_assert_not(rec->has_member_budget, "b1 has limits, no max_budget");
+    cr_assert_null(rec->member_counter);
     cr_assert_eq(rec->n_model_limits, 3);
     cr_assert_str_eq(rec->model_limits[0].model, "gpt-4o");
     cr_assert_eq(rec->model_limits[0].rpm, 4);
@@ -1068,9 +1132,9 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     pg_harness_exec(c,
                     "UPDATE \"LiteLLM_TeamTable\" SET rpm_limit = 11, max_parallel_requests = 6");
     pg_harness_exec(c, "INSERT INTO \"LiteLLM_BudgetTable\" (budget_id, tpm_limit, "
-                       "max_parallel_requests, created_by, updated_by) VALUES ('b1', 77, 9, 'x', "
-                       "'x'); INSERT INTO \"LiteLLM_TeamMembership\" (user_id, team_id, "
-                       "budget_id) VALUES ('u1', 't1', 'b1')");
+                       "max_parallel_requests, max_budget, created_by, updated_by) VALUES ('b1', "
+                       "77, 9, 2.5, 'x', 'x'); INSERT INTO \"LiteLLM_TeamMembership\" (user_id, "
+                       "team_id, spend, budget_id) VALUES ('u1', 't1', 0.5, 'b1')");
     pg_harness_exec(c, "UPDATE \"LiteLLM_VerificationToken\" SET key_alias = 'pg-key', "
                        "max_budget = 9, models = ARRAY['a', 'b'], aliases = '{\"x\": \"a\"}'");
     char ci[256];
@@ -1111,6 +1175,10 @@ Test(store_svc, pg_lookup_notify_and_budget_reset)
     cr_assert_eq(rec->member_limits.rpm, AUTH_NO_LIMIT);
     cr_assert_eq(rec->member_limits.tpm, 77);
     cr_assert_eq(rec->member_limits.max_parallel, 9);
+    cr_assert(rec->has_member_budget);
+    cr_assert_float_eq(rec->member_spend, 0.5, 1e-12);
+    cr_assert_float_eq(rec->member_max_budget, 2.5, 1e-12);
+    cr_assert_float_eq(auth_counter_spend(rec->member_counter), 0.5, 1e-12);
     auth_reader_quiescent(r);
     auth_hash_t unknown;
     cr_assert_eq(auth_key_hash(STR_LIT("sk-nobody-pg"), &unknown), 0);
