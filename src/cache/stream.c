@@ -33,6 +33,49 @@ typedef struct {
     bool done, bad;
 } asm_t;
 
+/* o printed compact onto out (NULL o: -1). */
+static int print_into(cJSON *o, buf_t *out)
+{
+    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+    int rc = text ? buf_append_cstr(out, text) : -1;
+    free(text);
+    return rc;
+}
+
+/* LiteLLM's replay of a cached stream: the chunk as one event, then [DONE]. */
+static int replay_as_one_chunk(cJSON *chunk, buf_t *out)
+{
+    return buf_append_cstr(out, "data: ") == 0 && print_into(chunk, out) == 0 &&
+                   buf_append_cstr(out, "\n\ndata: [DONE]\n\n") == 0
+               ? 0
+               : -1;
+}
+
+/* Every event of a whole stream, to fn. sse_feed's result. */
+static int feed_all(const char *sse, size_t n, int (*fn)(void *arg, const sse_event_t *ev),
+                    void *arg)
+{
+    sse_parser_t sp;
+    sse_parser_init(&sp, 0);
+    int rc = sse_feed(&sp, sse, n, fn, arg);
+    sse_parser_free(&sp);
+    return rc;
+}
+
+/* A stored completion whose "object" is `object` and which has a "choices" array, parsed; NULL
+ * otherwise. */
+static cJSON *completion_of(const char *body, size_t n, const char *object)
+{
+    cJSON *r = cJSON_ParseWithLength(body, n);
+    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(r, "object");
+    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, object) != 0 ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r, "choices"))) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    return r;
+}
+
 static void keep(cJSON **slot, const cJSON *v, bool last)
 {
     if (!v || cJSON_IsNull(v) || (*slot && !last))
@@ -254,15 +297,10 @@ int cache_stream_assemble(const char *sse, size_t n, buf_t *out)
     asm_t *a = calloc(1, sizeof *a);
     if (!a)
         return -1;
-    sse_parser_t sp;
-    sse_parser_init(&sp, 0);
-    int rc = sse_feed(&sp, sse, n, asm_event, a);
-    sse_parser_free(&sp);
+    int rc = feed_all(sse, n, asm_event, a);
     if (rc == 0 && !a->bad && a->done && a->nchoices > 0) {
         cJSON *o = asm_build(a);
-        char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-        rc = text ? buf_append_cstr(out, text) : -1;
-        free(text);
+        rc = print_into(o, out);
         cJSON_Delete(o);
     } else {
         rc = -1;
@@ -274,14 +312,10 @@ int cache_stream_assemble(const char *sse, size_t n, buf_t *out)
 
 int cache_stream_replay(const char *body, size_t n, buf_t *out)
 {
-    cJSON *r = cJSON_ParseWithLength(body, n);
-    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(r, "object");
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(r, "choices");
-    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "chat.completion") != 0 ||
-        !cJSON_IsArray(choices)) {
-        cJSON_Delete(r);
+    cJSON *r = completion_of(body, n, "chat.completion");
+    if (!r)
         return -1;
-    }
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(r, "choices");
     cJSON *k = cJSON_CreateObject();
     add_copy(k, "id", cJSON_GetObjectItemCaseSensitive(r, "id"));
     cJSON_AddStringToObject(k, "object", "chat.completion.chunk");
@@ -334,12 +368,7 @@ int cache_stream_replay(const char *body, size_t n, buf_t *out)
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(r, "usage");
     if (usage && !cJSON_IsNull(usage))
         add_copy(k, "usage", usage);
-    char *text = cJSON_PrintUnformatted(k);
-    int rc = -1;
-    if (text && buf_append_cstr(out, "data: ") == 0 && buf_append_cstr(out, text) == 0 &&
-        buf_append_cstr(out, "\n\ndata: [DONE]\n\n") == 0)
-        rc = 0;
-    free(text);
+    int rc = replay_as_one_chunk(k, out);
     cJSON_Delete(k);
     cJSON_Delete(r);
     return rc;
@@ -411,23 +440,12 @@ static cJSON *text_build(const text_asm_t *a)
     return o;
 }
 
-static int print_into(cJSON *o, buf_t *out)
-{
-    char *text = o ? cJSON_PrintUnformatted(o) : NULL;
-    int rc = text ? buf_append_cstr(out, text) : -1;
-    free(text);
-    return rc;
-}
-
 int cache_text_stream_assemble(const char *sse, size_t n, buf_t *out)
 {
     text_asm_t *a = calloc(1, sizeof *a);
     if (!a)
         return -1;
-    sse_parser_t sp;
-    sse_parser_init(&sp, 0);
-    int rc = sse_feed(&sp, sse, n, text_event, a);
-    sse_parser_free(&sp);
+    int rc = feed_all(sse, n, text_event, a);
     if (rc == 0 && !a->bad && a->done && a->nchoices > 0) {
         cJSON *o = text_build(a);
         rc = print_into(o, out);
@@ -450,19 +468,11 @@ int cache_text_stream_assemble(const char *sse, size_t n, buf_t *out)
 
 int cache_text_stream_replay(const char *body, size_t n, buf_t *out)
 {
-    cJSON *r = cJSON_ParseWithLength(body, n);
-    const cJSON *obj = cJSON_GetObjectItemCaseSensitive(r, "object");
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(r, "choices");
-    if (!cJSON_IsString(obj) || strcmp(obj->valuestring, "text_completion") != 0 ||
-        !cJSON_IsArray(choices)) {
-        cJSON_Delete(r);
+    cJSON *r = completion_of(body, n, "text_completion");
+    if (!r)
         return -1;
-    }
     /* the stored completion is already a text_completion object, the shape of a chunk */
-    int rc = buf_append_cstr(out, "data: ") == 0 && print_into(r, out) == 0 &&
-                     buf_append_cstr(out, "\n\ndata: [DONE]\n\n") == 0
-                 ? 0
-                 : -1;
+    int rc = replay_as_one_chunk(r, out);
     cJSON_Delete(r);
     return rc;
 }
@@ -488,10 +498,7 @@ static int events_event(void *arg, const sse_event_t *ev)
 int cache_events_wrap(const char *sse, size_t n, buf_t *out)
 {
     events_scan_t s = {false, false};
-    sse_parser_t sp;
-    sse_parser_init(&sp, 0);
-    int rc = sse_feed(&sp, sse, n, events_event, &s);
-    sse_parser_free(&sp);
+    int rc = feed_all(sse, n, events_event, &s);
     if (rc != 0 || !s.stop || s.error)
         return -1;
     cJSON *o = cJSON_CreateObject();
