@@ -269,12 +269,16 @@ void api_limits_headers(http_req_t *req);
  * call (given back when the request ends), or answers LiteLLM's 429 "Max parallel request limit
  * reached Hit Global Limit: ..." and returns 1. 0 when admitted or when there is no cap. */
 int api_limits_global(http_req_t *req, api_worker_t *w, bool anthropic);
-/* route_pick with LiteLLM's pre-call check: deployments at their litellm_params rpm/tpm are
- * skipped, and the one picked is counted against its rpm. 0, or -1 with the 429 message in msg
- * (every deployment at its limits: "No deployments available for selected model, Try again in N
- * seconds...", retry-after set). */
+/* route_pick with LiteLLM's pre-call check: deployments at their litellm_params rpm/tpm (or
+ * without a free parallel slot) are skipped, and the one picked is counted against its rpm. 0,
+ * or -1 with the 429 message in msg ("No deployments available for selected model, Try again in
+ * N seconds...") and N in *retry_after_s (0: none). Nothing is written to the response: a
+ * fallback group may still answer; when none does, api_retry_after_header sends N. */
 int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
-                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size);
+                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size,
+                   long long *retry_after_s);
+/* retry-after: <secs> on the response; nothing when secs <= 0. */
+void api_retry_after_header(http_req_t *req, long long secs);
 /* A provider call to d started / ended (exactly once each): the router's health counters and,
  * with Redis, least-busy's in-flight gauge shared by every instance. */
 void api_call_started(api_worker_t *w, const route_deployment_t *d);

@@ -561,21 +561,27 @@ static bool deployment_usable(void *arg, const route_deployment_t *d)
     return true;
 }
 
-/* Every deployment of g is cooling down: LiteLLM's 429 text and a retry-after header. */
-static int all_cooling(http_req_t *req, const route_group_t *g, str_t model, bool checks,
-                       const route_view_t *view, char *msg, size_t size)
+/* Every deployment of g is cooling down: LiteLLM's 429 text into msg; the seconds until the first
+ * is usable again into *retry_after_s. */
+static int all_cooling(const route_group_t *g, str_t model, bool checks, const route_view_t *view,
+                       char *msg, size_t size, long long *retry_after_s)
 {
-    long long secs = route_cooldown_message(g, model, route_now_ms(), checks, view, msg, size);
-    char num[24];
-    snprintf(num, sizeof num, "%lld", secs);
-    http_resp_header_cstr(req, "retry-after", num);
+    *retry_after_s = route_cooldown_message(g, model, route_now_ms(), checks, view, msg, size);
     return -1;
 }
 
+void api_retry_after_header(http_req_t *req, long long secs)
+{
+    if (secs > 0)
+        header_num(req, STR_LIT("retry-after"), secs);
+}
+
 int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
-                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size)
+                   const route_deployment_t *avoid, route_target_t *out, char *msg, size_t size,
+                   long long *retry_after_s)
 {
     api_worker_t *w = req->server_data;
+    *retry_after_s = 0;
     const char *err = NULL;
     api_caller_t *c = req->caller;
     if (c && c->deployment_slot) /* the previous attempt is over: its slot goes back */
@@ -590,7 +596,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
         if (rc == 0)
             return 0;
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, checks, NULL, msg, size);
+            return all_cooling(g, model, checks, NULL, msg, size, retry_after_s);
         snprintf(msg, size, "No deployments available for selected model=%.*s: %s", STR_FMT(model),
                  err);
         return -1;
@@ -618,7 +624,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
             return -1;
         }
         if (rc == ROUTE_ALL_COOLING)
-            return all_cooling(req, g, model, checks, &view, msg, size);
+            return all_cooling(g, model, checks, &view, msg, size, retry_after_s);
         if (rc == ROUTE_NONE_USABLE || pk.n_lost == DEPLOYMENT_RACES)
             break;
         const cfg_deployment_t *cfg = out->dep->cfg;
@@ -649,9 +655,7 @@ int api_route_pick(http_req_t *req, const route_group_t *g, str_t model,
      * first window ends */
     int64_t wait_ms = pk.first_reset > pk.now ? pk.first_reset - pk.now : 1000;
     long long secs = (long long)((wait_ms + 999) / 1000);
-    char num[24];
-    snprintf(num, sizeof num, "%lld", secs);
-    http_resp_header_cstr(req, "retry-after", num);
+    *retry_after_s = secs;
     snprintf(msg, size,
              "No deployments available for selected model, Try again in %lld seconds. Passed "
              "model=%.*s. pre-call-checks=%s, cooldown_list=[]",

@@ -560,20 +560,16 @@ static void proxy_start_attempt(proxy_t *p)
     http_req_t *req = p->req;
     const route_deployment_t *avoid = p->attempt ? p->target.dep : NULL;
     char msg[512];
-    size_t head_mark = req->resp_head.n;
-    if (api_route_pick(req, p->group, p->model, avoid, &p->target, msg, sizeof msg) != 0) {
+    long long retry_after = 0;
+    if (api_route_pick(req, p->group, p->model, avoid, &p->target, msg, sizeof msg, &retry_after) !=
+        0) {
         /* no deployment can take the call (cooling, at its rpm/tpm, too small): LiteLLM falls
          * back as after spent retries; the 429 (and its retry-after) only when none works */
-        char saved[256];
-        size_t n_saved = MIN(req->resp_head.n - head_mark, sizeof saved);
-        if (n_saved)
-            memcpy(saved, req->resp_head.p + head_mark, n_saved);
-        req->resp_head.n = head_mark;
         p->status = 429;
         p->body.n = 0;
         if (proxy_fall_back(p, UP_OK))
             return;
-        buf_append(&req->resp_head, saved, n_saved);
+        api_retry_after_header(req, retry_after);
         proxy_error(p, 429, "None", NULL, msg);
         return;
     }

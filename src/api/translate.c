@@ -529,19 +529,15 @@ static void xcall_attempt(xcall_t *x)
     http_req_t *req = x->req;
     const route_deployment_t *avoid = x->attempt ? x->target.dep : NULL;
     char msg[512];
-    size_t head_mark = req->resp_head.n;
-    if (api_route_pick(req, x->group, x->model, avoid, &x->target, msg, sizeof msg) != 0) {
+    long long retry_after = 0;
+    if (api_route_pick(req, x->group, x->model, avoid, &x->target, msg, sizeof msg, &retry_after) !=
+        0) {
         /* no deployment can take the call: the fallbacks, as after spent retries */
-        char saved[256];
-        size_t n_saved = MIN(req->resp_head.n - head_mark, sizeof saved);
-        if (n_saved)
-            memcpy(saved, req->resp_head.p + head_mark, n_saved);
-        req->resp_head.n = head_mark;
         x->status = 429;
         x->body.n = 0;
         if (xcall_fall_back(x, UP_OK))
             return;
-        buf_append(&req->resp_head, saved, n_saved);
+        api_retry_after_header(req, retry_after);
         xcall_fail(x, 429, "None", msg);
         return;
     }
