@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import OpenAI from 'openai';
-import { deployment, errorOf, SLOW, waitFor } from './lib/harness.mjs';
+import { deployment, errorOf, refused, SLOW, waitFor } from './lib/harness.mjs';
 import { describeBackends } from './lib/backends.mjs';
 
 const T = { timeout: 20000 * SLOW };
@@ -25,16 +25,6 @@ const config = (ctx) => ({
   litellm_settings: { num_retries: 0 },
   general_settings: { master_key: ctx.masterKey, proxy_batch_write_at: 0.2 },
 });
-
-/** Asserts that `p` rejects with the openai client's class for `status` and LiteLLM's type. */
-async function refused(p, Klass, type, message) {
-  await assert.rejects(p, (err) => {
-    assert.ok(err instanceof Klass, `${Klass.name} expected, got ${err}`);
-    assert.equal(err.error?.type, type, JSON.stringify(err.error));
-    assert.match(err.error.message, message);
-    return true;
-  });
-}
 
 describeBackends('budgets through teams and users', { config }, (ctx) => {
   function client(key) {

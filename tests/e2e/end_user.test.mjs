@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import OpenAI from 'openai';
-import { deployment, sleep, SLOW, waitFor } from './lib/harness.mjs';
+import { deployment, refused, sleep, SLOW, waitFor } from './lib/harness.mjs';
 import { describeBackends } from './lib/backends.mjs';
 
 const T = { timeout: 20000 * SLOW };
@@ -25,15 +25,6 @@ const config = (ctx) => ({
   litellm_settings: { num_retries: 0, max_end_user_budget_id: 'eu-default-budget' },
   general_settings: { master_key: ctx.masterKey, proxy_batch_write_at: 0.2 },
 });
-
-async function refused(p, Klass, type, message) {
-  await assert.rejects(p, (err) => {
-    assert.ok(err instanceof Klass, `${Klass.name} expected, got ${err}`);
-    assert.equal(err.error?.type, type, JSON.stringify(err.error));
-    assert.match(err.error.message, message);
-    return true;
-  });
-}
 
 describeBackends('end users', { config }, (ctx) => {
   const client = (key) =>

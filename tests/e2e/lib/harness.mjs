@@ -3,6 +3,7 @@
 // a temp dir, waits for their "listening" line, captures stderr, and at teardown stops them with
 // SIGTERM and fails the test when a process exits badly or logged a sanitizer report or an alert.
 // Every process started here is killed when the test process ends, whatever happened.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -766,4 +767,15 @@ export function errorOf(r) {
   const e = r.json.error;
   if (typeof e.message !== 'string' || !e.message) throw new Error(`error.message missing: ${r.text}`);
   return e;
+}
+
+/** Asserts that `p` rejects with the openai client's error class `Klass`, LiteLLM's error `type`
+ * and a message matching `message`. */
+export async function refused(p, Klass, type, message) {
+  await assert.rejects(p, (err) => {
+    assert.ok(err instanceof Klass, `${Klass.name} expected, got ${err}`);
+    assert.equal(err.error?.type, type, JSON.stringify(err.error));
+    assert.match(err.error.message, message);
+    return true;
+  });
 }
