@@ -631,6 +631,18 @@ static void proxy_go(void *arg)
     proxy_start_attempt(p);
 }
 
+/* The response cache's lookup for this call: true when it answered, or when proxy_go will run
+ * once Redis misses. */
+static bool proxy_cached(proxy_t *p, unsigned call_type)
+{
+    return api_cache_lookup(p->req, &(api_cache_call_t){.group = p->group,
+                                                        .call_type = call_type,
+                                                        .stream = p->stream,
+                                                        .model_raw = &p->model_raw,
+                                                        .go = proxy_go,
+                                                        .arg = p});
+}
+
 void api_proxy_openai(http_req_t *req, api_kind_t kind)
 {
     api_worker_t *w = req->server_data;
@@ -712,13 +724,8 @@ void api_proxy_openai(http_req_t *req, api_kind_t kind)
     static const unsigned call_types[] = {[API_CHAT] = CFG_CACHE_CALL_CHAT,
                                           [API_COMPLETIONS] = CFG_CACHE_CALL_TEXT,
                                           [API_EMBEDDINGS] = CFG_CACHE_CALL_EMBEDDING};
-    if (w->ctx->cache_on && api_cache_lookup(req, &(api_cache_call_t){.group = p->group,
-                                                                      .call_type = call_types[kind],
-                                                                      .stream = p->stream,
-                                                                      .model_raw = &p->model_raw,
-                                                                      .go = proxy_go,
-                                                                      .arg = p}))
-        return; /* answered from the response cache, or proxy_go runs when Redis misses */
+    if (w->ctx->cache_on && proxy_cached(p, call_types[kind]))
+        return;
     proxy_go(p);
 }
 
@@ -755,13 +762,8 @@ void api_proxy_splice(http_req_t *req, const api_splice_t *sp)
         unsigned call_type = strcmp(p->suffix, "/v1/messages") == 0 ? CFG_CACHE_CALL_MESSAGES
                              : strcmp(p->suffix, "/responses") == 0 ? CFG_CACHE_CALL_RESPONSES
                                                                     : 0;
-        if (call_type && api_cache_lookup(req, &(api_cache_call_t){.group = p->group,
-                                                                   .call_type = call_type,
-                                                                   .stream = p->stream,
-                                                                   .model_raw = &p->model_raw,
-                                                                   .go = proxy_go,
-                                                                   .arg = p}))
-            return; /* answered from the response cache, or proxy_go runs when Redis misses */
+        if (call_type && proxy_cached(p, call_type))
+            return;
     }
     proxy_go(p);
 }
